@@ -1,0 +1,209 @@
+#include "config.hpp"
+
+#include "error.hpp"
+#include "setting_values.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <array>
+#include <cstdlib>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace migrate_init {
+namespace {
+
+// One row per setting: the single source for parsing, --help and the README table.
+struct SettingSpec {
+  const char* flag;    // long option name, without "--"
+  const char* env;     // environment variable
+  const char* default_text;
+  const char* meaning;
+  bool is_boolean;     // a bare --flag means true
+};
+
+constexpr std::array k_settings{
+    SettingSpec{"auto-migrate", "AUTO_MIGRATE", "true",
+                "run pending migrations before the service", true},
+    SettingSpec{"fail-on-error", "AUTO_MIGRATE_FAIL_ON_ERROR", "false",
+                "on a migration failure, exit instead of starting the service", true},
+    SettingSpec{"database-url", "DATABASE_URL", "libpq's PG* variables",
+                "postgres:// or postgresql:// URI, or key=value conninfo", false},
+    SettingSpec{"dir", "AUTO_MIGRATE_DIR", "./migrations", "where the .sql files are", false},
+    SettingSpec{"table", "AUTO_MIGRATE_TABLE", "schema_migrations",
+                "the ledger table, optionally schema-qualified", false},
+    SettingSpec{"wait", "AUTO_MIGRATE_WAIT", "30",
+                "seconds to wait for the database to accept connections", false},
+    SettingSpec{"lock-timeout", "AUTO_MIGRATE_LOCK_TIMEOUT", "300",
+                "seconds to wait for another instance's migration lock", false},
+    SettingSpec{"lock-key", "AUTO_MIGRATE_LOCK_KEY", "derived",
+                "64-bit advisory lock key (default: from database, schema and table)", false},
+    SettingSpec{"log-level", "AUTO_MIGRATE_LOG_LEVEL", "info", "debug, info, warn or error", false},
+};
+
+const SettingSpec* find_setting(std::string_view flag) {
+  for (const auto& spec : k_settings) {
+    if (flag == spec.flag) return &spec;
+  }
+  return nullptr;
+}
+
+po::options_description option_descriptions() {
+  po::options_description options("Options (each also read from its environment variable; flags win)");
+  options.add_options()("help,h", "print this help and exit")("version,V", "print the version and exit");
+  for (const auto& spec : k_settings) {
+    const std::string text = std::string(spec.meaning) + "\n  env " + spec.env + ", default " + spec.default_text;
+    if (spec.is_boolean) {
+      options.add_options()(spec.flag, po::value<std::string>()->value_name("BOOL")->implicit_value("true"),
+                            text.c_str());
+    } else {
+      options.add_options()(spec.flag, po::value<std::string>()->value_name("VALUE"), text.c_str());
+    }
+  }
+  return options;
+}
+
+// The invocation split into its three parts: options, an optional subcommand, and the
+// service command, which is kept exactly as given.
+struct SplitArgs {
+  std::vector<std::string> options;
+  std::optional<std::string> subcommand;
+  std::vector<std::string> command;
+  bool saw_separator = false;
+};
+
+bool is_subcommand(const std::string& word) { return word == "run" || word == "migrate" || word == "status"; }
+
+// Options end at `--` or at the first word that is neither an option, an option's value
+// nor a subcommand: like dumb-init, `migrate-init node server.js` needs no `--`.
+SplitArgs split_args(const std::vector<std::string>& args) {
+  SplitArgs split;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& word = args[i];
+    if (word == "--") {
+      split.saw_separator = true;
+      split.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+      return split;
+    }
+    if (word.size() > 1 && word[0] == '-') {
+      split.options.push_back(word);
+      const bool takes_next = word.rfind("--", 0) == 0 && word.find('=') == std::string::npos;
+      const SettingSpec* spec = takes_next ? find_setting(std::string_view(word).substr(2)) : nullptr;
+      if (spec && !spec->is_boolean && i + 1 < args.size()) split.options.push_back(args[++i]);
+      continue;
+    }
+    if (!split.subcommand && is_subcommand(word)) {
+      split.subcommand = word;
+      continue;
+    }
+    split.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+    return split;
+  }
+  return split;
+}
+
+// The raw text of one setting and where it came from; nullopt leaves the default.
+struct RawSetting {
+  std::string text;
+  std::string source;
+};
+
+std::optional<RawSetting> raw_setting(const SettingSpec& spec, const po::variables_map& flags,
+                                      const EnvLookup& env) {
+  if (flags.count(spec.flag)) return RawSetting{flags[spec.flag].as<std::string>(), std::string("--") + spec.flag};
+  // An empty variable (`AUTO_MIGRATE=` in a compose file) counts as unset.
+  if (auto value = env(spec.env); value && !value->empty()) return RawSetting{*value, spec.env};
+  return std::nullopt;
+}
+
+void apply_setting(Config& config, const SettingSpec& spec, const RawSetting& raw) {
+  const std::string_view flag = spec.flag;
+  if (flag == "auto-migrate") {
+    config.auto_migrate = parse_bool(raw.source, raw.text);
+  } else if (flag == "fail-on-error") {
+    config.fail_on_error = parse_bool(raw.source, raw.text);
+  } else if (flag == "database-url") {
+    config.database_url = raw.text;
+    config.database_url_source = raw.source;
+  } else if (flag == "dir") {
+    config.migrations_dir = raw.text;
+  } else if (flag == "table") {
+    config.ledger = parse_ledger_name(raw.source, raw.text);
+  } else if (flag == "wait") {
+    config.wait = parse_seconds(raw.source, raw.text);
+  } else if (flag == "lock-timeout") {
+    config.lock_timeout = parse_seconds(raw.source, raw.text);
+  } else if (flag == "lock-key") {
+    if (raw.text != "derived") config.lock_key = parse_int64(raw.source, raw.text);
+  } else if (flag == "log-level") {
+    if (raw.text != "debug" && raw.text != "info" && raw.text != "warn" && raw.text != "error") {
+      throw UsageError(raw.source + ": " + quote_value(raw.text) + " is not a log level (use debug, info, warn or error)");
+    }
+    config.log_level = raw.text;
+  }
+}
+
+Command command_for(const std::optional<std::string>& subcommand) {
+  if (subcommand == "migrate") return Command::migrate;
+  if (subcommand == "status") return Command::status;
+  return Command::run;
+}
+
+} // namespace
+
+EnvLookup process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    return value ? std::optional<std::string>(value) : std::nullopt;
+  };
+}
+
+Config parse_config(const std::vector<std::string>& args, const EnvLookup& env) {
+  const SplitArgs split = split_args(args);
+  po::variables_map flags;
+  try {
+    po::store(po::command_line_parser(split.options).options(option_descriptions()).run(), flags);
+  } catch (const po::error& e) {
+    throw UsageError(std::string(e.what()) + " (see migrate-init --help)");
+  }
+
+  Config config;
+  if (flags.count("help")) {
+    config.command = Command::help;
+    return config;
+  }
+  if (flags.count("version")) {
+    config.command = Command::version;
+    return config;
+  }
+  for (const auto& spec : k_settings) {
+    if (auto raw = raw_setting(spec, flags, env)) apply_setting(config, spec, *raw);
+  }
+
+  config.command = command_for(split.subcommand);
+  config.service_command = split.command;
+  if (config.command != Command::run && (!split.command.empty() || split.saw_separator)) {
+    throw UsageError("'" + *split.subcommand + "' takes no command; to run a service use: migrate-init [options] -- COMMAND [ARGS...]");
+  }
+  if (config.command == Command::run && config.service_command.empty()) {
+    throw UsageError("no command to run: use migrate-init [options] -- COMMAND [ARGS...], or migrate-init migrate");
+  }
+  return config;
+}
+
+std::string help_text() {
+  std::ostringstream out;
+  out << "Usage:\n"
+         "  migrate-init [options] -- COMMAND [ARGS...]   migrate, then run COMMAND in place\n"
+         "  migrate-init migrate [options]                migrate and exit\n"
+         "  migrate-init status [options]                 list migrations: applied or pending\n\n"
+      << option_descriptions() << "\n"
+      << "Booleans take true/false, 1/0, yes/no, on/off; an empty variable counts as unset.\n"
+         "Exit codes: 0 ok, 1 migration failed, 2 usage error, 3 lock wait timed out,\n"
+         "4 database unreachable, 126 command not executable, 127 command not found;\n"
+         "otherwise the service's own exit code.\n";
+  return out.str();
+}
+
+} // namespace migrate_init

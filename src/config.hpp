@@ -1,0 +1,53 @@
+#pragma once
+
+#include "migrate/ledger_name.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace migrate_init {
+
+// What the invocation asks for.
+enum class Command {
+  run,     // migrate (per AUTO_MIGRATE), then run the service command
+  migrate, // migrate and exit: init containers, one-shot jobs, CI
+  status,  // list every migration with its state
+  help,
+  version,
+};
+
+// Every setting, resolved: flags win over the environment, which wins over defaults.
+struct Config {
+  Command command = Command::run;
+  bool auto_migrate = true;
+  bool fail_on_error = false;
+  std::string database_url;                  // empty: libpq's PG* variables decide
+  std::string database_url_source = "DATABASE_URL"; // where it came from, for messages
+  std::filesystem::path migrations_dir = "./migrations";
+  LedgerName ledger;
+  std::chrono::milliseconds wait{std::chrono::seconds(30)};
+  std::chrono::milliseconds lock_timeout{std::chrono::seconds(300)};
+  std::optional<std::int64_t> lock_key; // absent: derived from database, schema and table
+  std::string log_level = "info";
+  std::vector<std::string> service_command; // after `--`, exactly as given
+};
+
+// Looks up one environment variable; nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// The real process environment.
+EnvLookup process_environment();
+
+// Builds the Config from argv (without argv[0]) and the environment. Pure: the only
+// input is its arguments. Throws UsageError naming the flag or variable and the value.
+Config parse_config(const std::vector<std::string>& args, const EnvLookup& env);
+
+// The --help text: usage, commands, and every setting with its flag, variable and default.
+std::string help_text();
+
+} // namespace migrate_init

@@ -1,0 +1,82 @@
+#include "migrate/discovery.hpp"
+
+#include "error.hpp"
+#include "migrate/checksum.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace migrate_init {
+namespace {
+
+[[noreturn]] void fail(const std::string& message) { throw Error(ExitCode::migration_failed, message); }
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot read migration " + path.string() + ": " + std::strerror(errno));
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (in.bad()) fail("cannot read migration " + path.string() + ": " + std::strerror(errno));
+  return contents.str();
+}
+
+std::string without_bom(std::string text) {
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
+  return text;
+}
+
+} // namespace
+
+std::vector<MigrationFileName> MigrationSet::file_names() const {
+  std::vector<MigrationFileName> names;
+  names.reserve(migrations.size());
+  for (const auto& migration : migrations) names.push_back(migration.file);
+  return names;
+}
+
+MigrationSet load_migrations(const std::filesystem::path& directory) {
+  std::error_code error;
+  const auto status = std::filesystem::status(directory, error);
+  if (error || !std::filesystem::exists(status)) {
+    fail("migrations directory " + directory.string() + " does not exist (set AUTO_MIGRATE_DIR or --dir)");
+  }
+  if (!std::filesystem::is_directory(status)) fail("migrations directory " + directory.string() + " is not a directory");
+
+  std::vector<std::string> file_names;
+  std::vector<std::string> subdirectories;
+  std::filesystem::directory_iterator entries(directory, error);
+  for (; !error && entries != std::filesystem::directory_iterator(); entries.increment(error)) {
+    const std::string name = entries->path().filename().string();
+    if (entries->is_directory(error)) {
+      subdirectories.push_back(name);
+    } else {
+      file_names.push_back(name);
+    }
+  }
+  if (error) fail("cannot read migrations directory " + directory.string() + ": " + error.message());
+
+  const ClassifiedNames classified = classify_file_names(file_names);
+  MigrationSet set;
+  set.directory = directory;
+  set.ignored = classified.ignored;
+  for (const auto& name : classified.ignored) {
+    spdlog::warn("ignoring {}: not a migration (expected <version>_<name>.sql, e.g. 001_initial_schema.sql)",
+                 (directory / name).string());
+  }
+  for (const auto& name : subdirectories) spdlog::debug("ignoring directory {}", (directory / name).string());
+  for (const auto& name : classified.expected_extras) spdlog::debug("ignoring {}", (directory / name).string());
+
+  set.migrations.reserve(classified.migrations.size());
+  for (const auto& file : classified.migrations) {
+    std::string contents = read_file(directory / file.file_name);
+    std::string checksum = migration_checksum(contents);
+    set.migrations.push_back(Migration{file, without_bom(std::move(contents)), std::move(checksum)});
+  }
+  return set;
+}
+
+} // namespace migrate_init

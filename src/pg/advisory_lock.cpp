@@ -1,0 +1,94 @@
+#include "pg/advisory_lock.hpp"
+
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+namespace migrate_init::pg {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr milliseconds k_first_poll_delay{50};
+constexpr milliseconds k_max_poll_delay{500};
+constexpr milliseconds k_holder_log_interval{5000};
+
+bool try_lock(Connection& connection, std::int64_t key) {
+  return connection.exec_params("SELECT pg_try_advisory_lock($1::bigint)", {std::to_string(key)}).value(0, 0) == "t";
+}
+
+// Spreads many replicas' polls apart so they do not hit the server in step.
+milliseconds with_jitter(milliseconds delay) {
+  static std::mt19937 random{std::random_device{}()};
+  std::uniform_real_distribution<double> factor(0.75, 1.25);
+  return milliseconds(static_cast<long long>(static_cast<double>(delay.count()) * factor(random)));
+}
+
+} // namespace
+
+std::string describe_lock_holder(Connection& connection, std::int64_t key) {
+  // A bigint advisory key shows in pg_locks as classid = high 32 bits, objid = low 32
+  // bits, objsubid = 1.
+  const auto bits = static_cast<std::uint64_t>(key);
+  const Result holder = connection.exec_params(
+      "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(host(a.client_addr), 'local socket'),"
+      "       extract(epoch FROM now() - a.backend_start)::bigint"
+      "  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+      " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+      "   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+      "   AND l.classid = $1::oid AND l.objid = $2::oid",
+      {std::to_string(bits >> 32), std::to_string(bits & 0xffffffffu)});
+  if (holder.rows() == 0) return "";
+  return fmt::format("pid {} ({}, {}, connected {} s ago)", holder.value(0, 0), holder.value(0, 1),
+                     holder.value(0, 2), holder.value(0, 3));
+}
+
+AdvisoryLock::AdvisoryLock(Connection& connection, std::int64_t key, milliseconds timeout)
+    : m_connection(connection), m_key(key) {
+  const auto started = Clock::now();
+  const auto deadline = started + timeout;
+  auto next_holder_log = started; // say at once who holds it, then every few seconds
+  milliseconds delay = k_first_poll_delay;
+  while (!try_lock(m_connection, m_key)) {
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      const std::string holder = describe_lock_holder(m_connection, m_key);
+      throw Error(ExitCode::lock_timeout,
+                  fmt::format("gave up waiting for the migration lock (key {}) after {} ms{}; raise "
+                              "AUTO_MIGRATE_LOCK_TIMEOUT if migrations take longer",
+                              m_key, std::chrono::duration_cast<milliseconds>(now - started).count(),
+                              holder.empty() ? "" : ": held by " + holder));
+    }
+    if (now >= next_holder_log) {
+      const std::string holder = describe_lock_holder(m_connection, m_key);
+      spdlog::info("waiting for the migration lock (key {}) for {} s, held by {}", m_key,
+                   std::chrono::duration_cast<std::chrono::seconds>(now - started).count(),
+                   holder.empty() ? "nobody now" : holder);
+      next_holder_log = now + k_holder_log_interval;
+    }
+    std::this_thread::sleep_for(std::min(with_jitter(delay), std::chrono::duration_cast<milliseconds>(deadline - now)));
+    delay = std::min(k_max_poll_delay, delay * 2);
+  }
+  m_held = true;
+  spdlog::debug("took the migration lock (key {}) after {} ms", m_key,
+                std::chrono::duration_cast<milliseconds>(Clock::now() - started).count());
+}
+
+AdvisoryLock::~AdvisoryLock() { release(); }
+
+void AdvisoryLock::release() {
+  if (!m_held) return;
+  m_held = false;
+  try {
+    m_connection.exec_params("SELECT pg_advisory_unlock($1::bigint)", {std::to_string(m_key)});
+  } catch (const DatabaseError& e) {
+    // The session is gone or broken: the server drops its locks with it.
+    spdlog::debug("releasing the migration lock: {}", e.what());
+  }
+}
+
+} // namespace migrate_init::pg

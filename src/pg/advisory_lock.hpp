@@ -1,0 +1,36 @@
+#pragma once
+
+#include "pg/connection.hpp"
+
+#include <chrono>
+#include <cstdint>
+
+namespace migrate_init::pg {
+
+// A session-level advisory lock held on one connection; released on destruction.
+// Acquired by polling pg_try_advisory_lock, never by waiting inside pg_advisory_lock:
+// a session blocked there holds a snapshot, and a CREATE INDEX CONCURRENTLY run by the
+// lock holder would wait for it forever.
+class AdvisoryLock {
+public:
+  // Polls with backoff and jitter until `timeout` (0: one try), logging the holder every
+  // few seconds. Throws Error(lock_timeout) naming the holder when time runs out.
+  AdvisoryLock(Connection& connection, std::int64_t key, std::chrono::milliseconds timeout);
+  ~AdvisoryLock();
+  AdvisoryLock(const AdvisoryLock&) = delete;
+  AdvisoryLock& operator=(const AdvisoryLock&) = delete;
+
+  // Releases the lock; idempotent. A connection that is gone has released it already.
+  void release();
+
+private:
+  Connection& m_connection;
+  std::int64_t m_key;
+  bool m_held = false;
+};
+
+// Who holds advisory lock `key` in this database, e.g.
+// "pid 4242 (migrate-init@web-1, 10.0.0.7, connected 12 s ago)"; empty when nobody does.
+std::string describe_lock_holder(Connection& connection, std::int64_t key);
+
+} // namespace migrate_init::pg

@@ -1,0 +1,39 @@
+#pragma once
+
+#include "pg/connection.hpp"
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace migrate_init::pg {
+
+// Where and how to connect.
+struct ConnectOptions {
+  std::string database_url;                 // URI or conninfo; empty: libpq's PG* variables
+  std::string source = "DATABASE_URL";      // the setting it came from, for messages
+  std::chrono::milliseconds wait{30'000};   // how long to wait for the server to come up
+  std::string application_name;             // shown in pg_stat_activity
+};
+
+// Checks that the URL parses (UsageError naming `source` otherwise) and registers its
+// password, and PGPASSWORD, as log secrets.
+void validate_database_url(const std::string& database_url, const std::string& source);
+
+// Whether a failed connection attempt is worth another try.
+enum class ConnectFailure {
+  transient, // refused, name not resolved yet, starting up, too many clients, ...
+  permanent, // wrong password, unknown role or database, bad parameters
+};
+
+// Classifies libpq's connection error text. Pure.
+ConnectFailure classify_connect_error(std::string_view message);
+
+// Connects, retrying transient failures with backoff until `wait` has passed. Throws
+// Error(database_unreachable) on a permanent failure or when the wait runs out.
+Connection connect_with_wait(const ConnectOptions& options);
+
+// "migrate-init@<host name>": names this host in pg_stat_activity and in lock-wait logs.
+std::string default_application_name();
+
+} // namespace migrate_init::pg

@@ -1,0 +1,64 @@
+#pragma once
+
+#include "error.hpp"
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace migrate_init::pg {
+
+// An error the server (or libpq) reported for a statement. what() is one line:
+// "ERROR: message; DETAIL: ...; HINT: ...".
+class DatabaseError : public Error {
+public:
+  DatabaseError(std::string sqlstate, std::string severity, std::string primary, std::string detail,
+                std::string hint, std::size_t position);
+
+  const std::string& sqlstate() const { return m_sqlstate; }
+  // 1-based character position in the statement text; 0 when the server gave none.
+  std::size_t position() const { return m_position; }
+
+private:
+  std::string m_sqlstate, m_severity, m_primary, m_detail, m_hint;
+  std::size_t m_position;
+};
+
+// A query result; owns the PGresult.
+class Result {
+public:
+  explicit Result(PGresult* result) : m_result(result, &PQclear) {}
+  int rows() const { return PQntuples(m_result.get()); }
+  bool is_null(int row, int column) const { return PQgetisnull(m_result.get(), row, column) != 0; }
+  std::string value(int row, int column) const { return PQgetvalue(m_result.get(), row, column); }
+  std::optional<std::string> optional_value(int row, int column) const {
+    return is_null(row, column) ? std::nullopt : std::optional<std::string>(value(row, column));
+  }
+
+private:
+  std::unique_ptr<PGresult, decltype(&PQclear)> m_result;
+};
+
+// One open session; owns the PGconn and closes it on destruction.
+class Connection {
+public:
+  explicit Connection(PGconn* connection) : m_connection(connection, &PQfinish) {}
+
+  // Runs SQL over the simple query protocol (several statements allowed); returns the
+  // last statement's result. Throws DatabaseError.
+  Result exec(const std::string& sql);
+  // Runs one statement with text parameters (nullopt is NULL). Throws DatabaseError.
+  Result exec_params(const std::string& sql, const std::vector<std::optional<std::string>>& params);
+
+  // Whether the session is inside a transaction block (including a failed one).
+  bool in_transaction() const;
+  PGconn* get() const { return m_connection.get(); }
+
+private:
+  std::unique_ptr<PGconn, decltype(&PQfinish)> m_connection;
+};
+
+} // namespace migrate_init::pg

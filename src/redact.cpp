@@ -1,0 +1,113 @@
+#include "redact.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace migrate_init {
+namespace {
+
+// Secrets shorter than this are not searched for verbatim: masking every "ab" in a
+// message would make it unreadable. The pattern rules below still hide them.
+constexpr std::size_t k_min_known_secret_length = 4;
+
+bool iequals_at(std::string_view text, std::size_t pos, std::string_view word) {
+  if (pos + word.size() > text.size()) return false;
+  for (std::size_t i = 0; i < word.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(text[pos + i])) != word[i]) return false;
+  }
+  return true;
+}
+
+bool ends_uri(char c) { return std::isspace(static_cast<unsigned char>(c)) || c == '"' || c == '\'' || c == '<' || c == '>'; }
+
+// user:PASSWORD@host -> user:****@host. The userinfo ends at the last '@' before the
+// query, so an unencoded '@' or '/' inside the password is hidden too.
+std::string redact_uri_passwords(std::string_view text) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t scheme_len = 0;
+    if (iequals_at(text, pos, "postgresql://")) scheme_len = 13;
+    else if (iequals_at(text, pos, "postgres://")) scheme_len = 11;
+    if (scheme_len == 0) {
+      out += text[pos++];
+      continue;
+    }
+    const std::size_t start = pos + scheme_len;
+    std::size_t end = start;
+    while (end < text.size() && !ends_uri(text[end])) ++end;
+    const std::string_view uri = text.substr(start, end - start);
+    const std::size_t query = std::min(uri.find('?'), uri.size());
+    const std::size_t at = uri.substr(0, query).rfind('@');
+    out += text.substr(pos, scheme_len);
+    if (at != std::string_view::npos && uri.substr(0, at).find(':') != std::string_view::npos) {
+      const std::size_t colon = uri.find(':');
+      out += uri.substr(0, colon + 1);
+      out += k_redacted;
+      out += uri.substr(at);
+    } else {
+      out += uri;
+    }
+    pos = end;
+  }
+  return out;
+}
+
+// password=VALUE, password = 'quoted \' value', ?password=VALUE&..., sslpassword=...
+std::string redact_password_parameters(std::string_view text) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    if (!iequals_at(text, pos, "password")) {
+      out += text[pos++];
+      continue;
+    }
+    std::size_t cursor = pos + 8;
+    while (cursor < text.size() && text[cursor] == ' ') ++cursor;
+    if (cursor >= text.size() || text[cursor] != '=') {
+      out += text.substr(pos, 8);
+      pos += 8;
+      continue;
+    }
+    ++cursor;
+    while (cursor < text.size() && text[cursor] == ' ') ++cursor;
+    out += text.substr(pos, cursor - pos);
+    std::size_t value_end = cursor;
+    if (value_end < text.size() && text[value_end] == '\'') {
+      ++value_end;
+      while (value_end < text.size() && text[value_end] != '\'') {
+        value_end += (text[value_end] == '\\' && value_end + 1 < text.size()) ? 2 : 1;
+      }
+      if (value_end < text.size()) ++value_end; // the closing quote
+    } else {
+      while (value_end < text.size() && !std::isspace(static_cast<unsigned char>(text[value_end])) &&
+             text[value_end] != '&' && text[value_end] != '"') {
+        ++value_end;
+      }
+    }
+    out += k_redacted;
+    pos = value_end;
+  }
+  return out;
+}
+
+void replace_all(std::string& text, std::string_view secret) {
+  for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + k_redacted.size())) {
+    text.replace(at, secret.size(), k_redacted);
+  }
+}
+
+} // namespace
+
+std::string redact(std::string_view text, const std::vector<std::string>& known_secrets) {
+  std::string out(text);
+  // Longest first, so a secret that contains another is masked whole.
+  std::vector<std::string> secrets = known_secrets;
+  std::sort(secrets.begin(), secrets.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  for (const auto& secret : secrets) {
+    if (secret.size() >= k_min_known_secret_length) replace_all(out, secret);
+  }
+  return redact_password_parameters(redact_uri_passwords(out));
+}
+
+} // namespace migrate_init

@@ -1,0 +1,85 @@
+#include "setting_values.hpp"
+
+#include "error.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+namespace migrate_init {
+namespace {
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+[[noreturn]] void invalid(std::string_view source, std::string_view text, std::string_view expected) {
+  throw UsageError(std::string(source) + ": " + quote_value(text) + " is not " + std::string(expected));
+}
+
+} // namespace
+
+std::string quote_value(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+bool parse_bool(std::string_view source, std::string_view text) {
+  const std::string value = lowercase(text);
+  if (value == "true" || value == "1" || value == "yes" || value == "on") return true;
+  if (value == "false" || value == "0" || value == "no" || value == "off") return false;
+  invalid(source, text, "a boolean (use true/false, 1/0, yes/no or on/off)");
+}
+
+std::chrono::milliseconds parse_seconds(std::string_view source, std::string_view text) {
+  constexpr double k_max_seconds = 10.0 * 365 * 24 * 3600;
+  const std::string_view expected = "a number of seconds (for example 30 or 2.5)";
+  // Digits with at most one decimal point; no sign, exponent, spaces, "inf" or "nan".
+  bool seen_digit = false;
+  bool seen_point = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      seen_digit = true;
+    } else if (c == '.' && !seen_point) {
+      seen_point = true;
+    } else {
+      invalid(source, text, expected);
+    }
+  }
+  if (!seen_digit) invalid(source, text, expected);
+  const double seconds = std::stod(std::string(text));
+  if (!std::isfinite(seconds) || seconds > k_max_seconds) {
+    invalid(source, text, "a number of seconds no larger than ten years");
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(seconds * 1000.0)));
+}
+
+std::int64_t parse_int64(std::string_view source, std::string_view text) {
+  std::int64_t value = 0;
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) {
+    invalid(source, text, "a 64-bit integer (-9223372036854775808 to 9223372036854775807)");
+  }
+  return value;
+}
+
+} // namespace migrate_init
