@@ -1,0 +1,77 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace test {
+
+// How to start the built migrate-init binary. The environment is exactly PATH plus `env`,
+// so nothing from the developer's shell (DATABASE_URL, PG*) leaks in.
+struct Invocation {
+  Invocation(std::vector<std::string> args_, std::map<std::string, std::string> env_ = {}, std::string stdin_text_ = {},
+             std::filesystem::path cwd_ = {})
+      : args(std::move(args_)), env(std::move(env_)), stdin_text(std::move(stdin_text_)), cwd(std::move(cwd_)) {}
+
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;
+  std::string stdin_text;
+  std::filesystem::path cwd; // empty: inherit
+};
+
+struct Outcome {
+  int exit_code = -1; // the exit status, or 128+N when killed by signal N
+  std::string out;
+  std::string err;
+  std::chrono::milliseconds elapsed{0};
+};
+
+// A started migrate-init process; its output goes to files until wait() collects it.
+class Running {
+public:
+  explicit Running(const Invocation& invocation, const std::string& program = "");
+  ~Running();
+  Running(Running&&) noexcept;
+  Running(const Running&) = delete;
+  Running& operator=(const Running&) = delete;
+
+  // Waits for the exit, at most `timeout` (then SIGKILLs and fails the test).
+  Outcome wait(std::chrono::seconds timeout = std::chrono::seconds(60));
+  void signal(int number) const;
+  pid_t pid() const { return m_pid; }
+
+private:
+  pid_t m_pid = -1;
+  std::string m_dir;
+  std::chrono::steady_clock::time_point m_started;
+};
+
+// Runs migrate-init to completion.
+Outcome run(const Invocation& invocation, std::chrono::seconds timeout = std::chrono::seconds(60));
+
+// The migrate-init binary under test, and the repository's example migrations.
+std::string binary_path();
+std::filesystem::path example_migrations();
+
+// A temporary directory, removed on destruction.
+class TempDir {
+public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return m_path; }
+  // Writes `contents` to path()/name (creating folders) and returns its path.
+  std::filesystem::path write(const std::string& name, const std::string& contents) const;
+
+private:
+  std::filesystem::path m_path;
+};
+
+// How many times `needle` occurs in `haystack`.
+std::size_t count(const std::string& haystack, const std::string& needle);
+
+} // namespace test

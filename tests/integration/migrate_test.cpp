@@ -1,0 +1,295 @@
+// The built binary against a real PostgreSQL: migrating, failing, adopting, reporting.
+#include "binary.hpp"
+#include "pg_server.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iterator>
+
+using namespace std::chrono_literals;
+using test::Invocation;
+using test::shared_server;
+
+namespace {
+
+// The environment of a run against `database` with migrations from `dir`.
+std::map<std::string, std::string> env_for(const std::string& database, const std::filesystem::path& dir) {
+  return {{"DATABASE_URL", shared_server().url(database)}, {"AUTO_MIGRATE_DIR", dir.string()}};
+}
+
+std::string ledger_versions(const std::string& database, const std::string& table = "schema_migrations") {
+  return shared_server().scalar(database, "SELECT coalesce(string_agg(version, ',' ORDER BY version), '') FROM " + table);
+}
+
+bool table_exists(const std::string& database, const std::string& table) {
+  return shared_server().scalar(database, "SELECT to_regclass('" + table + "') IS NOT NULL") == "t";
+}
+
+// 001 creates a table; 002 creates a table, inserts, then fails on its line 3.
+void write_failing_set(const test::TempDir& dir) {
+  dir.write("001_create_widgets.sql", "CREATE TABLE widgets (id int PRIMARY KEY);\n");
+  dir.write("002_broken.sql", "CREATE TABLE half_done (id int);\nINSERT INTO half_done VALUES (1);\n"
+                              "SELECT * FROM no_such_table;\n");
+  dir.write("003_after.sql", "CREATE TABLE after_broken (id int);\n");
+}
+
+} // namespace
+
+TEST_CASE("A fresh database migrates fully, then the service runs with the same environment") {
+  const std::string db = shared_server().create_database();
+  auto env = env_for(db, test::example_migrations());
+  const auto result = test::run({{"--", "sh", "-c", "echo service-ran; test -n \"$DATABASE_URL\" && echo has-url"}, env});
+
+  CHECK(result.exit_code == 0);
+  CHECK(result.out == "service-ran\nhas-url\n");
+  CHECK(ledger_versions(db) == "001,002,003,004,005");
+  CHECK(table_exists(db, "run_edges"));
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM schema_migrations WHERE checksum ~ '^[0-9a-f]{64}$' "
+                                   "AND applied_by LIKE '% migrate-init/%' AND execution_ms >= 0") == "5");
+  CHECK(result.err.find("applied 5 migrations in") != std::string::npos);
+  CHECK(result.err.find("applying 004_add_queue_claim_indexes.sql") != std::string::npos);
+  CHECK(result.err.find(test::PgServer::k_password) == std::string::npos);
+}
+
+TEST_CASE("A second run applies nothing and takes no lock") {
+  const std::string db = shared_server().create_database();
+  auto env = env_for(db, test::example_migrations());
+  env["AUTO_MIGRATE_LOCK_KEY"] = "4242";
+  REQUIRE(test::run({{"migrate"}, env}).exit_code == 0);
+
+  // With the lock held elsewhere, a run that tried to lock would time out with exit 3.
+  test::Session holder(shared_server(), db, "lock-holder");
+  holder.exec("SELECT pg_advisory_lock(4242)");
+  env["AUTO_MIGRATE_LOCK_TIMEOUT"] = "1";
+  const auto again = test::run({{"--", "true"}, env});
+  CHECK(again.exit_code == 0);
+  CHECK(again.err.find("database is up to date (5 migrations)") != std::string::npos);
+  CHECK(again.err.find("lock") == std::string::npos);
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM schema_migrations") == "5");
+}
+
+TEST_CASE("A failing file leaves neither its effects nor its ledger row") {
+  test::TempDir dir;
+  write_failing_set(dir);
+
+  SUBCASE("with FAIL_ON_ERROR the service never starts and the exit code is 1") {
+    const std::string db = shared_server().create_database();
+    auto env = env_for(db, dir.path());
+    env["AUTO_MIGRATE_FAIL_ON_ERROR"] = "true";
+    const auto result = test::run({{"--", "echo", "service-ran"}, env});
+    CHECK(result.exit_code == 1);
+    CHECK(result.out.empty());
+    CHECK(result.err.find("migration 002_broken failed: 002_broken.sql:3: ERROR: relation \"no_such_table\" "
+                          "does not exist") != std::string::npos);
+    CHECK(ledger_versions(db) == "001");
+    CHECK(table_exists(db, "widgets"));
+    CHECK_FALSE(table_exists(db, "half_done"));
+    CHECK_FALSE(table_exists(db, "after_broken"));
+  }
+  SUBCASE("without FAIL_ON_ERROR the failure is logged, the service starts, and its exit code is returned") {
+    const std::string db = shared_server().create_database();
+    const auto result = test::run({{"--", "sh", "-c", "echo service-ran; exit 7"}, env_for(db, dir.path())});
+    CHECK(result.exit_code == 7);
+    CHECK(result.out == "service-ran\n");
+    CHECK(result.err.find("002_broken.sql:3: ERROR") != std::string::npos);
+    CHECK(result.err.find("starting the service anyway") != std::string::npos);
+    CHECK(ledger_versions(db) == "001");
+    CHECK_FALSE(table_exists(db, "half_done"));
+  }
+  SUBCASE("migrate exits 1 whatever FAIL_ON_ERROR says") {
+    const std::string db = shared_server().create_database();
+    auto env = env_for(db, dir.path());
+    env["AUTO_MIGRATE_FAIL_ON_ERROR"] = "false";
+    const auto result = test::run({{"migrate"}, env});
+    CHECK(result.exit_code == 1);
+    CHECK(ledger_versions(db) == "001");
+  }
+}
+
+TEST_CASE("AUTO_MIGRATE=false never connects and starts the service at once") {
+  // Nothing listens on this port: any connection attempt would wait 30 s and fail.
+  const std::map<std::string, std::string> env{
+      {"AUTO_MIGRATE", "FALSE"},
+      {"DATABASE_URL", "postgresql://u:p@127.0.0.1:" + std::to_string(test::free_port()) + "/db"},
+      {"AUTO_MIGRATE_DIR", "/nonexistent"}};
+  const auto result = test::run({{"--", "echo", "service-ran"}, env});
+  CHECK(result.exit_code == 0);
+  CHECK(result.out == "service-ran\n");
+  CHECK(result.err.find("waiting for the database") == std::string::npos);
+  CHECK(result.elapsed < 5s);
+}
+
+TEST_CASE("A seed-style ledger is adopted: its rows count as applied") {
+  const std::string db = shared_server().create_database();
+  // What a seed-style script leaves behind: 001 applied with psql and recorded by id.
+  std::ifstream first(test::example_migrations() / "001_initial_schema.sql");
+  shared_server().query(db, std::string(std::istreambuf_iterator<char>(first), {}));
+  shared_server().query(db, "CREATE TABLE schema_migrations (id text PRIMARY KEY, applied_at timestamptz DEFAULT now());"
+                            "INSERT INTO schema_migrations (id) VALUES ('001_initial_schema');");
+  const auto result = test::run({{"migrate"}, env_for(db, test::example_migrations())});
+  CHECK(result.exit_code == 0);
+  CHECK(result.err.find("adopting existing ledger schema_migrations") != std::string::npos);
+  CHECK(result.err.find("applying 001_initial_schema.sql") == std::string::npos);
+  CHECK(result.err.find("applied 4 migrations") != std::string::npos);
+  CHECK(ledger_versions(db) == "001,002,003,004,005");
+  CHECK(shared_server().scalar(db, "SELECT string_agg(id, ',' ORDER BY id) FROM schema_migrations") ==
+        "001_initial_schema,002_add_scheduling_and_priority,003_add_run_edges,004_add_queue_claim_indexes,"
+        "005_add_step_ordering_constraints");
+  CHECK(shared_server().scalar(db, "SELECT name FROM schema_migrations WHERE version = '001'") == "initial_schema");
+}
+
+TEST_CASE("status lists every migration as applied or pending") {
+  const std::string db = shared_server().create_database();
+  test::TempDir dir;
+  dir.write("001_first.sql", "CREATE TABLE first (id int);");
+  REQUIRE(test::run({{"migrate"}, env_for(db, dir.path())}).exit_code == 0);
+  dir.write("002_second.sql", "CREATE TABLE second (id int);");
+
+  const auto result = test::run({{"status"}, env_for(db, dir.path())});
+  CHECK(result.exit_code == 0);
+  CHECK(result.out.find("VERSION  NAME    APPLIED") == 0);
+  CHECK(result.out.find("001      first   20") != std::string::npos); // an applied_at timestamp
+  CHECK(result.out.find("002      second  pending") != std::string::npos);
+  CHECK_FALSE(table_exists(db, "second"));
+}
+
+TEST_CASE("A schema-qualified ledger is created in its schema") {
+  const std::string db = shared_server().create_database();
+  auto env = env_for(db, test::example_migrations());
+  env["AUTO_MIGRATE_TABLE"] = "ops.migration_ledger";
+  REQUIRE(test::run({{"migrate"}, env}).exit_code == 0);
+  CHECK(ledger_versions(db, "ops.migration_ledger") == "001,002,003,004,005");
+  CHECK_FALSE(table_exists(db, "public.schema_migrations"));
+}
+
+TEST_CASE("Problems with the migrations directory are found before connecting") {
+  // An unreachable database: had migrate-init connected first, it would wait, then exit 4.
+  const std::string unreachable = "postgresql://u:p@127.0.0.1:" + std::to_string(test::free_port()) + "/db";
+
+  SUBCASE("a missing directory is a migration failure") {
+    const std::map<std::string, std::string> env{
+        {"DATABASE_URL", unreachable}, {"AUTO_MIGRATE_DIR", "/no/such/dir"}, {"AUTO_MIGRATE_FAIL_ON_ERROR", "1"}};
+    const auto result = test::run({{"--", "echo", "service-ran"}, env});
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find("migrations directory /no/such/dir does not exist") != std::string::npos);
+    CHECK(result.out.empty());
+    CHECK(result.elapsed < 5s);
+
+    const auto lenient = test::run({{"--", "echo", "service-ran"},
+                                    {{"DATABASE_URL", unreachable}, {"AUTO_MIGRATE_DIR", "/no/such/dir"}}});
+    CHECK(lenient.exit_code == 0);
+    CHECK(lenient.out == "service-ran\n");
+  }
+  SUBCASE("two files with one version are an error naming both") {
+    test::TempDir dir;
+    dir.write("001_a.sql", "SELECT 1;");
+    dir.write("1_b.sql", "SELECT 1;");
+    const auto result = test::run({{"migrate"}, {{"DATABASE_URL", unreachable}, {"AUTO_MIGRATE_DIR", dir.path()}}});
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find("two migrations have version 1: 001_a.sql and 1_b.sql") != std::string::npos);
+  }
+  SUBCASE("an unreadable directory is a migration failure") {
+    if (geteuid() == 0) return; // root reads everything; covered for other users
+    test::TempDir dir;
+    chmod(dir.path().c_str(), 0);
+    const auto result = test::run({{"migrate"}, {{"DATABASE_URL", unreachable}, {"AUTO_MIGRATE_DIR", dir.path()}}});
+    chmod(dir.path().c_str(), 0700);
+    CHECK(result.exit_code == 1);
+  }
+}
+
+TEST_CASE("Files that are not migrations are ignored with a warning; an empty directory is fine") {
+  const std::string db = shared_server().create_database();
+  test::TempDir dir;
+  dir.write("README.md", "docs");
+  dir.write("notes.txt", "not sql");
+  dir.write("01-typo.sql", "SELECT 1;");
+  const auto empty = test::run({{"migrate"}, env_for(db, dir.path())});
+  CHECK(empty.exit_code == 0);
+  CHECK(empty.err.find("notes.txt: not a migration") != std::string::npos);
+  CHECK(empty.err.find("01-typo.sql: not a migration") != std::string::npos);
+  CHECK(empty.err.find("README.md") == std::string::npos);
+  CHECK(empty.err.find("database is up to date (0 migrations)") != std::string::npos);
+}
+
+TEST_CASE("Bad settings are usage errors: exit 2 naming the variable or flag and the value") {
+  const std::map<std::string, std::string> base{{"AUTO_MIGRATE", "false"}};
+  struct Case {
+    std::string name, value, expected;
+  };
+  for (const Case& bad : {Case{"AUTO_MIGRATE_FAIL_ON_ERROR", "maybe", "AUTO_MIGRATE_FAIL_ON_ERROR: \"maybe\" is not a boolean"},
+                          Case{"AUTO_MIGRATE_WAIT", "ten", "AUTO_MIGRATE_WAIT: \"ten\" is not a number of seconds"},
+                          Case{"AUTO_MIGRATE_LOCK_KEY", "12x", "AUTO_MIGRATE_LOCK_KEY: \"12x\" is not a 64-bit integer"},
+                          Case{"AUTO_MIGRATE_TABLE", "a.b.c", "AUTO_MIGRATE_TABLE: \"a.b.c\" is not a table name"}}) {
+    CAPTURE(bad.name);
+    auto env = base;
+    env[bad.name] = bad.value;
+    env["AUTO_MIGRATE_FAIL_ON_ERROR"] = bad.name == "AUTO_MIGRATE_FAIL_ON_ERROR" ? bad.value : "false";
+    const auto result = test::run({{"--", "echo", "service-ran"}, env});
+    CHECK(result.exit_code == 2);
+    CHECK(result.err.find(bad.expected) != std::string::npos);
+    CHECK(result.out.empty());
+  }
+  const auto flag = test::run({{"--wait=-1", "--", "true"}, base});
+  CHECK(flag.exit_code == 2);
+  CHECK(flag.err.find("--wait: \"-1\" is not a number of seconds") != std::string::npos);
+
+  const auto url = test::run({{"migrate"}, {{"DATABASE_URL", "host=db password=topsecret-value bogus"}}});
+  CHECK(url.exit_code == 2);
+  CHECK(url.err.find("DATABASE_URL is not a valid PostgreSQL URI or conninfo") != std::string::npos);
+  CHECK(url.err.find("topsecret-value") == std::string::npos);
+}
+
+TEST_CASE("The service command: argv intact, 127 when not found, 126 when not executable") {
+  const std::map<std::string, std::string> env{{"AUTO_MIGRATE", "off"}, {"GREETING", "hello there"}};
+  const auto argv = test::run({{"--", "sh", "-c", "printf '[%s]' \"$@\"; printf ' %s\\n' \"$GREETING\"; cat", "sh",
+                                "a b", "", "'quoted' \"double\"", "--dir"},
+                               env,
+                               "from stdin\n"});
+  CHECK(argv.exit_code == 0);
+  CHECK(argv.out == "[a b][]['quoted' \"double\"][--dir] hello there\nfrom stdin\n");
+
+  const auto missing = test::run({{"--", "no-such-command-xyz"}, env});
+  CHECK(missing.exit_code == 127);
+  CHECK(missing.err.find("cannot run \"no-such-command-xyz\": command not found") != std::string::npos);
+
+  test::TempDir dir;
+  const auto script = dir.write("not-executable.sh", "#!/bin/sh\necho hi\n");
+  const auto denied = test::run({{"--", script.string()}, env});
+  CHECK(denied.exit_code == 126);
+  CHECK(denied.err.find("Permission denied") != std::string::npos);
+
+  const auto no_dash = test::run({{"echo", "without", "separator"}, env});
+  CHECK(no_dash.exit_code == 0);
+  CHECK(no_dash.out == "without separator\n");
+}
+
+TEST_CASE("A wrong password fails at once with exit 4 and is never printed") {
+  const std::string db = shared_server().create_database();
+  std::string url = shared_server().url(db);
+  url.replace(url.find(test::PgServer::k_password), std::string(test::PgServer::k_password).size(), "Wr0ng-pa55word");
+  const auto result = test::run({{"migrate"}, {{"DATABASE_URL", url}, {"AUTO_MIGRATE_DIR", test::example_migrations()}}});
+  CHECK(result.exit_code == 4);
+  CHECK(result.err.find("password authentication failed") != std::string::npos);
+  CHECK(result.err.find("not retried") != std::string::npos);
+  CHECK(result.err.find("Wr0ng-pa55word") == std::string::npos);
+  CHECK(result.elapsed < 10s);
+}
+
+TEST_CASE("--help lists every setting with its variable and default; --version prints the version") {
+  const auto help = test::run({{"--help"}, {}});
+  CHECK(help.exit_code == 0);
+  for (const char* expected : {"AUTO_MIGRATE,", "AUTO_MIGRATE_FAIL_ON_ERROR", "DATABASE_URL", "AUTO_MIGRATE_DIR",
+                               "AUTO_MIGRATE_TABLE", "AUTO_MIGRATE_WAIT", "AUTO_MIGRATE_LOCK_TIMEOUT",
+                               "AUTO_MIGRATE_LOCK_KEY", "default 300", "default ./migrations"}) {
+    CAPTURE(expected);
+    CHECK(help.out.find(expected) != std::string::npos);
+  }
+  const auto version = test::run({{"--version"}, {}});
+  CHECK(version.exit_code == 0);
+  CHECK(version.out.rfind("migrate-init ", 0) == 0);
+}
