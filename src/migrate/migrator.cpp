@@ -7,6 +7,7 @@
 #include "migrate/runner.hpp"
 #include "pg/advisory_lock.hpp"
 #include "pg/connect.hpp"
+#include "version.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -41,6 +42,9 @@ MigrateOutcome migrate(const Config& config) {
   const auto started = Clock::now();
   const MigrationSet set = load_migrations(config.migrations_dir);
   const auto files = set.file_names();
+  spdlog::info("migrate-init {}: {} migrations in {}; connecting to {}", k_version, files.size(),
+               config.migrations_dir.string(),
+               config.database_url.empty() ? "the database named by PG* variables" : config.database_url);
 
   pg::Connection connection = pg::connect_with_wait(
       {config.database_url, config.database_url_source, config.wait, pg::default_application_name()});
