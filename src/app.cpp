@@ -7,9 +7,13 @@
 #include "migrate/status.hpp"
 #include "pg/connect.hpp"
 #include "process/exec.hpp"
+#include "process/signal_channel.hpp"
+#include "process/supervisor.hpp"
 #include "version.hpp"
 
 #include <spdlog/spdlog.h>
+
+#include <unistd.h>
 
 #include <iostream>
 
@@ -23,6 +27,8 @@ int migrate_before_service(const Config& config) {
     return to_int(ExitCode::ok);
   } catch (const UsageError&) {
     throw;
+  } catch (const Interrupted&) {
+    throw; // the container is being stopped: never start the service now
   } catch (const Error& e) {
     spdlog::error("{}", e.what());
     if (config.fail_on_error) {
@@ -32,6 +38,10 @@ int migrate_before_service(const Config& config) {
     spdlog::warn("starting the service anyway (AUTO_MIGRATE_FAIL_ON_ERROR=false)");
     return to_int(ExitCode::ok);
   }
+}
+
+bool supervises(RunMode mode) {
+  return mode == RunMode::supervise || (mode == RunMode::automatic && getpid() == 1);
 }
 
 int dispatch(const Config& config) {
@@ -56,6 +66,11 @@ int dispatch(const Config& config) {
   } else {
     spdlog::debug("AUTO_MIGRATE is off: not connecting to the database");
   }
+  // A stop signal that came in as the migrations finished still means "stop".
+  signal_channel::drain("migrating");
+  if (supervises(config.mode)) {
+    return supervise(config.service_command, {config.process_group, config.stop_timeout});
+  }
   exec_command(config.service_command);
 }
 
@@ -66,6 +81,9 @@ int run(const std::vector<std::string>& args) {
   try {
     const Config config = parse_config(args, process_environment());
     setup_logging(config.log_level);
+    // From here on signals are read, not delivered: a stop signal can end a migration
+    // cleanly, and as PID 1 none is ignored by the kernel.
+    if (config.command != Command::help && config.command != Command::version) signal_channel::take_over();
     pg::validate_database_url(config.database_url, config.database_url_source);
     return dispatch(config);
   } catch (const Error& e) {

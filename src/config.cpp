@@ -40,6 +40,13 @@ constexpr std::array k_settings{
     SettingSpec{"lock-key", "AUTO_MIGRATE_LOCK_KEY", "derived",
                 "64-bit advisory lock key (default: from database, schema and table)", false},
     SettingSpec{"log-level", "AUTO_MIGRATE_LOG_LEVEL", "info", "debug, info, warn or error", false},
+    SettingSpec{"mode", "AUTO_MIGRATE_MODE", "auto",
+                "how to run the service: auto (supervise as PID 1, else exec), supervise or exec", false},
+    SettingSpec{"process-group", "AUTO_MIGRATE_PROCESS_GROUP", "false",
+                "when supervising, forward signals to the service's whole process group", true},
+    SettingSpec{"stop-timeout", "AUTO_MIGRATE_STOP_TIMEOUT", "0 (off)",
+                "when supervising, SIGKILL the service this many seconds after forwarding SIGTERM or SIGINT",
+                false},
 };
 
 const SettingSpec* find_setting(std::string_view flag) {
@@ -73,6 +80,15 @@ struct SplitArgs {
   bool saw_separator = false;
 };
 
+bool is_boolean_word(const std::string& word) {
+  try {
+    parse_bool("", word);
+    return true;
+  } catch (const UsageError&) {
+    return false;
+  }
+}
+
 bool is_subcommand(const std::string& word) { return word == "run" || word == "migrate" || word == "status"; }
 
 // Options end at `--` or at the first word that is neither an option, an option's value
@@ -87,10 +103,15 @@ SplitArgs split_args(const std::vector<std::string>& args) {
       return split;
     }
     if (word.size() > 1 && word[0] == '-') {
-      split.options.push_back(word);
       const bool takes_next = word.rfind("--", 0) == 0 && word.find('=') == std::string::npos;
       const SettingSpec* spec = takes_next ? find_setting(std::string_view(word).substr(2)) : nullptr;
-      if (spec && !spec->is_boolean && i + 1 < args.size()) split.options.push_back(args[++i]);
+      const bool has_next = i + 1 < args.size() && args[i + 1] != "--";
+      if (spec && spec->is_boolean && has_next && is_boolean_word(args[i + 1])) {
+        split.options.push_back(word + "=" + args[++i]); // `--fail-on-error false` means what it says
+      } else {
+        split.options.push_back(word);
+        if (spec && !spec->is_boolean && has_next) split.options.push_back(args[++i]);
+      }
       continue;
     }
     if (!split.subcommand && is_subcommand(word)) {
@@ -117,6 +138,13 @@ std::optional<RawSetting> raw_setting(const SettingSpec& spec, const po::variabl
   return std::nullopt;
 }
 
+RunMode parse_mode(const RawSetting& raw) {
+  if (raw.text == "auto") return RunMode::automatic;
+  if (raw.text == "supervise") return RunMode::supervise;
+  if (raw.text == "exec") return RunMode::exec;
+  throw UsageError(raw.source + ": " + quote_value(raw.text) + " is not a mode (use auto, supervise or exec)");
+}
+
 void apply_setting(Config& config, const SettingSpec& spec, const RawSetting& raw) {
   const std::string_view flag = spec.flag;
   if (flag == "auto-migrate") {
@@ -141,6 +169,12 @@ void apply_setting(Config& config, const SettingSpec& spec, const RawSetting& ra
       throw UsageError(raw.source + ": " + quote_value(raw.text) + " is not a log level (use debug, info, warn or error)");
     }
     config.log_level = raw.text;
+  } else if (flag == "mode") {
+    config.mode = parse_mode(raw);
+  } else if (flag == "process-group") {
+    config.process_group = parse_bool(raw.source, raw.text);
+  } else if (flag == "stop-timeout") {
+    config.stop_timeout = parse_seconds(raw.source, raw.text);
   }
 }
 
@@ -163,7 +197,9 @@ Config parse_config(const std::vector<std::string>& args, const EnvLookup& env) 
   const SplitArgs split = split_args(args);
   po::variables_map flags;
   try {
-    po::store(po::command_line_parser(split.options).options(option_descriptions()).run(), flags);
+    // No abbreviations: split_args must know each option to find its value.
+    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(split.options).options(option_descriptions()).style(style).run(), flags);
   } catch (const po::error& e) {
     throw UsageError(std::string(e.what()) + " (see migrate-init --help)");
   }

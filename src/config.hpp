@@ -21,6 +21,13 @@ enum class Command {
   version,
 };
 
+// How the service command is run after migrating.
+enum class RunMode {
+  automatic, // supervise when PID 1, exec otherwise
+  supervise, // stay as the service's parent: forward signals, reap zombies
+  exec,      // replace migrate-init with the service
+};
+
 // Every setting, resolved: flags win over the environment, which wins over defaults.
 struct Config {
   Command command = Command::run;
@@ -34,6 +41,9 @@ struct Config {
   std::chrono::milliseconds lock_timeout{std::chrono::seconds(300)};
   std::optional<std::int64_t> lock_key; // absent: derived from database, schema and table
   std::string log_level = "info";
+  RunMode mode = RunMode::automatic;
+  bool process_group = false;                 // forward signals to the service's process group
+  std::chrono::milliseconds stop_timeout{0};  // SIGKILL the service this long after SIGTERM; 0: off
   std::vector<std::string> service_command; // after `--`, exactly as given
 };
 

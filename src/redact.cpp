@@ -21,7 +21,20 @@ bool iequals_at(std::string_view text, std::size_t pos, std::string_view word) {
 bool ends_uri(char c) { return std::isspace(static_cast<unsigned char>(c)) || c == '"' || c == '\'' || c == '<' || c == '>'; }
 
 // user:PASSWORD@host -> user:****@host. The userinfo ends at the last '@' before the
-// query, so an unencoded '@' or '/' inside the password is hidden too.
+// query string, and the query starts at the first '?' after a '/'. That also hides a
+// password holding a raw '@', '/' or '?' (libpq would misread it, but a message could
+// still quote it), while an '@' inside the query string stays out of it.
+std::size_t userinfo_end(std::string_view uri) {
+  std::size_t at = std::string_view::npos;
+  bool seen_slash = false;
+  for (std::size_t i = 0; i < uri.size(); ++i) {
+    if (uri[i] == '@') at = i;
+    else if (uri[i] == '/') seen_slash = true;
+    else if (uri[i] == '?' && seen_slash) break;
+  }
+  return at;
+}
+
 std::string redact_uri_passwords(std::string_view text) {
   std::string out;
   std::size_t pos = 0;
@@ -37,8 +50,7 @@ std::string redact_uri_passwords(std::string_view text) {
     std::size_t end = start;
     while (end < text.size() && !ends_uri(text[end])) ++end;
     const std::string_view uri = text.substr(start, end - start);
-    const std::size_t query = std::min(uri.find('?'), uri.size());
-    const std::size_t at = uri.substr(0, query).rfind('@');
+    const std::size_t at = userinfo_end(uri);
     out += text.substr(pos, scheme_len);
     if (at != std::string_view::npos && uri.substr(0, at).find(':') != std::string_view::npos) {
       const std::size_t colon = uri.find(':');
@@ -62,6 +74,8 @@ std::string redact_password_parameters(std::string_view text) {
       out += text[pos++];
       continue;
     }
+    // In a URI query string values end at '&'; in conninfo only at whitespace.
+    const bool in_query = pos > 0 && (text[pos - 1] == '?' || text[pos - 1] == '&');
     std::size_t cursor = pos + 8;
     while (cursor < text.size() && text[cursor] == ' ') ++cursor;
     if (cursor >= text.size() || text[cursor] != '=') {
@@ -81,7 +95,7 @@ std::string redact_password_parameters(std::string_view text) {
       if (value_end < text.size()) ++value_end; // the closing quote
     } else {
       while (value_end < text.size() && !std::isspace(static_cast<unsigned char>(text[value_end])) &&
-             text[value_end] != '&' && text[value_end] != '"') {
+             !(in_query && (text[value_end] == '&' || text[value_end] == '"'))) {
         ++value_end;
       }
     }

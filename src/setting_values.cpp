@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 namespace migrate_init {
 namespace {
@@ -64,7 +65,13 @@ std::chrono::milliseconds parse_seconds(std::string_view source, std::string_vie
     }
   }
   if (!seen_digit) invalid(source, text, expected);
-  const double seconds = std::stod(std::string(text));
+  double seconds = 0;
+  try {
+    seconds = std::stod(std::string(text));
+  } catch (const std::out_of_range&) {
+    // Beyond double's range, or so small it underflows: neither is a sensible wait.
+    invalid(source, text, "a number of seconds no larger than ten years");
+  }
   if (!std::isfinite(seconds) || seconds > k_max_seconds) {
     invalid(source, text, "a number of seconds no larger than ten years");
   }

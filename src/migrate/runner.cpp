@@ -1,6 +1,8 @@
 #include "migrate/runner.hpp"
 
 #include "migrate/source_position.hpp"
+#include "process/signal_channel.hpp"
+#include "process/signal_policy.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -41,6 +43,12 @@ long long apply_migration(pg::Connection& connection, Ledger& ledger, const Ledg
   } catch (const pg::DatabaseError& e) {
     roll_back(connection);
     fail(migration, locate_error(migration, e));
+  } catch (const Interrupted& e) {
+    roll_back(connection);
+    throw Interrupted(e.signal_number(), "interrupted by " + signal_name(e.signal_number()) + " while applying " +
+                                             migration.file.file_name +
+                                             ": the statement was cancelled and rolled back; it will be applied "
+                                             "on the next start");
   }
   const auto execution_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();

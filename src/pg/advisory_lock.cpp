@@ -1,11 +1,12 @@
 #include "pg/advisory_lock.hpp"
 
+#include "process/signal_channel.hpp"
+
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <random>
-#include <thread>
 
 namespace migrate_init::pg {
 namespace {
@@ -70,7 +71,8 @@ AdvisoryLock::AdvisoryLock(Connection& connection, std::int64_t key, millisecond
                    holder.empty() ? "nobody now" : holder);
       next_holder_log = now + k_holder_log_interval;
     }
-    std::this_thread::sleep_for(std::min(with_jitter(delay), std::chrono::duration_cast<milliseconds>(deadline - now)));
+    interruptible_sleep(std::min(with_jitter(delay), std::chrono::duration_cast<milliseconds>(deadline - now)),
+                        fmt::format("waiting for the migration lock (key {})", m_key));
     delay = std::min(k_max_poll_delay, delay * 2);
   }
   m_held = true;
@@ -85,8 +87,9 @@ void AdvisoryLock::release() {
   m_held = false;
   try {
     m_connection.exec_params("SELECT pg_advisory_unlock($1::bigint)", {std::to_string(m_key)});
-  } catch (const DatabaseError& e) {
-    // The session is gone or broken: the server drops its locks with it.
+  } catch (const std::exception& e) {
+    // The session is gone or broken (or a second stop signal cut this short): the server
+    // drops a session's locks when the connection closes, which follows right after.
     spdlog::debug("releasing the migration lock: {}", e.what());
   }
 }

@@ -2,7 +2,10 @@
 
 #include "host_name.hpp"
 #include "log.hpp"
+#include "process/signal_channel.hpp"
 #include "setting_values.hpp"
+
+#include <poll.h>
 
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
@@ -11,7 +14,7 @@
 #include <array>
 #include <cctype>
 #include <cstdlib>
-#include <thread>
+#include <new>
 
 namespace migrate_init::pg {
 namespace {
@@ -52,7 +55,7 @@ struct ConnectParams {
   }
 };
 
-ConnectParams connect_params(const ConnectOptions& options, milliseconds remaining) {
+ConnectParams connect_params(const ConnectOptions& options) {
   ConnectParams params;
   if (!std::getenv("PGAPPNAME")) params.add("application_name", options.application_name);
   params.add("client_encoding", "UTF8"); // error positions are counted in UTF-8 characters
@@ -61,14 +64,14 @@ ConnectParams connect_params(const ConnectOptions& options, milliseconds remaini
   params.add("keepalives_idle", "10");
   params.add("keepalives_interval", "5");
   params.add("keepalives_count", "3");
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(remaining).count();
-  params.add("connect_timeout", std::to_string(std::clamp<long long>(seconds, 2, 10)));
   if (!options.database_url.empty()) params.add("dbname", options.database_url);
   return params;
 }
 
-PGconn* attempt(const ConnectOptions& options, milliseconds remaining) {
-  const ConnectParams params = connect_params(options, remaining);
+// One connection attempt, driven with PQconnectPoll so that a stop signal can end it and
+// a server that never answers costs at most the attempt's own timeout.
+Connection attempt(const ConnectOptions& options, milliseconds remaining, std::string& failure) {
+  const ConnectParams params = connect_params(options);
   std::vector<const char*> keywords, values;
   for (std::size_t i = 0; i < params.keywords.size(); ++i) {
     keywords.push_back(params.keywords[i].c_str());
@@ -76,7 +79,21 @@ PGconn* attempt(const ConnectOptions& options, milliseconds remaining) {
   }
   keywords.push_back(nullptr);
   values.push_back(nullptr);
-  return PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
+  Connection connection(PQconnectStartParams(keywords.data(), values.data(), /*expand_dbname=*/1));
+  if (!connection.get()) throw std::bad_alloc();
+
+  const auto deadline = Clock::now() + std::clamp(remaining, milliseconds(2000), milliseconds(10000));
+  auto status = PGRES_POLLING_WRITING;
+  while (PQstatus(connection.get()) != CONNECTION_BAD && status != PGRES_POLLING_OK && status != PGRES_POLLING_FAILED) {
+    const short events = status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+    if (!wait_for_fd(PQsocket(connection.get()), events, deadline, "waiting for the database")) {
+      failure = "timeout expired";
+      return connection;
+    }
+    status = PQconnectPoll(connection.get());
+  }
+  if (PQstatus(connection.get()) != CONNECTION_OK) failure = one_line(PQerrorMessage(connection.get()));
+  return connection;
 }
 
 } // namespace
@@ -101,6 +118,17 @@ void validate_database_url(const std::string& database_url, const std::string& s
 
 ConnectFailure classify_connect_error(std::string_view message) {
   const std::string text = lowercase(message);
+  // What a database that is still coming up looks like. Checked first: these messages
+  // quote host names, which could contain any of the words below.
+  static constexpr std::array k_transient{
+      "could not translate host name", "connection refused",         "the database system is starting up",
+      "the database system is shutting down", "in recovery mode",   "not yet accepting connections",
+      "too many clients",              "remaining connection slots", "timeout expired",
+      "no route to host",              "network is unreachable",    "server closed the connection unexpectedly",
+      "no such file or directory",     "connection reset"};
+  for (const char* needle : k_transient) {
+    if (text.find(needle) != std::string::npos) return ConnectFailure::transient;
+  }
   // Waiting cannot fix these: say so at once instead of retrying for AUTO_MIGRATE_WAIT.
   static constexpr std::array k_permanent{
       "password authentication failed", "no password supplied",      "authentication failed",
@@ -112,8 +140,7 @@ ConnectFailure classify_connect_error(std::string_view message) {
   for (const char* needle : k_permanent) {
     if (text.find(needle) != std::string::npos) return ConnectFailure::permanent;
   }
-  // Everything else (refused, DNS not ready, starting up, shutting down, in recovery, too
-  // many clients, timeouts, resets) is what a database that is still coming up looks like.
+  // Anything else (resets, odd network states) is more likely passing than not.
   return ConnectFailure::transient;
 }
 
@@ -123,15 +150,15 @@ Connection connect_with_wait(const ConnectOptions& options) {
   milliseconds delay = k_first_retry_delay;
   for (int attempt_number = 1;; ++attempt_number) {
     const auto remaining = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-    Connection connection(attempt(options, remaining));
-    if (PQstatus(connection.get()) == CONNECTION_OK) {
+    std::string reason;
+    Connection connection = attempt(options, remaining, reason);
+    if (reason.empty()) {
       if (attempt_number > 1) {
         spdlog::info("database is up after {} attempts, {} ms", attempt_number,
                      std::chrono::duration_cast<milliseconds>(Clock::now() - started).count());
       }
       return connection;
     }
-    const std::string reason = one_line(PQerrorMessage(connection.get()));
     if (classify_connect_error(reason) == ConnectFailure::permanent) {
       throw Error(ExitCode::database_unreachable,
                   "cannot connect to the database: " + reason + " (not retried: check " + options.source + ")");
@@ -146,7 +173,7 @@ Connection connect_with_wait(const ConnectOptions& options) {
     }
     const milliseconds sleep = std::min(delay, left);
     spdlog::info("waiting for the database (attempt {}, retrying in {} ms): {}", attempt_number, sleep.count(), reason);
-    std::this_thread::sleep_for(sleep);
+    interruptible_sleep(sleep, "waiting for the database");
     delay = std::min(k_max_retry_delay, delay * 3 / 2);
   }
 }

@@ -1,5 +1,12 @@
 #include "pg/connection.hpp"
 
+#include "process/signal_channel.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <poll.h>
+
+#include <chrono>
 #include <cstdlib>
 
 namespace migrate_init::pg {
@@ -44,14 +51,13 @@ std::string compose(const std::string& severity, const std::string& primary, con
                       position.empty() ? 0 : std::strtoul(position.c_str(), nullptr, 10));
 }
 
-Result checked(PGconn* connection, PGresult* raw) {
-  Result result(raw);
-  const auto status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY) {
-    throw_failure(connection, raw);
-  }
-  return result;
+bool failed(const PGresult* result) {
+  const auto status = PQresultStatus(result);
+  return status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY;
 }
+
+// How long a cancelled statement gets to end before the connection is given up on.
+constexpr std::chrono::seconds k_cancel_grace{5};
 
 } // namespace
 
@@ -62,15 +68,74 @@ DatabaseError::DatabaseError(std::string sqlstate, std::string severity, std::st
       m_hint(std::move(hint)), m_position(position) {}
 
 Result Connection::exec(const std::string& sql) {
-  return checked(m_connection.get(), PQexec(m_connection.get(), sql.c_str()));
+  if (!PQsendQuery(m_connection.get(), sql.c_str())) throw_failure(m_connection.get(), nullptr);
+  return collect_results();
 }
 
 Result Connection::exec_params(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
-  return checked(m_connection.get(), PQexecParams(m_connection.get(), sql.c_str(), static_cast<int>(values.size()),
-                                                  nullptr, values.data(), nullptr, nullptr, 0));
+  if (!PQsendQueryParams(m_connection.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                         nullptr, nullptr, 0)) {
+    throw_failure(m_connection.get(), nullptr);
+  }
+  return collect_results();
+}
+
+// libpq's PQexec, made interruptible: wait on the socket and the signal channel together.
+// Like PQexec, returns the last result, or the first error.
+Result Connection::collect_results() {
+  PGconn* connection = m_connection.get();
+  Result last(nullptr);
+  Result error(nullptr);
+  try {
+    while (PQflush(connection) == 1) wait_for_fd(PQsocket(connection), POLLIN | POLLOUT, std::nullopt, "sending a query");
+    for (;;) {
+      while (PQisBusy(connection)) {
+        wait_for_fd(PQsocket(connection), POLLIN, std::nullopt, "waiting for the database server");
+        if (!PQconsumeInput(connection)) break; // the connection is gone; PQgetResult reports it
+      }
+      PGresult* raw = PQgetResult(connection);
+      if (!raw) break;
+      Result result(raw);
+      if (failed(raw)) {
+        if (!error.get()) error = std::move(result);
+      } else {
+        last = std::move(result);
+      }
+    }
+  } catch (const Interrupted&) {
+    cancel_and_discard();
+    throw;
+  }
+  if (error.get()) throw_failure(connection, error.get());
+  if (!last.get() && PQstatus(connection) != CONNECTION_OK) throw_failure(connection, nullptr);
+  return last;
+}
+
+// The statement must not keep running on the server after migrate-init gives up on it:
+// ask the server to cancel it, then wait a little for the (error) result to arrive. A
+// second stop signal during the wait ends it at once.
+void Connection::cancel_and_discard() {
+  PGconn* connection = m_connection.get();
+  if (PGcancel* cancel = PQgetCancel(connection)) {
+    char error[256];
+    if (!PQcancel(cancel, error, sizeof error)) spdlog::warn("could not cancel the running statement: {}", error);
+    PQfreeCancel(cancel);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + k_cancel_grace;
+  for (;;) {
+    while (PQisBusy(connection)) {
+      if (!wait_for_fd(PQsocket(connection), POLLIN, deadline, "cancelling the running statement") ||
+          !PQconsumeInput(connection)) {
+        return;
+      }
+    }
+    PGresult* raw = PQgetResult(connection);
+    if (!raw) return;
+    PQclear(raw);
+  }
 }
 
 bool Connection::in_transaction() const {

@@ -31,6 +31,7 @@ private:
 class Result {
 public:
   explicit Result(PGresult* result) : m_result(result, &PQclear) {}
+  PGresult* get() const { return m_result.get(); }
   int rows() const { return PQntuples(m_result.get()); }
   bool is_null(int row, int column) const { return PQgetisnull(m_result.get(), row, column) != 0; }
   std::string value(int row, int column) const { return PQgetvalue(m_result.get(), row, column); }
@@ -48,9 +49,10 @@ public:
   explicit Connection(PGconn* connection) : m_connection(connection, &PQfinish) {}
 
   // Runs SQL over the simple query protocol (several statements allowed); returns the
-  // last statement's result. Throws DatabaseError.
+  // last statement's result. Throws DatabaseError. A stop signal while the server works
+  // sends a cancel request, waits briefly for the server to stop, and throws Interrupted.
   Result exec(const std::string& sql);
-  // Runs one statement with text parameters (nullopt is NULL). Throws DatabaseError.
+  // Runs one statement with text parameters (nullopt is NULL); otherwise like exec().
   Result exec_params(const std::string& sql, const std::vector<std::optional<std::string>>& params);
 
   // Whether the session is inside a transaction block (including a failed one).
@@ -58,6 +60,9 @@ public:
   PGconn* get() const { return m_connection.get(); }
 
 private:
+  Result collect_results();
+  void cancel_and_discard();
+
   std::unique_ptr<PGconn, decltype(&PQfinish)> m_connection;
 };
 

@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "log.hpp"
+#include "process/signal_channel.hpp"
 #include "setting_values.hpp"
 
 #include <unistd.h>
@@ -17,13 +18,16 @@ void exec_command(const std::vector<std::string>& command) {
   for (const auto& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
   flush_logs();
+  signal_channel::restore_original_mask();
   execvp(argv[0], argv.data());
+  throw_exec_failure(command[0], errno);
+}
 
-  const int error = errno;
-  const std::string what = "cannot run " + quote_value(command[0]) + ": ";
+void throw_exec_failure(const std::string& program, int error) {
+  const std::string what = "cannot run " + quote_value(program) + ": ";
   if (error == ENOENT || error == ENOTDIR) {
-    throw Error(ExitCode::not_found, what + (command[0].find('/') == std::string::npos ? "command not found in PATH"
-                                                                                         : "no such file"));
+    throw Error(ExitCode::not_found,
+                what + (program.find('/') == std::string::npos ? "command not found in PATH" : "no such file"));
   }
   throw Error(ExitCode::not_executable, what + std::strerror(error));
 }

@@ -40,9 +40,11 @@ int decode_status(int status) {
 std::string binary_path() { return MIGRATE_INIT_BINARY; }
 std::filesystem::path example_migrations() { return std::filesystem::path(MIGRATE_INIT_SOURCE_DIR) / "migrations"; }
 
-Running::Running(const Invocation& invocation, const std::string& program) : m_dir(make_temp_dir("migrate-init-run")) {
+Running::Running(const Invocation& invocation, bool as_pid1)
+    : m_as_pid1(as_pid1), m_dir(make_temp_dir("migrate-init-run")) {
   std::ofstream(m_dir + "/stdin") << invocation.stdin_text;
-  std::vector<std::string> argv{program.empty() ? binary_path() : program};
+  std::vector<std::string> argv{binary_path()};
+  if (as_pid1) argv = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", binary_path()};
   argv.insert(argv.end(), invocation.args.begin(), invocation.args.end());
   std::vector<std::string> envp{"PATH=" + std::string(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin")};
   for (const auto& [name, value] : invocation.env) envp.push_back(name + "=" + value);
@@ -70,7 +72,7 @@ Running::Running(const Invocation& invocation, const std::string& program) : m_d
 }
 
 Running::Running(Running&& other) noexcept
-    : m_pid(other.m_pid), m_dir(std::move(other.m_dir)), m_started(other.m_started) {
+    : m_pid(other.m_pid), m_as_pid1(other.m_as_pid1), m_dir(std::move(other.m_dir)), m_started(other.m_started) {
   other.m_pid = -1;
   other.m_dir.clear();
 }
@@ -83,7 +85,43 @@ Running::~Running() {
   if (!m_dir.empty()) std::filesystem::remove_all(m_dir);
 }
 
-void Running::signal(int number) const { kill(m_pid, number); }
+pid_t Running::pid() const {
+  if (!m_as_pid1) return m_pid;
+  // unshare --fork's only child is migrate-init, PID 1 inside the namespace.
+  for (int attempt = 0; attempt < 2000; ++attempt) {
+    std::ifstream children("/proc/" + std::to_string(m_pid) + "/task/" + std::to_string(m_pid) + "/children");
+    pid_t child = 0;
+    if (children >> child && child > 0) return child;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  FAIL("unshare started no child");
+  return -1;
+}
+
+void Running::signal(int number) const { kill(pid(), number); }
+
+std::string Running::output() const { return read_all(m_dir + "/stdout"); }
+
+namespace {
+
+bool wait_for_file_to_contain(const std::string& path, const std::string& needle, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (read_all(path).find(needle) == std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+} // namespace
+
+bool Running::wait_for_output(const std::string& needle, std::chrono::milliseconds timeout) const {
+  return wait_for_file_to_contain(m_dir + "/stdout", needle, timeout);
+}
+
+bool Running::wait_for_log(const std::string& needle, std::chrono::milliseconds timeout) const {
+  return wait_for_file_to_contain(m_dir + "/stderr", needle, timeout);
+}
 
 Outcome Running::wait(std::chrono::seconds timeout) {
   Outcome outcome;
@@ -108,6 +146,11 @@ Outcome Running::wait(std::chrono::seconds timeout) {
 
 Outcome run(const Invocation& invocation, std::chrono::seconds timeout) {
   Running running(invocation);
+  return running.wait(timeout);
+}
+
+Outcome run_as_pid1(const Invocation& invocation, std::chrono::seconds timeout) {
+  Running running(invocation, true);
   return running.wait(timeout);
 }
 

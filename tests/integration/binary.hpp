@@ -32,7 +32,9 @@ struct Outcome {
 // A started migrate-init process; its output goes to files until wait() collects it.
 class Running {
 public:
-  explicit Running(const Invocation& invocation, const std::string& program = "");
+  // With `as_pid1`, migrate-init runs as PID 1 of a new PID namespace, under
+  // `unshare --pid --fork --mount-proc`, as in a container.
+  explicit Running(const Invocation& invocation, bool as_pid1 = false);
   ~Running();
   Running(Running&&) noexcept;
   Running(const Running&) = delete;
@@ -40,17 +42,27 @@ public:
 
   // Waits for the exit, at most `timeout` (then SIGKILLs and fails the test).
   Outcome wait(std::chrono::seconds timeout = std::chrono::seconds(60));
+  // Sends a signal to migrate-init itself (inside the namespace when it is PID 1).
   void signal(int number) const;
-  pid_t pid() const { return m_pid; }
+  // migrate-init's pid as seen from the tests.
+  pid_t pid() const;
+  // Waits until stdout contains `needle`; false after `timeout`.
+  bool wait_for_output(const std::string& needle, std::chrono::milliseconds timeout = std::chrono::seconds(20)) const;
+  std::string output() const;
+  // Waits until stderr (the log) contains `needle`; false after `timeout`.
+  bool wait_for_log(const std::string& needle, std::chrono::milliseconds timeout = std::chrono::seconds(20)) const;
 
 private:
   pid_t m_pid = -1;
+  bool m_as_pid1 = false;
   std::string m_dir;
   std::chrono::steady_clock::time_point m_started;
 };
 
 // Runs migrate-init to completion.
 Outcome run(const Invocation& invocation, std::chrono::seconds timeout = std::chrono::seconds(60));
+// Runs migrate-init to completion as PID 1 of a new PID namespace.
+Outcome run_as_pid1(const Invocation& invocation, std::chrono::seconds timeout = std::chrono::seconds(60));
 
 // The migrate-init binary under test, and the repository's example migrations.
 std::string binary_path();

@@ -1,0 +1,132 @@
+#include "redact.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using namespace migrate_init;
+
+TEST_CASE("redact hides the password of postgres:// and postgresql:// URIs") {
+  CHECK(redact("postgres://user:pass@host/db") == "postgres://user:****@host/db");
+  CHECK(redact("postgresql://user:pass@host:5432/db") == "postgresql://user:****@host:5432/db");
+  CHECK(redact("connecting to postgres://app:s3cr3t@db.internal/app now") ==
+        "connecting to postgres://app:****@db.internal/app now");
+  CHECK(redact("postgres://user:@host/db") == "postgres://user:****@host/db");
+  CHECK(redact("postgres://:pw@host/db") == "postgres://:****@host/db");
+}
+
+TEST_CASE("redact matches the URI scheme in any case and keeps it as written") {
+  CHECK(redact("POSTGRES://user:pass@host/db") == "POSTGRES://user:****@host/db");
+  CHECK(redact("PostgreSQL://user:pass@host/db") == "PostgreSQL://user:****@host/db");
+}
+
+TEST_CASE("redact hides URI passwords with special characters, raw or percent-encoded") {
+  SUBCASE("raw @") { CHECK(redact("postgres://user:p@ss@host/db") == "postgres://user:****@host/db"); }
+  SUBCASE("raw /") { CHECK(redact("postgres://user:pa/ss@host/db") == "postgres://user:****@host/db"); }
+  SUBCASE("raw :") { CHECK(redact("postgres://user:pa:ss@host/db") == "postgres://user:****@host/db"); }
+  SUBCASE("raw % and #") { CHECK(redact("postgres://user:p%#x@host/db") == "postgres://user:****@host/db"); }
+  SUBCASE("all of them together") {
+    CHECK(redact("postgresql://user:p@ss/w:rd%#@host:5432/db?sslmode=require") ==
+          "postgresql://user:****@host:5432/db?sslmode=require");
+  }
+  SUBCASE("percent-encoded") {
+    CHECK(redact("postgres://user:p%40ss%2Fw%3A%25%23@host/db") == "postgres://user:****@host/db");
+  }
+}
+
+TEST_CASE("redact leaves a URI without a password unchanged") {
+  for (const char* uri : {"postgres://user@host/db", "postgres://host/db", "postgres://host:5432/db",
+                          "postgresql:///db?host=/var/run/postgresql", "postgres://user@[::1]:5432/db"}) {
+    CAPTURE(uri);
+    CHECK(redact(uri) == uri);
+  }
+}
+
+TEST_CASE("redact keeps an @ in the query string out of the userinfo") {
+  CHECK(redact("postgres://u:p@h/db?options=a@b:c") == "postgres://u:****@h/db?options=a@b:c");
+}
+
+TEST_CASE("redact hides password parameters in URI query strings") {
+  CHECK(redact("postgres://host/db?password=x&sslmode=require") ==
+        "postgres://host/db?password=****&sslmode=require");
+  CHECK(redact("postgres://user@host/db?sslmode=require&password=hunter2") ==
+        "postgres://user@host/db?sslmode=require&password=****");
+}
+
+TEST_CASE("redact hides password parameters in conninfo strings") {
+  SUBCASE("plain value") {
+    CHECK(redact("host=db password=secret dbname=app") == "host=db password=**** dbname=app");
+  }
+  SUBCASE("spaces around = and a quoted value with an escaped quote") {
+    CHECK(redact("host=db password = 'quoted \\' value' dbname=app") == "host=db password = **** dbname=app");
+  }
+  SUBCASE("a quoted value with spaces") {
+    CHECK(redact("password='a b c' user=x") == "password=**** user=x");
+  }
+  SUBCASE("an unterminated quoted value hides the rest") {
+    CHECK(redact("password='never closed user=x") == "password=****");
+  }
+  SUBCASE("sslpassword") { CHECK(redact("sslkey=k.pem sslpassword=abc x") == "sslkey=k.pem sslpassword=**** x"); }
+  SUBCASE("the keyword in any case") {
+    CHECK(redact("PGPASSWORD=hunter2 exec") == "PGPASSWORD=**** exec");
+    CHECK(redact("Password=Secret") == "Password=****");
+  }
+  SUBCASE("at the end of the text") { CHECK(redact("user=a password=xyz") == "user=a password=****"); }
+}
+
+TEST_CASE("redact leaves the word password alone when no value follows") {
+  const std::string message = "FATAL:  password authentication failed for user \"app\"";
+  CHECK(redact(message) == message);
+  CHECK(redact("no password supplied") == "no password supplied");
+}
+
+// In conninfo, an unquoted value runs to the next space: '&' and '"' are ordinary
+// characters there. Stopping at them (right for URI query strings) shows the rest.
+TEST_CASE("redact hides a whole unquoted conninfo password containing & or a double quote") {
+  SUBCASE("&") { CHECK(redact("host=db password=se&cret user=x") == "host=db password=**** user=x"); }
+  SUBCASE("double quote") { CHECK(redact("host=db password=ab\"cd user=x") == "host=db password=**** user=x"); }
+}
+
+// libpq reads the userinfo up to the first '@' or '/', so it accepts a raw '?' in the
+// password; the redactor cuts the userinfo at '?' and then finds no '@', so the password stays.
+TEST_CASE("redact hides a URI password containing a raw question mark") {
+  CHECK(redact("postgres://user:pa?ss@host/db") == "postgres://user:****@host/db");
+}
+
+TEST_CASE("redact handles several URIs in one line") {
+  CHECK(redact("a postgres://a:b@h1/db and POSTGRESQL://c:d@h2/db\tpostgres://e:f@h3") ==
+        "a postgres://a:****@h1/db and POSTGRESQL://c:****@h2/db\tpostgres://e:****@h3");
+  CHECK(redact("from \"postgres://u:p1@old/db\" to 'postgres://u:p2@new/db'") ==
+        "from \"postgres://u:****@old/db\" to 'postgres://u:****@new/db'");
+  CHECK(redact("<postgres://u:p@h/db>") == "<postgres://u:****@h/db>");
+}
+
+TEST_CASE("redact replaces known secrets anywhere in the text") {
+  CHECK(redact("the value hunter2x appears here: hunter2x!", {"hunter2x"}) == "the value **** appears here: ****!");
+  CHECK(redact("hunter2xhunter2x", {"hunter2x"}) == "********");
+  SUBCASE("the longest secret first, so one that contains another is masked whole") {
+    CHECK(redact("s=topsecret", {"secr", "topsecret"}) == "s=****");
+    CHECK(redact("s=topsecret", {"topsecret", "secr"}) == "s=****");
+  }
+  SUBCASE("percent-decoded URL passwords registered as secrets are found in free text") {
+    CHECK(redact("libpq said: bad p@ss/w in option", {"p@ss/w"}) == "libpq said: bad **** in option");
+  }
+}
+
+TEST_CASE("redact does not search for known secrets shorter than four characters") {
+  CHECK(redact("abc and abcd", {"abc"}) == "abc and abcd");
+  CHECK(redact("abc and abcd", {"abcd"}) == "abc and ****");
+  CHECK(redact("x", {""}) == "x");
+  // The pattern rules still hide a short password.
+  CHECK(redact("postgres://u:abc@h/db", {"abc"}) == "postgres://u:****@h/db");
+}
+
+TEST_CASE("redact leaves text without secrets unchanged") {
+  for (const char* text : {"", "applied 3 migrations in 120 ms", "postgres is up", "postgres:/not-a-uri",
+                           "user=app host=db dbname=app sslmode=require", "https://user:pass@example.com/"}) {
+    CAPTURE(text);
+    CHECK(redact(text) == text);
+    CHECK(redact(text, {"hunter2x"}) == text);
+  }
+}

@@ -1,0 +1,47 @@
+#include "migrate/runner.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace migrate_init;
+
+namespace {
+
+Migration migration(std::string sql) {
+  return Migration{MigrationFileName{"002", "x", "002_x.sql"}, std::move(sql), "checksum"};
+}
+
+pg::DatabaseError syntax_error(std::size_t position) {
+  return pg::DatabaseError("42601", "ERROR", "syntax error at or near \"SELEC\"", "", "", position);
+}
+
+} // namespace
+
+TEST_CASE("locate_error names the file and the line of the error position") {
+  const Migration m = migration("CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nSELEC 1;\n");
+  // Position 51 is the 'S' of SELEC, the first character of line 3.
+  CHECK(locate_error(m, syntax_error(51)) == "002_x.sql:3: ERROR: syntax error at or near \"SELEC\"");
+  CHECK(locate_error(m, syntax_error(1)) == "002_x.sql:1: ERROR: syntax error at or near \"SELEC\"");
+}
+
+TEST_CASE("locate_error leaves the line out when the server gave no position") {
+  const Migration m = migration("SELECT 1;\nSELECT 2;\n");
+  CHECK(locate_error(m, syntax_error(0)) == "002_x.sql: ERROR: syntax error at or near \"SELEC\"");
+}
+
+TEST_CASE("locate_error counts the position in characters, not bytes") {
+  // Line 1 holds a two-byte character, so SELEC starts at character 19 but byte 20;
+  // byte 19 is the newline, which a byte count would place on line 1.
+  const Migration m = migration("-- caf\xC3\xA9 migration\nSELEC 1;\n");
+  CHECK(locate_error(m, syntax_error(19)) == "002_x.sql:2: ERROR: syntax error at or near \"SELEC\"");
+}
+
+TEST_CASE("locate_error keeps the server's detail and hint") {
+  const Migration m = migration("INSERT INTO t VALUES (1);\n");
+  const pg::DatabaseError error("23505", "ERROR", "duplicate key value violates unique constraint \"t_pkey\"",
+                                "Key (id)=(1) already exists.", "", 0);
+  CHECK(locate_error(m, error) ==
+        "002_x.sql: ERROR: duplicate key value violates unique constraint \"t_pkey\"; DETAIL: Key (id)=(1) already "
+        "exists.");
+}
