@@ -237,8 +237,8 @@ std::string help_text() {
       << option_descriptions() << "\n"
       << "Booleans take true/false, 1/0, yes/no, on/off; an empty variable counts as unset.\n"
          "Exit codes: 0 ok, 1 migration failed, 2 usage error, 3 lock wait timed out,\n"
-         "4 database unreachable, 126 command not executable, 127 command not found;\n"
-         "otherwise the service's own exit code.\n";
+         "4 database unreachable, 126 command not executable, 127 command not found,\n"
+         "128+N interrupted by signal N while migrating; otherwise the service's own exit code.\n";
   return out.str();
 }
 
