@@ -3,6 +3,7 @@
 #include "config.hpp"
 #include "error.hpp"
 #include "log.hpp"
+#include "migrate/maintenance.hpp"
 #include "migrate/migrator.hpp"
 #include "migrate/status.hpp"
 #include "pg/connect.hpp"
@@ -53,8 +54,15 @@ int dispatch(const Config& config) {
     std::cout << "migrate-init " << k_version << "\n";
     return to_int(ExitCode::ok);
   case Command::status:
-    print_status(config);
-    return to_int(ExitCode::ok);
+    return print_status(config);
+  case Command::plan:
+    return print_plan(config);
+  case Command::verify:
+    return print_verify(config);
+  case Command::repair:
+    return repair(config);
+  case Command::rollback:
+    return rollback(config);
   case Command::migrate:
     migrate(config);
     return to_int(ExitCode::ok);

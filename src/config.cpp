@@ -47,6 +47,19 @@ constexpr std::array k_settings{
     SettingSpec{"stop-timeout", "AUTO_MIGRATE_STOP_TIMEOUT", "0 (off)",
                 "when supervising, SIGKILL the service this many seconds after forwarding SIGTERM or SIGINT",
                 false},
+    SettingSpec{"allow-drift", "AUTO_MIGRATE_ALLOW_DRIFT", "false",
+                "warn instead of stopping when an applied migration's file has changed", true},
+    SettingSpec{"allow-out-of-order", "AUTO_MIGRATE_ALLOW_OUT_OF_ORDER", "false",
+                "apply a pending file whose version is lower than the newest applied one", true},
+    SettingSpec{"baseline", "AUTO_MIGRATE_BASELINE", "none",
+                "on an empty ledger, record every file up to this version as applied without running it", false},
+    SettingSpec{"db-lock-timeout", "AUTO_MIGRATE_DB_LOCK_TIMEOUT", "5",
+                "PostgreSQL lock_timeout in seconds for migration statements (0: off)", false},
+    SettingSpec{"db-lock-retries", "AUTO_MIGRATE_DB_LOCK_RETRIES", "6",
+                "attempts for a migration that hits lock_timeout, with backoff between them", false},
+    SettingSpec{"statement-timeout", "AUTO_MIGRATE_STATEMENT_TIMEOUT", "0 (off)",
+                "PostgreSQL statement_timeout in seconds for migration statements, never for CONCURRENTLY ones",
+                false},
 };
 
 const SettingSpec* find_setting(std::string_view flag) {
@@ -58,7 +71,11 @@ const SettingSpec* find_setting(std::string_view flag) {
 
 po::options_description option_descriptions() {
   po::options_description options("Options (each also read from its environment variable; flags win)");
-  options.add_options()("help,h", "print this help and exit")("version,V", "print the version and exit");
+  options.add_options()("help,h", "print this help and exit")("version,V", "print the version and exit")(
+      "json", "status, plan, verify: print JSON instead of a table")(
+      "to", po::value<std::string>()->value_name("VERSION"), "rollback: undo every migration after VERSION")(
+      "applied", "repair: mark the unfinished migration applied (you finished it by hand)")(
+      "retry", "repair: resume the unfinished migration at its failed statement");
   for (const auto& spec : k_settings) {
     const std::string text = std::string(spec.meaning) + "\n  env " + spec.env + ", default " + spec.default_text;
     if (spec.is_boolean) {
@@ -77,6 +94,7 @@ struct SplitArgs {
   std::vector<std::string> options;
   std::optional<std::string> subcommand;
   std::vector<std::string> command;
+  std::vector<std::string> positionals; // words after a subcommand other than run
   bool saw_separator = false;
 };
 
@@ -89,7 +107,13 @@ bool is_boolean_word(const std::string& word) {
   }
 }
 
-bool is_subcommand(const std::string& word) { return word == "run" || word == "migrate" || word == "status"; }
+bool is_subcommand(const std::string& word) {
+  return word == "run" || word == "migrate" || word == "status" || word == "plan" || word == "verify" ||
+         word == "repair" || word == "rollback";
+}
+
+// Options that are not settings but take a separate value.
+bool takes_value(std::string_view option) { return option == "to"; }
 
 // Options end at `--` or at the first word that is neither an option, an option's value
 // nor a subcommand: like dumb-init, `migrate-init node server.js` needs no `--`.
@@ -110,12 +134,17 @@ SplitArgs split_args(const std::vector<std::string>& args) {
         split.options.push_back(word + "=" + args[++i]); // `--fail-on-error false` means what it says
       } else {
         split.options.push_back(word);
-        if (spec && !spec->is_boolean && has_next) split.options.push_back(args[++i]);
+        const bool needs_value = (spec && !spec->is_boolean) || (takes_next && takes_value(word.substr(2)));
+        if (needs_value && has_next) split.options.push_back(args[++i]);
       }
       continue;
     }
     if (!split.subcommand && is_subcommand(word)) {
       split.subcommand = word;
+      continue;
+    }
+    if (split.subcommand && *split.subcommand != "run") {
+      split.positionals.push_back(word); // `repair 006 --retry`: options may follow
       continue;
     }
     split.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
@@ -136,6 +165,22 @@ std::optional<RawSetting> raw_setting(const SettingSpec& spec, const po::variabl
   // An empty variable (`AUTO_MIGRATE=` in a compose file) counts as unset.
   if (auto value = env(spec.env); value && !value->empty()) return RawSetting{*value, spec.env};
   return std::nullopt;
+}
+
+// A migration version: digits, as in file names.
+std::string parse_version(std::string_view source, const std::string& text) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) {
+    throw UsageError(std::string(source) + ": " + quote_value(text) + " is not a migration version (digits, e.g. 003)");
+  }
+  return text;
+}
+
+int parse_count(std::string_view source, const std::string& text) {
+  const std::int64_t value = parse_int64(source, text);
+  if (value < 1 || value > 1000) {
+    throw UsageError(std::string(source) + ": " + quote_value(text) + " is not a number of attempts from 1 to 1000");
+  }
+  return static_cast<int>(value);
 }
 
 RunMode parse_mode(const RawSetting& raw) {
@@ -175,13 +220,52 @@ void apply_setting(Config& config, const SettingSpec& spec, const RawSetting& ra
     config.process_group = parse_bool(raw.source, raw.text);
   } else if (flag == "stop-timeout") {
     config.stop_timeout = parse_seconds(raw.source, raw.text);
+  } else if (flag == "allow-drift") {
+    config.allow_drift = parse_bool(raw.source, raw.text);
+  } else if (flag == "allow-out-of-order") {
+    config.allow_out_of_order = parse_bool(raw.source, raw.text);
+  } else if (flag == "baseline") {
+    config.baseline = parse_version(raw.source, raw.text);
+  } else if (flag == "db-lock-timeout") {
+    config.db_lock_timeout = parse_seconds(raw.source, raw.text);
+  } else if (flag == "db-lock-retries") {
+    config.db_lock_retries = parse_count(raw.source, raw.text);
+  } else if (flag == "statement-timeout") {
+    config.statement_timeout = parse_seconds(raw.source, raw.text);
   }
 }
 
 Command command_for(const std::optional<std::string>& subcommand) {
   if (subcommand == "migrate") return Command::migrate;
   if (subcommand == "status") return Command::status;
+  if (subcommand == "plan") return Command::plan;
+  if (subcommand == "verify") return Command::verify;
+  if (subcommand == "repair") return Command::repair;
+  if (subcommand == "rollback") return Command::rollback;
   return Command::run;
+}
+
+// The subcommands' own arguments: repair VERSION --applied|--retry, rollback --to VERSION.
+void apply_subcommand_arguments(Config& config, const SplitArgs& split, const po::variables_map& flags) {
+  config.json = flags.count("json") != 0;
+  const std::string name = split.subcommand.value_or("run");
+  if (flags.count("to")) {
+    if (config.command != Command::rollback) throw UsageError("--to belongs to rollback");
+    config.rollback_to = parse_version("--to", flags["to"].as<std::string>());
+  }
+  config.repair_applied = flags.count("applied") != 0;
+  config.repair_retry = flags.count("retry") != 0;
+  if ((config.repair_applied || config.repair_retry) && config.command != Command::repair) {
+    throw UsageError("--applied and --retry belong to repair");
+  }
+  if (config.command == Command::repair) {
+    if (split.positionals.size() != 1 || config.repair_applied == config.repair_retry) {
+      throw UsageError("use: migrate-init repair VERSION --applied, or migrate-init repair VERSION --retry");
+    }
+    config.repair_version = parse_version("repair VERSION", split.positionals[0]);
+  } else if (!split.positionals.empty()) {
+    throw UsageError("'" + name + "' takes no argument " + quote_value(split.positionals[0]));
+  }
 }
 
 } // namespace
@@ -219,6 +303,7 @@ Config parse_config(const std::vector<std::string>& args, const EnvLookup& env) 
 
   config.command = command_for(split.subcommand);
   config.service_command = split.command;
+  apply_subcommand_arguments(config, split, flags);
   if (config.command != Command::run && (!split.command.empty() || split.saw_separator)) {
     throw UsageError("'" + *split.subcommand + "' takes no command; to run a service use: migrate-init [options] -- COMMAND [ARGS...]");
   }
@@ -231,14 +316,33 @@ Config parse_config(const std::vector<std::string>& args, const EnvLookup& env) 
 std::string help_text() {
   std::ostringstream out;
   out << "Usage:\n"
-         "  migrate-init [options] -- COMMAND [ARGS...]   migrate, then run COMMAND in place\n"
+         "  migrate-init [options] -- COMMAND [ARGS...]   migrate, then run COMMAND\n"
          "  migrate-init migrate [options]                migrate and exit\n"
-         "  migrate-init status [options]                 list migrations: applied or pending\n\n"
-      << option_descriptions() << "\n"
-      << "Booleans take true/false, 1/0, yes/no, on/off; an empty variable counts as unset.\n"
+         "  migrate-init status [--json] [options]        list migrations: applied, pending, changed, unfinished\n"
+         "  migrate-init plan [--json] [options]          what would run, changing nothing\n"
+         "  migrate-init verify [--json] [options]        exit 0 if the database matches the files, else 5\n"
+         "  migrate-init repair VERSION --applied|--retry resolve an unfinished no-transaction migration\n"
+         "  migrate-init rollback [--to VERSION]          run the down sections of the latest migrations\n"
+         "\n"
+         "Settings: each is read from its environment variable; its flag wins.\n";
+  // One entry per setting, flag and variable on the first line, so nothing wraps apart.
+  for (const auto& spec : k_settings) {
+    out << "  --" << spec.flag << (spec.is_boolean ? "[=BOOL]" : "=VALUE") << "  " << spec.env << " (default "
+        << spec.default_text << ")\n      " << spec.meaning << "\n";
+  }
+  out << "\n"
+         "Other options:\n"
+         "  --json             status, plan, verify: print JSON\n"
+         "  --to VERSION       rollback: undo every migration after VERSION (default: only the latest)\n"
+         "  --applied          repair: record the unfinished migration as applied (completed by hand)\n"
+         "  --retry            repair: resume the unfinished migration at its failed statement\n"
+         "  -h, --help         print this help;  -V, --version  print the version\n"
+         "\n"
+         "Booleans take true/false, 1/0, yes/no, on/off; an empty variable counts as unset.\n"
          "Exit codes: 0 ok, 1 migration failed, 2 usage error, 3 lock wait timed out,\n"
-         "4 database unreachable, 126 command not executable, 127 command not found,\n"
-         "128+N interrupted by signal N while migrating; otherwise the service's own exit code.\n";
+         "4 database unreachable, 5 the database and the files disagree, 126 command not\n"
+         "executable, 127 command not found, 128+N interrupted by signal N while migrating;\n"
+         "otherwise the service's own exit code.\n";
   return out.str();
 }
 

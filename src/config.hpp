@@ -17,6 +17,10 @@ enum class Command {
   run,     // migrate (per AUTO_MIGRATE), then run the service command
   migrate, // migrate and exit: init containers, one-shot jobs, CI
   status,  // list every migration with its state
+  plan,    // what would run, changing nothing
+  verify,  // does the database match the files? changing nothing
+  repair,  // resolve an unfinished no-transaction migration
+  rollback, // run down sections of the latest migrations (development, emergencies)
   help,
   version,
 };
@@ -44,6 +48,19 @@ struct Config {
   RunMode mode = RunMode::automatic;
   bool process_group = false;                 // forward signals to the service's process group
   std::chrono::milliseconds stop_timeout{0};  // SIGKILL the service this long after SIGTERM; 0: off
+  bool allow_drift = false;                   // a changed applied file is a warning, not an error
+  bool allow_out_of_order = false;            // apply a pending file older than the newest applied
+  std::optional<std::string> baseline;        // record files up to this version as applied, once
+  std::chrono::milliseconds db_lock_timeout{std::chrono::seconds(5)}; // PostgreSQL lock_timeout; 0: off
+  int db_lock_retries = 6;                    // attempts when a migration hits lock_timeout
+  std::chrono::milliseconds statement_timeout{0}; // PostgreSQL statement_timeout; 0: off
+
+  // Subcommand arguments.
+  bool json = false;                          // status, plan, verify: JSON on stdout
+  std::optional<std::string> rollback_to;     // rollback --to VERSION
+  std::optional<std::string> repair_version;  // repair VERSION
+  bool repair_applied = false;                // repair --applied
+  bool repair_retry = false;                  // repair --retry
   std::vector<std::string> service_command; // after `--`, exactly as given
 };
 

@@ -10,6 +10,7 @@ enum class ExitCode : int {
   usage = 2,                // bad command line, setting or environment value
   lock_timeout = 3,         // another instance held the migration lock too long
   database_unreachable = 4, // could not connect within AUTO_MIGRATE_WAIT, or refused
+  refused = 5,              // the ledger and the files disagree: drift, out of order, unfinished
   not_executable = 126,     // the service command exists but cannot be executed
   not_found = 127,          // the service command was not found
 };

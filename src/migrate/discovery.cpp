@@ -74,7 +74,8 @@ MigrationSet load_migrations(const std::filesystem::path& directory) {
   for (const auto& file : classified.migrations) {
     std::string contents = read_file(directory / file.file_name);
     std::string checksum = migration_checksum(contents);
-    set.migrations.push_back(Migration{file, without_bom(std::move(contents)), std::move(checksum)});
+    MigrationScript script = parse_migration_script(file.file_name, without_bom(std::move(contents)));
+    set.migrations.push_back(Migration{file, std::move(checksum), std::move(script)});
   }
   return set;
 }

@@ -22,12 +22,30 @@ std::string select_rows_sql(const LedgerInfo& info, const std::string& table) {
                                                   : std::string(k_version_from_id);
   const std::string name = info.has("name") ? (id ? fmt::format("coalesce(name, {})", k_name_from_id) : "name")
                                             : (id ? std::string(k_name_from_id) : std::string("NULL"));
-  const std::string checksum = info.has("checksum") ? "checksum" : "NULL";
-  const std::string applied_at = info.has("applied_at") ? "applied_at::text" : "NULL";
-  return fmt::format("SELECT v, coalesce(n, ''), c, coalesce(a, '') FROM (SELECT {} AS v, {} AS n, {} AS c, {} AS a "
-                     "FROM {}) AS ledger WHERE v IS NOT NULL",
-                     version, name, checksum, applied_at, table);
+  const auto column_or = [&](const char* column, const char* fallback) {
+    return info.has(column) ? std::string(column) : std::string(fallback);
+  };
+  return fmt::format("SELECT v, coalesce(n, ''), c, coalesce(a, ''), s, d, t, e FROM (SELECT {} AS v, {} AS n, {} AS c, "
+                     "{} AS a, {} AS s, {} AS d, {} AS t, {} AS e FROM {}) AS ledger WHERE v IS NOT NULL",
+                     version, name, column_or("checksum", "NULL"),
+                     info.has("applied_at") ? "applied_at::text" : "NULL", column_or("state", "'applied'"),
+                     column_or("statements_done", "0"), column_or("statements_total", "0"),
+                     column_or("last_error", "NULL::text"), table);
 }
+
+// Every column migrate-init uses, with the type it adds to a ledger that lacks it.
+constexpr std::array<std::pair<const char*, const char*>, 10> k_columns{{
+    {"version", "text"},
+    {"name", "text"},
+    {"checksum", "text"},
+    {"applied_at", "timestamptz DEFAULT now()"},
+    {"execution_ms", "bigint"},
+    {"applied_by", "text"},
+    {"state", "text NOT NULL DEFAULT 'applied'"},
+    {"statements_done", "integer NOT NULL DEFAULT 0"},
+    {"statements_total", "integer NOT NULL DEFAULT 0"},
+    {"last_error", "text"},
+}};
 
 } // namespace
 
@@ -67,7 +85,8 @@ std::vector<LedgerRow> Ledger::read(const LedgerInfo& info) {
   rows.reserve(static_cast<std::size_t>(result.rows()));
   for (int row = 0; row < result.rows(); ++row) {
     rows.push_back(LedgerRow{result.value(row, 0), result.value(row, 1), result.optional_value(row, 2),
-                             result.value(row, 3)});
+                             result.value(row, 3), result.value(row, 4), std::stoi(result.value(row, 5)),
+                             std::stoi(result.value(row, 6)), result.optional_value(row, 7)});
   }
   return rows;
 }
@@ -78,44 +97,91 @@ LedgerInfo Ledger::ensure(const LedgerInfo& info) {
     spdlog::info("creating ledger table {}", m_name.display());
     std::string sql;
     if (m_name.schema) sql += "CREATE SCHEMA IF NOT EXISTS " + quote_identifier(*m_name.schema) + ";\n";
-    sql += "CREATE TABLE IF NOT EXISTS " + table +
-           " (version text PRIMARY KEY, name text NOT NULL, checksum text,"
-           " applied_at timestamptz NOT NULL DEFAULT now(), execution_ms bigint, applied_by text)";
-    m_connection.exec(sql);
+    sql += "CREATE TABLE IF NOT EXISTS " + table + " (version text PRIMARY KEY, name text NOT NULL";
+    for (const auto& [column, type] : k_columns) {
+      if (std::string_view(column) != "version" && std::string_view(column) != "name") {
+        sql += fmt::format(", {} {}", column, type);
+      }
+    }
+    m_connection.exec(sql + ")");
     return inspect();
   }
-  static constexpr std::array<std::pair<const char*, const char*>, 6> k_columns{{
-      {"version", "text"}, {"name", "text"}, {"checksum", "text"},
-      {"applied_at", "timestamptz DEFAULT now()"}, {"execution_ms", "bigint"}, {"applied_by", "text"}}};
   std::string additions;
   for (const auto& [column, type] : k_columns) {
     if (info.has(column)) continue;
     additions += (additions.empty() ? "" : ", ") + fmt::format("ADD COLUMN {} {}", column, type);
   }
   if (additions.empty()) return info;
-  spdlog::info("adopting existing ledger {}: adding the columns it lacks; its rows count as applied", m_name.display());
+  if (!info.has("version") || !info.has("name")) {
+    spdlog::info("adopting existing ledger {}: adding the columns it lacks; its rows count as applied",
+                 m_name.display());
+  }
   std::string sql = "BEGIN;\nALTER TABLE " + table + " " + additions + ";\n";
   if (info.has("id")) {
     sql += fmt::format("UPDATE {} SET version = coalesce(version, {}), name = coalesce(name, {}) "
                        "WHERE version IS NULL OR name IS NULL;\n",
                        table, k_version_from_id, k_name_from_id);
   }
-  sql += "COMMIT";
-  m_connection.exec(sql);
+  m_connection.exec(sql + "COMMIT");
   return inspect();
 }
 
-void Ledger::record(const LedgerInfo& info, const Migration& migration, long long execution_ms) {
+namespace {
+
+// INSERT of a row with the given extra columns; adds `id` for seed-style ledgers.
+void insert_row(pg::Connection& connection, const LedgerInfo& info, const std::string& table,
+                const Migration& migration, const std::vector<std::pair<std::string, std::optional<std::string>>>& extra) {
   std::vector<std::optional<std::string>> params{migration.file.version, migration.file.name, migration.checksum,
-                                                 std::to_string(execution_ms), applied_by()};
-  std::string sql = "INSERT INTO " + m_name.quoted() + " (version, name, checksum, execution_ms, applied_by";
-  if (info.has("id")) {
-    sql += ", id) VALUES ($1, $2, $3, $4, $5, $6)";
-    params.emplace_back(migration.file.id());
-  } else {
-    sql += ") VALUES ($1, $2, $3, $4, $5)";
+                                                 applied_by()};
+  std::string columns = "version, name, checksum, applied_by";
+  for (const auto& [column, value] : extra) {
+    columns += ", " + column;
+    params.push_back(value);
   }
-  m_connection.exec_params(sql, params);
+  if (info.has("id")) {
+    columns += ", id";
+    params.emplace_back(migration.file.id());
+  }
+  std::string placeholders;
+  for (std::size_t i = 1; i <= params.size(); ++i) placeholders += (i > 1 ? ", $" : "$") + std::to_string(i);
+  connection.exec_params("INSERT INTO " + table + " (" + columns + ") VALUES (" + placeholders + ")", params);
+}
+
+} // namespace
+
+void Ledger::record_applied(const LedgerInfo& info, const Migration& migration, long long execution_ms) {
+  insert_row(m_connection, info, m_name.quoted(), migration, {{"execution_ms", std::to_string(execution_ms)}});
+}
+
+void Ledger::record_baseline(const LedgerInfo& info, const Migration& migration) {
+  insert_row(m_connection, info, m_name.quoted(), migration, {});
+}
+
+void Ledger::record_started(const LedgerInfo& info, const Migration& migration, int statements_total) {
+  insert_row(m_connection, info, m_name.quoted(), migration,
+             {{"state", "running"}, {"statements_done", "0"}, {"statements_total", std::to_string(statements_total)}});
+}
+
+void Ledger::record_progress(const std::string& version, int statements_done) {
+  m_connection.exec_params("UPDATE " + m_name.quoted() + " SET statements_done = $2 WHERE version = $1",
+                           {version, std::to_string(statements_done)});
+}
+
+void Ledger::record_error(const std::string& version, const std::string& error) {
+  m_connection.exec_params("UPDATE " + m_name.quoted() + " SET last_error = $2 WHERE version = $1", {version, error});
+}
+
+void Ledger::record_finished(const std::string& version, const std::string& checksum,
+                             std::optional<long long> execution_ms) {
+  m_connection.exec_params("UPDATE " + m_name.quoted() +
+                               " SET state = 'applied', statements_done = statements_total, last_error = NULL,"
+                               " checksum = $2, execution_ms = coalesce($3::bigint, execution_ms), applied_at = now()"
+                               " WHERE version = $1",
+                           {version, checksum, execution_ms ? std::optional(std::to_string(*execution_ms)) : std::nullopt});
+}
+
+void Ledger::remove(const std::string& version) {
+  m_connection.exec_params("DELETE FROM " + m_name.quoted() + " WHERE version = $1", {version});
 }
 
 std::string applied_by() {

@@ -14,15 +14,16 @@ namespace migrate_init {
 // What one round trip tells about the database and its ledger table.
 struct LedgerInfo {
   std::string database;
-  std::string schema;         // where the ledger is (or would be created)
+  std::string schema;            // where the ledger is (or would be created)
   std::set<std::string> columns; // empty: no ledger table yet
 
   bool exists() const { return !columns.empty(); }
   bool has(const std::string& column) const { return columns.count(column) != 0; }
 };
 
-// The ledger table: which migrations are applied. Adopts a seed-style ledger
-// `(id text primary key, applied_at timestamptz)` by adding the missing columns.
+// The ledger table: which migrations are applied, and how far an unfinished
+// no-transaction migration got. Adopts a seed-style ledger `(id text primary key,
+// applied_at timestamptz)` by adding the missing columns.
 class Ledger {
 public:
   Ledger(pg::Connection& connection, LedgerName name) : m_connection(connection), m_name(std::move(name)) {}
@@ -31,10 +32,23 @@ public:
   LedgerInfo inspect();
   // Every recorded migration; empty when there is no ledger yet.
   std::vector<LedgerRow> read(const LedgerInfo& info);
-  // Creates the ledger, or adds the columns a seed-style one lacks; call under the lock.
+  // Creates the ledger, or adds the columns an older or seed-style one lacks; call under the lock.
   LedgerInfo ensure(const LedgerInfo& info);
+
   // Records `migration` as applied; call inside the migration's own transaction.
-  void record(const LedgerInfo& info, const Migration& migration, long long execution_ms);
+  void record_applied(const LedgerInfo& info, const Migration& migration, long long execution_ms);
+  // Records `migration` as applied without running it (AUTO_MIGRATE_BASELINE).
+  void record_baseline(const LedgerInfo& info, const Migration& migration);
+  // A no-transaction migration: recorded as running before its first statement...
+  void record_started(const LedgerInfo& info, const Migration& migration, int statements_total);
+  // ...its progress after each statement...
+  void record_progress(const std::string& version, int statements_done);
+  // ...why it stopped, if it did...
+  void record_error(const std::string& version, const std::string& error);
+  // ...and as applied after its last statement (also `repair --applied`).
+  void record_finished(const std::string& version, const std::string& checksum, std::optional<long long> execution_ms);
+  // Removes a migration's row (rollback); call inside the rollback's transaction.
+  void remove(const std::string& version);
 
   const LedgerName& name() const { return m_name; }
 

@@ -1,13 +1,7 @@
 #include "migrate/migrator.hpp"
 
-#include "lock_key.hpp"
-#include "migrate/discovery.hpp"
-#include "migrate/ledger.hpp"
-#include "migrate/planner.hpp"
+#include "migrate/context.hpp"
 #include "migrate/runner.hpp"
-#include "pg/advisory_lock.hpp"
-#include "pg/connect.hpp"
-#include "version.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -18,19 +12,46 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void warn_database_ahead(const Plan& plan, const LedgerName& ledger) {
-  for (const auto& row : plan.without_file) {
-    spdlog::warn("{} records migration {}_{}, which has no file here (the database is ahead of this image)",
-                 ledger.display(), row.version, row.name);
+long long ms_since(Clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
+}
+
+// AUTO_MIGRATE_BASELINE on an empty ledger: record every file up to the baseline as
+// applied without running it, all in one transaction.
+void record_baseline(MigrationContext& context, const std::string& baseline) {
+  std::size_t recorded = 0;
+  context.connection.exec("BEGIN");
+  for (const auto& migration : context.set.migrations) {
+    if (compare_versions(migration.file.version, baseline) > 0) break;
+    context.ledger.record_baseline(context.info, migration);
+    ++recorded;
+  }
+  context.connection.exec("COMMIT");
+  spdlog::info("baseline {}: recorded {} migrations as applied without running them", baseline, recorded);
+  context.reread();
+}
+
+// A database with tables but no ledger was probably built some other way: say so.
+void warn_if_unledgered_tables(MigrationContext& context) {
+  const std::string tables = context.connection
+                                 .exec("SELECT count(*) FROM pg_tables WHERE schemaname NOT IN "
+                                       "('pg_catalog', 'information_schema')")
+                                 .value(0, 0);
+  if (tables != "0") {
+    spdlog::warn("the database has {} tables but no ledger; migrating from the first file (if those tables came from "
+                 "these migrations, set AUTO_MIGRATE_BASELINE to the last version they include)",
+                 tables);
   }
 }
 
-std::size_t apply_pending(pg::Connection& connection, Ledger& ledger, const LedgerInfo& info,
-                          const MigrationSet& set, const Plan& plan) {
+std::size_t apply_pending(MigrationContext& context, const Plan& plan) {
+  const RunSettings settings{context.config.db_lock_retries, context.config.statement_timeout};
+  configure_session(context.connection, context.config.db_lock_timeout, context.config.statement_timeout);
   for (std::size_t index : plan.pending) {
-    const Migration& migration = set.migrations[index];
-    spdlog::info("applying {}", migration.file.file_name);
-    const long long ms = apply_migration(connection, ledger, info, migration);
+    const Migration& migration = context.set.migrations[index];
+    spdlog::info("applying {}{}", migration.file.file_name,
+                 migration.script.mode == TransactionMode::none ? " (no transaction)" : "");
+    const long long ms = apply_migration(context.connection, context.ledger, context.info, migration, settings);
     spdlog::info("applied {} in {} ms", migration.file.file_name, ms);
   }
   return plan.pending.size();
@@ -40,49 +61,40 @@ std::size_t apply_pending(pg::Connection& connection, Ledger& ledger, const Ledg
 
 MigrateOutcome migrate(const Config& config) {
   const auto started = Clock::now();
-  const MigrationSet set = load_migrations(config.migrations_dir);
-  const auto files = set.file_names();
-  spdlog::info("migrate-init {}: {} migrations in {}; connecting to {}", k_version, files.size(),
-               config.migrations_dir.string(),
-               config.database_url.empty() ? "the database named by PG* variables" : config.database_url);
-
-  pg::Connection connection = pg::connect_with_wait(
-      {config.database_url, config.database_url_source, config.wait, pg::default_application_name()});
-  Ledger ledger(connection, config.ledger);
-  LedgerInfo info = ledger.inspect();
+  MigrationContext context(config);
+  const std::size_t total = context.set.migrations.size();
+  const bool baseline_due = config.baseline && context.rows.empty();
 
   // Fast path: a hundred replicas restarting cost a hundred small reads, and no lock.
-  Plan plan = plan_migrations(files, ledger.read(info));
-  if (plan.pending.empty()) {
-    warn_database_ahead(plan, config.ledger);
-    spdlog::info("database is up to date ({} migrations)", files.size());
-    return {0, files.size()};
+  if (!baseline_due) {
+    const Plan plan = context.plan();
+    const SafetyReport report = context.check(plan);
+    if (plan.pending.empty() || !report.errors.empty()) {
+      enforce(report);
+      spdlog::info("database is up to date ({} migrations)", total);
+      return {0, total};
+    }
+    spdlog::info("{} pending migrations", plan.pending.size());
   }
 
-  const std::int64_t key = config.lock_key.value_or(derive_lock_key(info.database, info.schema, config.ledger.table));
-  spdlog::info("{} pending migrations; taking the migration lock (key {})", plan.pending.size(), key);
-  // Let the server notice a vanished lock holder within seconds: its lock then drops.
-  connection.exec("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3");
-  pg::AdvisoryLock lock(connection, key, config.lock_timeout);
-
-  // Another replica may have done the work while this one waited.
-  info = ledger.ensure(info);
-  plan = plan_migrations(files, ledger.read(info));
-  warn_database_ahead(plan, config.ledger);
+  const auto lock = context.lock();
+  if (!context.info.exists() && !config.baseline) warn_if_unledgered_tables(context);
+  context.info = context.ledger.ensure(context.info);
+  context.reread(); // another replica may have done the work while this one waited
+  if (config.baseline && context.rows.empty()) record_baseline(context, *config.baseline);
+  const Plan plan = context.plan();
+  enforce(context.check(plan));
   const auto applying = Clock::now();
-  const std::size_t applied = apply_pending(connection, ledger, info, set, plan);
-  lock.release();
+  const std::size_t applied = apply_pending(context, plan);
+  lock->release();
 
-  const auto ms = [](auto since) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
-  };
   if (applied == 0) {
-    spdlog::info("database is up to date ({} migrations; another instance applied them)", files.size());
+    spdlog::info("database is up to date ({} migrations; another instance applied them)", total);
   } else {
-    spdlog::info("applied {} migrations in {} ms ({} ms in all, with connecting and waiting)", applied, ms(applying),
-                 ms(started));
+    spdlog::info("applied {} migrations in {} ms ({} ms in all, with connecting and waiting)", applied,
+                 ms_since(applying), ms_since(started));
   }
-  return {applied, files.size()};
+  return {applied, total};
 }
 
 } // namespace migrate_init

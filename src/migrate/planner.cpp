@@ -42,11 +42,13 @@ std::vector<StatusEntry> status_entries(const std::vector<MigrationFileName>& fi
   std::vector<StatusEntry> entries;
   for (const auto& file : files) {
     const auto row = applied.find(normalized_version(file.version));
+    const LedgerRow* recorded = row == applied.end() ? nullptr : row->second;
     entries.push_back(StatusEntry{file.version, file.name,
-                                  row == applied.end() ? std::nullopt : std::optional(row->second->applied_at), false});
+                                  recorded ? std::optional(recorded->applied_at) : std::nullopt, false, recorded,
+                                  false});
   }
-  for (const auto& row : plan_migrations(files, ledger).without_file) {
-    entries.push_back(StatusEntry{row.version, row.name, row.applied_at, true});
+  for (const auto& row : ledger) {
+    if (!has_file(files, row.version)) entries.push_back(StatusEntry{row.version, row.name, row.applied_at, true, &row, false});
   }
   std::stable_sort(entries.begin(), entries.end(),
                    [](const auto& a, const auto& b) { return compare_versions(a.version, b.version) < 0; });

@@ -14,6 +14,12 @@ struct LedgerRow {
   std::string name;
   std::optional<std::string> checksum; // absent in rows adopted from a seed-style ledger
   std::string applied_at;              // as the server formats timestamptz
+  std::string state = "applied";       // "applied", or "running": a no-transaction file not finished
+  int statements_done = 0;             // no-transaction files: statements completed
+  int statements_total = 0;
+  std::optional<std::string> last_error; // why an unfinished migration stopped
+
+  bool finished() const { return state == "applied"; }
 };
 
 // What to do, given the files on disk and the ledger.
@@ -32,6 +38,8 @@ struct StatusEntry {
   std::string name;
   std::optional<std::string> applied_at; // nullopt: pending
   bool file_missing = false;             // recorded, but no file on disk
+  const LedgerRow* row = nullptr;        // the ledger row, if any
+  bool file_changed = false;             // the file's checksum differs from the ledger's
 };
 
 // Files and ledger rows merged in version order. Pure.

@@ -4,18 +4,30 @@
 #include "process/signal_channel.hpp"
 #include "process/signal_policy.hpp"
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
+#include <algorithm>
 
 namespace migrate_init {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr milliseconds k_first_retry_delay{500};
+constexpr milliseconds k_max_retry_delay{5000};
+constexpr std::string_view k_lock_not_available = "55P03"; // lock_timeout expired
+
+long long ms_since(Clock::time_point start) {
+  return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
+}
 
 void roll_back(pg::Connection& connection) {
   if (!connection.in_transaction()) return;
   try {
     connection.exec("ROLLBACK");
-  } catch (const pg::DatabaseError& e) {
+  } catch (const std::exception& e) {
     spdlog::debug("ROLLBACK failed: {}", e.what()); // the session is gone: nothing was committed
   }
 }
@@ -24,47 +36,199 @@ void roll_back(pg::Connection& connection) {
   throw Error(ExitCode::migration_failed, "migration " + migration.file.id() + " failed: " + reason);
 }
 
+// Logs progress while one statement keeps the server busy; cleared on scope exit.
+class HeartbeatScope {
+public:
+  HeartbeatScope(pg::Connection& connection, milliseconds interval, std::function<void()> beat)
+      : m_connection(connection) {
+    m_connection.set_heartbeat(interval, std::move(beat));
+  }
+  ~HeartbeatScope() { m_connection.clear_heartbeat(); }
+  HeartbeatScope(const HeartbeatScope&) = delete;
+  HeartbeatScope& operator=(const HeartbeatScope&) = delete;
+
+private:
+  pg::Connection& m_connection;
+};
+
+// Runs `attempt` again, with backoff, while it fails on lock_timeout: a short lock_timeout
+// plus retries keeps a migration from queueing every query on a busy table behind it.
+template <class Attempt>
+auto with_lock_retries(const RunSettings& settings, const std::string& what, Attempt attempt) {
+  milliseconds delay = k_first_retry_delay;
+  for (int number = 1;; ++number) {
+    try {
+      return attempt();
+    } catch (const pg::DatabaseError& e) {
+      if (e.sqlstate() != k_lock_not_available || number >= settings.db_lock_retries) throw;
+      spdlog::warn("{}: lock timeout (attempt {} of {}), retrying in {} ms: {}", what, number,
+                   settings.db_lock_retries, delay.count(), e.what());
+      interruptible_sleep(delay, "waiting to retry " + what);
+      delay = std::min(k_max_retry_delay, delay * 2);
+    }
+  }
+}
+
+std::string gave_up_note(const pg::DatabaseError& e, const RunSettings& settings) {
+  return e.sqlstate() == k_lock_not_available
+             ? fmt::format(" (gave up after {} attempts: AUTO_MIGRATE_DB_LOCK_TIMEOUT, AUTO_MIGRATE_DB_LOCK_RETRIES)",
+                           settings.db_lock_retries)
+             : "";
+}
+
+long long apply_in_transaction(pg::Connection& connection, Ledger& ledger, const LedgerInfo& info,
+                               const Migration& migration, const RunSettings& settings) {
+  const auto& file = migration.file.file_name;
+  try {
+    return with_lock_retries(settings, file, [&] {
+      connection.exec("BEGIN");
+      const auto started = Clock::now();
+      try {
+        HeartbeatScope heartbeat(connection, settings.heartbeat, [&] {
+          spdlog::info("still running {}: {} s, in one transaction", migration.file.id(), ms_since(started) / 1000);
+        });
+        // Sent whole over the simple query protocol: $$ bodies and many statements just
+        // work, and the server's error position counts from the section's first character.
+        connection.exec(migration.script.up.sql);
+        const long long execution_ms = ms_since(started);
+        ledger.record_applied(info, migration, execution_ms);
+        connection.exec("COMMIT"); // deferred constraints are checked here
+        return execution_ms;
+      } catch (...) {
+        roll_back(connection);
+        throw;
+      }
+    });
+  } catch (const pg::DatabaseError& e) {
+    fail(migration, locate_error(file, migration.script.up, e) + gave_up_note(e, settings));
+  } catch (const Interrupted& e) {
+    throw Interrupted(e.signal_number(), "interrupted by " + signal_name(e.signal_number()) + " while applying " +
+                                             file + ": the statement was cancelled and rolled back; it will be "
+                                             "applied on the next start");
+  }
+}
+
+// After CREATE INDEX / REINDEX ... CONCURRENTLY: an INVALID index (a failed or interrupted
+// build, or one that IF NOT EXISTS skipped) must fail the migration, not be recorded.
+std::optional<std::string> invalid_index(pg::Connection& connection, const ConcurrentIndex& target) {
+  if (!target.index && !target.table) return std::nullopt;
+  std::string sql = "SELECT string_agg(c.oid::regclass::text, ', ') FROM pg_index i JOIN pg_class c ON c.oid = "
+                    "i.indexrelid WHERE NOT i.indisvalid";
+  std::vector<std::optional<std::string>> params;
+  if (target.index) {
+    params.push_back(target.index);
+    sql += " AND c.relname = $" + std::to_string(params.size());
+  }
+  if (target.table) {
+    params.push_back(target.table);
+    sql += " AND i.indrelid = to_regclass($" + std::to_string(params.size()) + ")";
+  }
+  return connection.exec_params(sql, params).optional_value(0, 0);
+}
+
+std::string repair_hint(const std::string& version, int statement_number) {
+  return fmt::format("it is recorded as unfinished: fix the cause, then run `migrate-init repair {} --retry` to "
+                     "resume at statement {}, or `migrate-init repair {} --applied` if you completed it by hand",
+                     version, statement_number, version);
+}
+
+void run_statement(pg::Connection& connection, const SqlStatement& statement, const RunSettings& settings,
+                   const std::string& what) {
+  // statement_timeout never cuts short a CONCURRENTLY build or a VACUUM.
+  const bool exempt = settings.statement_timeout.count() > 0 && needs_no_transaction(statement).has_value();
+  if (exempt) connection.exec("SET statement_timeout = 0");
+  with_lock_retries(settings, what, [&] { return connection.exec(statement.text); });
+  if (exempt) connection.exec(fmt::format("SET statement_timeout = {}", settings.statement_timeout.count()));
+}
+
+long long apply_statements(pg::Connection& connection, Ledger& ledger, const LedgerInfo& info,
+                           const Migration& migration, const RunSettings& settings, int resume_at) {
+  const auto& statements = migration.script.up_statements;
+  const int total = static_cast<int>(statements.size());
+  const std::string& version = migration.file.version;
+  if (resume_at < 0) ledger.record_started(info, migration, total);
+  const auto started = Clock::now();
+  int current = std::max(resume_at, 0);
+  HeartbeatScope heartbeat(connection, settings.heartbeat, [&] {
+    spdlog::info("still running {}: {} s, statement {} of {}", migration.file.id(), ms_since(started) / 1000,
+                 current + 1, total);
+  });
+  for (; current < total; ++current) {
+    const SqlStatement& statement = statements[static_cast<std::size_t>(current)];
+    const std::string where = fmt::format("statement {} of {} ({}:{})", current + 1, total,
+                                          migration.file.file_name, statement.line);
+    try {
+      run_statement(connection, statement, settings, migration.file.file_name + " " + where);
+      if (const auto target = concurrent_index(statement)) {
+        if (const auto invalid = invalid_index(connection, *target)) {
+          throw Error(ExitCode::migration_failed,
+                      "index " + *invalid + " is INVALID after the concurrent build (an earlier attempt was "
+                      "interrupted, or the build failed); drop it with DROP INDEX CONCURRENTLY and retry");
+        }
+      }
+    } catch (const pg::DatabaseError& e) {
+      const std::string reason = fmt::format("statement {} of {}: ", current + 1, total) +
+                                 locate_error(migration.file.file_name, {statement.text, statement.line}, e, statement.line) +
+                                 gave_up_note(e, settings);
+      ledger.record_error(version, reason);
+      fail(migration, reason + "; " + repair_hint(version, current + 1));
+    } catch (const Interrupted& e) {
+      ledger.record_error(version, "interrupted by " + signal_name(e.signal_number()) + " at " + where);
+      throw Interrupted(e.signal_number(), "interrupted by " + signal_name(e.signal_number()) + " at " + where +
+                                               " of " + migration.file.id() + "; " + repair_hint(version, current + 1));
+    } catch (const Error& e) {
+      ledger.record_error(version, where + ": " + e.what());
+      fail(migration, where + ": " + e.what() + "; " + repair_hint(version, current + 1));
+    }
+    ledger.record_progress(version, current + 1);
+  }
+  const long long execution_ms = ms_since(started);
+  ledger.record_finished(version, migration.checksum, execution_ms);
+  return execution_ms;
+}
+
 } // namespace
 
-std::string locate_error(const Migration& migration, const pg::DatabaseError& error) {
-  std::string where = migration.file.file_name;
-  if (error.position() > 0) where += ":" + std::to_string(line_of_character_position(migration.sql, error.position()));
+void configure_session(pg::Connection& connection, milliseconds lock_timeout, milliseconds statement_timeout) {
+  connection.exec(fmt::format("SET lock_timeout = {}; SET statement_timeout = {}", lock_timeout.count(),
+                              statement_timeout.count()));
+}
+
+std::string locate_error(const std::string& file_name, const ScriptSection& sent, const pg::DatabaseError& error,
+                         std::optional<std::size_t> line_without_position) {
+  std::string where = file_name;
+  if (error.position() > 0) {
+    where += ":" + std::to_string(line_of_character_position(sent.sql, error.position()) + sent.first_line - 1);
+  } else if (line_without_position) {
+    where += ":" + std::to_string(*line_without_position);
+  }
   return where + ": " + error.what();
 }
 
 long long apply_migration(pg::Connection& connection, Ledger& ledger, const LedgerInfo& info,
-                          const Migration& migration) {
+                          const Migration& migration, const RunSettings& settings, int resume_at) {
+  if (migration.script.mode == TransactionMode::none) {
+    return apply_statements(connection, ledger, info, migration, settings, resume_at);
+  }
+  return apply_in_transaction(connection, ledger, info, migration, settings);
+}
+
+void roll_back_migration(pg::Connection& connection, Ledger& ledger, const Migration& migration,
+                         const std::string& recorded_version) {
+  const ScriptSection& down = *migration.script.down;
   connection.exec("BEGIN");
-  const auto started = std::chrono::steady_clock::now();
   try {
-    // Sent whole over the simple query protocol: $$ bodies and many statements just work,
-    // and the server's error position counts from the file's first character.
-    connection.exec(migration.sql);
+    connection.exec(down.sql);
+    ledger.remove(recorded_version);
+    connection.exec("COMMIT");
   } catch (const pg::DatabaseError& e) {
     roll_back(connection);
-    fail(migration, locate_error(migration, e));
-  } catch (const Interrupted& e) {
+    throw Error(ExitCode::migration_failed,
+                "rolling back " + migration.file.id() + " failed: " + locate_error(migration.file.file_name, down, e));
+  } catch (...) {
     roll_back(connection);
-    throw Interrupted(e.signal_number(), "interrupted by " + signal_name(e.signal_number()) + " while applying " +
-                                             migration.file.file_name +
-                                             ": the statement was cancelled and rolled back; it will be applied "
-                                             "on the next start");
+    throw;
   }
-  const auto execution_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-  try {
-    ledger.record(info, migration, execution_ms);
-  } catch (const pg::DatabaseError& e) {
-    roll_back(connection);
-    fail(migration, migration.file.file_name + ": recording it in the ledger: " + e.what());
-  }
-  try {
-    connection.exec("COMMIT"); // deferred constraints are checked here
-  } catch (const pg::DatabaseError& e) {
-    roll_back(connection);
-    fail(migration, migration.file.file_name + ": at commit: " + e.what());
-  }
-  return execution_ms;
 }
 
 } // namespace migrate_init

@@ -4,16 +4,37 @@
 #include "migrate/ledger.hpp"
 #include "pg/connection.hpp"
 
+#include <chrono>
+
 namespace migrate_init {
 
-// Applies one migration in its own transaction together with its ledger row: either both
-// commit or neither does. Returns the file's execution time in ms. On failure, rolls back
-// and throws Error(migration_failed): "migration 011_x failed: 011_x.sql:3: ERROR: ...".
-long long apply_migration(pg::Connection& connection, Ledger& ledger, const LedgerInfo& info,
-                          const Migration& migration);
+// How migration statements are run.
+struct RunSettings {
+  int db_lock_retries = 6;                        // attempts when lock_timeout (55P03) strikes
+  std::chrono::milliseconds statement_timeout{0}; // the session's statement_timeout; 0: off
+  std::chrono::milliseconds heartbeat{10'000};    // "still running" log interval
+};
 
-// "011_x.sql:3: ERROR: ..." for an error in a file's text; the line is left out when the
-// server gave no position. Pure.
-std::string locate_error(const Migration& migration, const pg::DatabaseError& error);
+// Sets the session's lock_timeout and statement_timeout for migrating (0: off).
+void configure_session(pg::Connection& connection, std::chrono::milliseconds lock_timeout,
+                       std::chrono::milliseconds statement_timeout);
+
+// Applies one migration and returns its execution time in ms.
+// A transactional file runs in one transaction together with its ledger row: both commit
+// or neither does; a lock timeout rolls back and retries with backoff.
+// A no-transaction file runs statement by statement, recorded as running first, its
+// progress after each statement, applied at the end; `resume_at` skips statements done.
+// Failure: Error(migration_failed) "migration 011_x failed: 011_x.sql:3: ERROR: ...".
+long long apply_migration(pg::Connection& connection, Ledger& ledger, const LedgerInfo& info,
+                          const Migration& migration, const RunSettings& settings, int resume_at = -1);
+
+// Runs a migration's down section and removes its ledger row, in one transaction.
+void roll_back_migration(pg::Connection& connection, Ledger& ledger, const Migration& migration,
+                         const std::string& recorded_version);
+
+// "011_x.sql:3: ERROR: ..." for an error in `sent`, a part of the file. Without a
+// position from the server the line is `line_without_position`, or left out. Pure.
+std::string locate_error(const std::string& file_name, const ScriptSection& sent, const pg::DatabaseError& error,
+                         std::optional<std::size_t> line_without_position = std::nullopt);
 
 } // namespace migrate_init

@@ -91,9 +91,15 @@ Result Connection::collect_results() {
   Result error(nullptr);
   try {
     while (PQflush(connection) == 1) wait_for_fd(PQsocket(connection), POLLIN | POLLOUT, std::nullopt, "sending a query");
+    auto next_beat = std::chrono::steady_clock::now() + m_heartbeat_interval;
     for (;;) {
       while (PQisBusy(connection)) {
-        wait_for_fd(PQsocket(connection), POLLIN, std::nullopt, "waiting for the database server");
+        const auto deadline = m_heartbeat ? std::optional(next_beat) : std::nullopt;
+        if (!wait_for_fd(PQsocket(connection), POLLIN, deadline, "waiting for the database server")) {
+          m_heartbeat();
+          next_beat += m_heartbeat_interval;
+          continue;
+        }
         if (!PQconsumeInput(connection)) break; // the connection is gone; PQgetResult reports it
       }
       PGresult* raw = PQgetResult(connection);

@@ -4,6 +4,8 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +57,13 @@ public:
   // Runs one statement with text parameters (nullopt is NULL); otherwise like exec().
   Result exec_params(const std::string& sql, const std::vector<std::optional<std::string>>& params);
 
+  // Calls `beat` every `interval` while a statement keeps the server busy (progress logs).
+  void set_heartbeat(std::chrono::milliseconds interval, std::function<void()> beat) {
+    m_heartbeat_interval = interval;
+    m_heartbeat = std::move(beat);
+  }
+  void clear_heartbeat() { m_heartbeat = nullptr; }
+
   // Whether the session is inside a transaction block (including a failed one).
   bool in_transaction() const;
   PGconn* get() const { return m_connection.get(); }
@@ -64,6 +73,8 @@ private:
   void cancel_and_discard();
 
   std::unique_ptr<PGconn, decltype(&PQfinish)> m_connection;
+  std::chrono::milliseconds m_heartbeat_interval{10'000};
+  std::function<void()> m_heartbeat;
 };
 
 } // namespace migrate_init::pg

@@ -247,7 +247,15 @@ TEST_CASE("parse_config rejects invalid command lines") {
     CHECK(usage_error_message({"migrate", "--"}, k_no_env).find("'migrate'") == 0);
   }
   SUBCASE("status with a command word") {
-    CHECK(usage_error_message({"status", "app"}, k_no_env).find("'status' takes no command") == 0);
+    CHECK(usage_error_message({"status", "app"}, k_no_env) == "'status' takes no argument \"app\"");
+  }
+  SUBCASE("repair without its version or its action") {
+    CHECK(usage_error_message({"repair", "--retry"}, k_no_env).find("use: migrate-init repair VERSION") == 0);
+    CHECK(usage_error_message({"repair", "7"}, k_no_env).find("use: migrate-init repair VERSION") == 0);
+    CHECK(usage_error_message({"repair", "7", "--retry", "--applied"}, k_no_env).find("use:") == 0);
+    CHECK(usage_error_message({"repair", "x7", "--retry"}, k_no_env).find("repair VERSION: \"x7\" is not") == 0);
+    CHECK(usage_error_message({"migrate", "--retry"}, k_no_env) == "--applied and --retry belong to repair");
+    CHECK(usage_error_message({"migrate", "--to", "3"}, k_no_env) == "--to belongs to rollback");
   }
   SUBCASE("run without a command") {
     CHECK(usage_error_message({}, k_no_env).find("no command to run") == 0);
@@ -281,7 +289,7 @@ TEST_CASE("parse_config answers --help and --version before checking anything el
 
 TEST_CASE("help_text documents every setting's flag and variable, and the exit codes") {
   const std::string help = help_text();
-  for (const char* text : {"--auto-migrate", "AUTO_MIGRATE,", "--fail-on-error", "AUTO_MIGRATE_FAIL_ON_ERROR",
+  for (const char* text : {"--auto-migrate", "AUTO_MIGRATE (", "--fail-on-error", "AUTO_MIGRATE_FAIL_ON_ERROR",
                            "--database-url", "DATABASE_URL", "--dir", "AUTO_MIGRATE_DIR", "--table",
                            "AUTO_MIGRATE_TABLE", "--wait", "AUTO_MIGRATE_WAIT", "--lock-timeout",
                            "AUTO_MIGRATE_LOCK_TIMEOUT", "--lock-key", "AUTO_MIGRATE_LOCK_KEY", "--log-level",
@@ -326,4 +334,47 @@ TEST_CASE("parse_config reads the supervision settings") {
   CHECK(usage_error_message({"--", "x"}, env_from({{"AUTO_MIGRATE_MODE", "daemon"}})) ==
         "AUTO_MIGRATE_MODE: \"daemon\" is not a mode (use auto, supervise or exec)");
   CHECK(usage_error_message({"--stop-timeout=soon", "--", "x"}, k_no_env).find("--stop-timeout: \"soon\"") == 0);
+}
+
+TEST_CASE("parse_config reads the arguments of repair and rollback, options after them too") {
+  const Config repair = parse_config({"repair", "006", "--retry", "--dir", "/m"}, k_no_env);
+  CHECK(repair.command == Command::repair);
+  CHECK(repair.repair_version == std::optional<std::string>("006"));
+  CHECK(repair.repair_retry);
+  CHECK_FALSE(repair.repair_applied);
+  CHECK(repair.migrations_dir == "/m");
+
+  const Config rollback = parse_config({"rollback", "--to", "3"}, k_no_env);
+  CHECK(rollback.command == Command::rollback);
+  CHECK(rollback.rollback_to == std::optional<std::string>("3"));
+  CHECK_FALSE(parse_config({"rollback"}, k_no_env).rollback_to);
+
+  CHECK(parse_config({"plan", "--json"}, k_no_env).json);
+  CHECK(parse_config({"verify"}, k_no_env).command == Command::verify);
+}
+
+TEST_CASE("parse_config reads the safety settings") {
+  const Config defaults = parse_config({"migrate"}, k_no_env);
+  CHECK_FALSE(defaults.allow_drift);
+  CHECK_FALSE(defaults.allow_out_of_order);
+  CHECK_FALSE(defaults.baseline);
+  CHECK(defaults.db_lock_timeout == milliseconds(5000));
+  CHECK(defaults.db_lock_retries == 6);
+  CHECK(defaults.statement_timeout == milliseconds(0));
+
+  const Config set = parse_config({"migrate", "--allow-drift"},
+                                  env_from({{"AUTO_MIGRATE_ALLOW_OUT_OF_ORDER", "yes"}, {"AUTO_MIGRATE_BASELINE", "012"},
+                                            {"AUTO_MIGRATE_DB_LOCK_TIMEOUT", "0.25"}, {"AUTO_MIGRATE_DB_LOCK_RETRIES", "3"},
+                                            {"AUTO_MIGRATE_STATEMENT_TIMEOUT", "60"}}));
+  CHECK(set.allow_drift);
+  CHECK(set.allow_out_of_order);
+  CHECK(set.baseline == std::optional<std::string>("012"));
+  CHECK(set.db_lock_timeout == milliseconds(250));
+  CHECK(set.db_lock_retries == 3);
+  CHECK(set.statement_timeout == milliseconds(60000));
+
+  CHECK(usage_error_message({"migrate"}, env_from({{"AUTO_MIGRATE_BASELINE", "v1"}})) ==
+        "AUTO_MIGRATE_BASELINE: \"v1\" is not a migration version (digits, e.g. 003)");
+  CHECK(usage_error_message({"migrate"}, env_from({{"AUTO_MIGRATE_DB_LOCK_RETRIES", "0"}})) ==
+        "AUTO_MIGRATE_DB_LOCK_RETRIES: \"0\" is not a number of attempts from 1 to 1000");
 }

@@ -15,7 +15,7 @@ MigrationFileName file(const std::string& version, const std::string& name) {
 }
 
 LedgerRow row(const std::string& version, const std::string& name, const std::string& applied_at) {
-  return LedgerRow{version, name, std::optional<std::string>("c0ffee"), applied_at};
+  return LedgerRow{version, name, std::optional<std::string>("c0ffee"), applied_at, "applied", 0, 0, std::nullopt};
 }
 
 const std::vector<MigrationFileName> k_files{file("001", "init"), file("002", "users"), file("010", "orders")};

@@ -18,7 +18,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 }
 
 StatusEntry entry(std::string version, std::string name, std::optional<std::string> applied_at, bool file_missing) {
-  return StatusEntry{std::move(version), std::move(name), std::move(applied_at), file_missing};
+  return StatusEntry{std::move(version), std::move(name), std::move(applied_at), file_missing, nullptr, false};
 }
 
 } // namespace

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace migrate_init {
+
+// A JSON string literal: quoted, with quotes, backslashes and control characters escaped.
+std::string json_quote(std::string_view text);
+
+// One JSON object, built field by field in order. Small on purpose: migrate-init only
+// writes JSON (status, plan, verify), it never reads it.
+class JsonObject {
+public:
+  JsonObject& add(std::string_view key, std::string_view value);
+  JsonObject& add(std::string_view key, const char* value) { return add(key, std::string_view(value)); }
+  JsonObject& add(std::string_view key, const std::string& value) { return add(key, std::string_view(value)); }
+  JsonObject& add(std::string_view key, const std::optional<std::string>& value); // null when absent
+  JsonObject& add(std::string_view key, long long value);
+  JsonObject& add(std::string_view key, bool value);
+  // A value that is already JSON (an object or array).
+  JsonObject& add_raw(std::string_view key, const std::string& json);
+  std::string str() const { return "{" + m_fields + "}"; }
+
+private:
+  JsonObject& field(std::string_view key, const std::string& json);
+  std::string m_fields;
+};
+
+// A JSON array of values that are already JSON.
+std::string json_array(const std::vector<std::string>& items);
+
+} // namespace migrate_init

@@ -1,0 +1,54 @@
+#include "migrate/context.hpp"
+
+#include "lock_key.hpp"
+#include "pg/connect.hpp"
+#include "version.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace migrate_init {
+
+MigrationContext::MigrationContext(const Config& config_)
+    : config(config_), set(load_migrations(config.migrations_dir)), connection([&] {
+        spdlog::info("migrate-init {}: {} migrations in {}; connecting to {}", k_version, set.migrations.size(),
+                     config.migrations_dir.string(),
+                     config.database_url.empty() ? "the database named by PG* variables" : config.database_url);
+        return pg::connect_with_wait(
+            {config.database_url, config.database_url_source, config.wait, pg::default_application_name()});
+      }()),
+      ledger(connection, config.ledger), info(ledger.inspect()), rows(ledger.read(info)) {}
+
+std::unique_ptr<pg::AdvisoryLock> MigrationContext::lock() {
+  const std::int64_t key = config.lock_key.value_or(derive_lock_key(info.database, info.schema, config.ledger.table));
+  spdlog::info("taking the migration lock (key {})", key);
+  // Let the server notice a vanished lock holder within seconds: its lock then drops.
+  connection.exec("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3");
+  return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout);
+}
+
+void MigrationContext::reread() { rows = ledger.read(info); }
+
+SafetyReport MigrationContext::check(const Plan& plan) const {
+  return check_safety(set.migrations, rows, plan, {config.allow_drift, config.allow_out_of_order});
+}
+
+const Migration* MigrationContext::find(const std::string& version) const {
+  for (const auto& migration : set.migrations) {
+    if (compare_versions(migration.file.version, version) == 0) return &migration;
+  }
+  return nullptr;
+}
+
+void enforce(const SafetyReport& report) {
+  for (const auto& warning : report.warnings) spdlog::warn("{}", warning);
+  if (report.errors.empty()) return;
+  if (report.errors.size() == 1) throw Error(report.errors[0].code, report.errors[0].message);
+  ExitCode code = ExitCode::migration_failed;
+  for (const auto& problem : report.errors) {
+    spdlog::error("{}", problem.message);
+    if (problem.code == ExitCode::refused) code = ExitCode::refused;
+  }
+  throw Error(code, "not migrating: " + std::to_string(report.errors.size()) + " problems (listed above)");
+}
+
+} // namespace migrate_init

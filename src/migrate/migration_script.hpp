@@ -1,0 +1,56 @@
+#pragma once
+
+#include "migrate/sql_splitter.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace migrate_init {
+
+// How a migration runs.
+enum class TransactionMode {
+  transaction, // the whole up section and its ledger row in one transaction
+  none,        // statement by statement, outside any transaction, progress recorded as it goes
+};
+
+// A piece of a file that is sent to the server, with where it sits in the file.
+struct ScriptSection {
+  std::string sql;
+  std::size_t first_line = 1; // the file line of sql's first line
+};
+
+// Where a CREATE INDEX / REINDEX ... CONCURRENTLY statement's index is, to check that it
+// ended valid.
+struct ConcurrentIndex {
+  std::optional<std::string> index; // the index's name, when the statement names it
+  std::optional<std::string> table; // the table, when the statement names it (ON t, REINDEX TABLE t)
+};
+
+// A migration file, understood: its mode, the SQL that runs going forward (and back), its
+// statements, and what makes it unfit to run.
+struct MigrationScript {
+  TransactionMode mode = TransactionMode::transaction;
+  ScriptSection up;                         // what runs going forward (BEGIN/COMMIT wrapper removed)
+  std::optional<ScriptSection> down;        // the `-- migrate:down` section, if any
+  std::vector<SqlStatement> up_statements;  // lines are file lines
+  bool own_transaction_removed = false;     // the file wrapped itself in BEGIN ... COMMIT
+  std::vector<std::string> problems;        // "file:line: what is wrong; what to do"
+};
+
+// Parses a migration file's text (without BOM). Recognises the no-transaction markers
+// (`-- migrate-init: no-transaction`, `-- migrate:up transaction:false`,
+// `-- +goose NO TRANSACTION`, `-- atlas:txmode none`) and dbmate's `-- migrate:up` /
+// `-- migrate:down` sections. Pure.
+MigrationScript parse_migration_script(std::string_view file_name, std::string_view text);
+
+// Why a statement cannot run inside a transaction block ("CREATE INDEX CONCURRENTLY",
+// "VACUUM", ...), or nullopt when it can.
+std::optional<std::string> needs_no_transaction(const SqlStatement& statement);
+
+// The index a CREATE INDEX CONCURRENTLY or REINDEX ... CONCURRENTLY statement builds;
+// nullopt for any other statement.
+std::optional<ConcurrentIndex> concurrent_index(const SqlStatement& statement);
+
+} // namespace migrate_init
