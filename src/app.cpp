@@ -3,6 +3,7 @@
 #include "config.hpp"
 #include "error.hpp"
 #include "log.hpp"
+#include "migrate/boot_contract.hpp"
 #include "migrate/maintenance.hpp"
 #include "migrate/migrator.hpp"
 #include "migrate/status.hpp"
@@ -14,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -74,8 +76,12 @@ int dispatch(const Config& config) {
   } else {
     spdlog::debug("AUTO_MIGRATE is off: not connecting to the database");
   }
+  // Required migrations and wait-for-schema hold whatever FAIL_ON_ERROR says.
+  enforce_boot_contract(config);
   // A stop signal that came in as the migrations finished still means "stop".
   signal_channel::drain("migrating");
+  // The service never holds migrate-init's DDL credentials.
+  for (const char* name : k_migration_only_variables) unsetenv(name);
   if (supervises(config.mode)) {
     return supervise(config.service_command, {config.process_group, config.stop_timeout});
   }
@@ -93,6 +99,7 @@ int run(const std::vector<std::string>& args) {
     // cleanly, and as PID 1 none is ignored by the kernel.
     if (config.command != Command::help && config.command != Command::version) signal_channel::take_over();
     pg::validate_database_url(config.database_url, config.database_url_source);
+    pg::validate_database_url(config.migrate_database_url, config.migrate_database_url_source);
     return dispatch(config);
   } catch (const Error& e) {
     spdlog::error("{}", e.what());

@@ -1,11 +1,14 @@
 #include "config.hpp"
 
 #include "error.hpp"
+#include "migrate/migration_file.hpp"
 #include "setting_values.hpp"
 
 #include <boost/program_options.hpp>
 
 #include <array>
+#include <fstream>
+#include <iterator>
 #include <cstdlib>
 #include <sstream>
 
@@ -30,6 +33,8 @@ constexpr std::array k_settings{
                 "on a migration failure, exit instead of starting the service", true},
     SettingSpec{"database-url", "DATABASE_URL", "libpq's PG* variables",
                 "postgres:// or postgresql:// URI, or key=value conninfo", false},
+    SettingSpec{"migrate-database-url", "AUTO_MIGRATE_DATABASE_URL", "DATABASE_URL",
+                "the URL to migrate with (DDL credentials); removed from the service's environment", false},
     SettingSpec{"dir", "AUTO_MIGRATE_DIR", "./migrations", "where the .sql files are", false},
     SettingSpec{"table", "AUTO_MIGRATE_TABLE", "schema_migrations",
                 "the ledger table, optionally schema-qualified", false},
@@ -60,6 +65,16 @@ constexpr std::array k_settings{
     SettingSpec{"statement-timeout", "AUTO_MIGRATE_STATEMENT_TIMEOUT", "0 (off)",
                 "PostgreSQL statement_timeout in seconds for migration statements, never for CONCURRENTLY ones",
                 false},
+    SettingSpec{"required", "AUTO_MIGRATE_REQUIRED", "none",
+                "migrations that must be applied before the service starts: ids or versions, comma-separated, or all",
+                false},
+    SettingSpec{"wait-for-schema", "AUTO_MIGRATE_WAIT_FOR_SCHEMA", "0 (off)",
+                "with AUTO_MIGRATE=false, seconds to wait until every file is applied by someone else", false},
+    SettingSpec{"schemas", "AUTO_MIGRATE_SCHEMAS", "none",
+                "tenant schemas to migrate in turn, comma-separated, each with its own ledger and lock", false},
+    SettingSpec{"schemas-query", "AUTO_MIGRATE_SCHEMAS_QUERY", "none",
+                "a query whose first column lists the tenant schemas", false},
+    SettingSpec{"log-format", "AUTO_MIGRATE_LOG_FORMAT", "text", "text, or json: one JSON object per line", false},
 };
 
 const SettingSpec* find_setting(std::string_view flag) {
@@ -159,12 +174,44 @@ struct RawSetting {
   std::string source;
 };
 
-std::optional<RawSetting> raw_setting(const SettingSpec& spec, const po::variables_map& flags,
-                                      const EnvLookup& env) {
+// Connection URLs may come from a file instead (Docker and Kubernetes secrets).
+bool has_file_twin(const SettingSpec& spec) {
+  const std::string_view flag = spec.flag;
+  return flag == "database-url" || flag == "migrate-database-url";
+}
+
+std::optional<RawSetting> raw_setting(const SettingSpec& spec, const po::variables_map& flags, const EnvLookup& env,
+                                      const SecretFileReader& read_file) {
   if (flags.count(spec.flag)) return RawSetting{flags[spec.flag].as<std::string>(), std::string("--") + spec.flag};
   // An empty variable (`AUTO_MIGRATE=` in a compose file) counts as unset.
-  if (auto value = env(spec.env); value && !value->empty()) return RawSetting{*value, spec.env};
+  const auto value = env(spec.env);
+  const bool set = value && !value->empty();
+  if (has_file_twin(spec)) {
+    const std::string file_variable = std::string(spec.env) + "_FILE";
+    if (const auto path = env(file_variable); path && !path->empty()) {
+      if (set) throw UsageError(std::string("set ") + spec.env + " or " + file_variable + ", not both");
+      const std::string source = file_variable + " (" + *path + ")";
+      return RawSetting{read_file(*path, source), source};
+    }
+  }
+  if (set) return RawSetting{*value, spec.env};
   return std::nullopt;
+}
+
+// "a, b,c" -> {"a", "b", "c"}; empty items are an error naming the setting.
+std::vector<std::string> parse_list(const RawSetting& raw) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = raw.text.find(',', start);
+    std::string item = raw.text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (item.empty()) throw UsageError(raw.source + ": " + quote_value(raw.text) + " has an empty item");
+    items.push_back(std::move(item));
+    if (comma == std::string::npos) return items;
+    start = comma + 1;
+  }
 }
 
 // A migration version: digits, as in file names.
@@ -199,6 +246,9 @@ void apply_setting(Config& config, const SettingSpec& spec, const RawSetting& ra
   } else if (flag == "database-url") {
     config.database_url = raw.text;
     config.database_url_source = raw.source;
+  } else if (flag == "migrate-database-url") {
+    config.migrate_database_url = raw.text;
+    config.migrate_database_url_source = raw.source;
   } else if (flag == "dir") {
     config.migrations_dir = raw.text;
   } else if (flag == "table") {
@@ -232,6 +282,24 @@ void apply_setting(Config& config, const SettingSpec& spec, const RawSetting& ra
     config.db_lock_retries = parse_count(raw.source, raw.text);
   } else if (flag == "statement-timeout") {
     config.statement_timeout = parse_seconds(raw.source, raw.text);
+  } else if (flag == "required") {
+    config.required = parse_list(raw);
+    for (const auto& item : config.required) {
+      if (item != "all" && !parse_migration_file_name(item + ".sql") && item.find_first_not_of("0123456789") != std::string::npos) {
+        throw UsageError(raw.source + ": " + quote_value(item) + " is not a migration (use 001_name, 001, or all)");
+      }
+    }
+  } else if (flag == "wait-for-schema") {
+    config.wait_for_schema = parse_seconds(raw.source, raw.text);
+  } else if (flag == "schemas") {
+    config.schemas = parse_list(raw);
+  } else if (flag == "schemas-query") {
+    config.schemas_query = raw.text;
+  } else if (flag == "log-format") {
+    if (raw.text != "text" && raw.text != "json") {
+      throw UsageError(raw.source + ": " + quote_value(raw.text) + " is not a log format (use text or json)");
+    }
+    config.json_logs = raw.text == "json";
   }
 }
 
@@ -270,6 +338,17 @@ void apply_subcommand_arguments(Config& config, const SplitArgs& split, const po
 
 } // namespace
 
+SecretFileReader read_secret_file() {
+  return [](const std::string& path, const std::string& source) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UsageError(source + ": cannot read the file");
+    std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+    if (value.empty()) throw UsageError(source + ": the file is empty");
+    return value;
+  };
+}
+
 EnvLookup process_environment() {
   return [](const std::string& name) -> std::optional<std::string> {
     const char* value = std::getenv(name.c_str());
@@ -277,7 +356,7 @@ EnvLookup process_environment() {
   };
 }
 
-Config parse_config(const std::vector<std::string>& args, const EnvLookup& env) {
+Config parse_config(const std::vector<std::string>& args, const EnvLookup& env, const SecretFileReader& read_file) {
   const SplitArgs split = split_args(args);
   po::variables_map flags;
   try {
@@ -298,7 +377,13 @@ Config parse_config(const std::vector<std::string>& args, const EnvLookup& env) 
     return config;
   }
   for (const auto& spec : k_settings) {
-    if (auto raw = raw_setting(spec, flags, env)) apply_setting(config, spec, *raw);
+    if (auto raw = raw_setting(spec, flags, env, read_file)) apply_setting(config, spec, *raw);
+  }
+  if (config.lock_key && (!config.schemas.empty() || !config.schemas_query.empty())) {
+    throw UsageError("AUTO_MIGRATE_LOCK_KEY cannot be combined with tenant schemas: each tenant gets its own key");
+  }
+  if (!config.schemas.empty() && !config.schemas_query.empty()) {
+    throw UsageError("set AUTO_MIGRATE_SCHEMAS or AUTO_MIGRATE_SCHEMAS_QUERY, not both");
   }
 
   config.command = command_for(split.subcommand);

@@ -37,8 +37,10 @@ struct Config {
   Command command = Command::run;
   bool auto_migrate = true;
   bool fail_on_error = false;
-  std::string database_url;                  // empty: libpq's PG* variables decide
+  std::string database_url;                  // DATABASE_URL; empty: libpq's PG* variables decide
   std::string database_url_source = "DATABASE_URL"; // where it came from, for messages
+  std::string migrate_database_url;          // AUTO_MIGRATE_DATABASE_URL: DDL credentials, if separate
+  std::string migrate_database_url_source = "AUTO_MIGRATE_DATABASE_URL";
   std::filesystem::path migrations_dir = "./migrations";
   LedgerName ledger;
   std::chrono::milliseconds wait{std::chrono::seconds(30)};
@@ -54,6 +56,17 @@ struct Config {
   std::chrono::milliseconds db_lock_timeout{std::chrono::seconds(5)}; // PostgreSQL lock_timeout; 0: off
   int db_lock_retries = 6;                    // attempts when a migration hits lock_timeout
   std::chrono::milliseconds statement_timeout{0}; // PostgreSQL statement_timeout; 0: off
+  std::vector<std::string> required;          // AUTO_MIGRATE_REQUIRED: ids or versions, or {"all"}
+  std::chrono::milliseconds wait_for_schema{0}; // with AUTO_MIGRATE=false: wait this long for the schema
+  std::vector<std::string> schemas;           // AUTO_MIGRATE_SCHEMAS: tenant schemas, in order
+  std::string schemas_query;                  // AUTO_MIGRATE_SCHEMAS_QUERY: lists the tenant schemas
+  bool json_logs = false;                     // AUTO_MIGRATE_LOG_FORMAT=json
+
+  // The URL (and the setting it came from) that migrating connects with.
+  const std::string& migration_url() const { return migrate_database_url.empty() ? database_url : migrate_database_url; }
+  const std::string& migration_url_source() const {
+    return migrate_database_url.empty() ? database_url_source : migrate_database_url_source;
+  }
 
   // Subcommand arguments.
   bool json = false;                          // status, plan, verify: JSON on stdout
@@ -67,12 +80,24 @@ struct Config {
 // Looks up one environment variable; nullopt when unset.
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
 
+// Reads a secret file named by a *_FILE variable; throws UsageError naming `source`.
+using SecretFileReader = std::function<std::string(const std::string& path, const std::string& source)>;
+
+// Reads the file from disk, without its trailing newline.
+SecretFileReader read_secret_file();
+
 // The real process environment.
 EnvLookup process_environment();
 
 // Builds the Config from argv (without argv[0]) and the environment. Pure: the only
 // input is its arguments. Throws UsageError naming the flag or variable and the value.
-Config parse_config(const std::vector<std::string>& args, const EnvLookup& env);
+Config parse_config(const std::vector<std::string>& args, const EnvLookup& env,
+                    const SecretFileReader& read_file = read_secret_file());
+
+// Variables that hold migrate-init's own DDL credentials; removed from the service's
+// environment so the service never holds them.
+inline constexpr const char* k_migration_only_variables[] = {"AUTO_MIGRATE_DATABASE_URL",
+                                                             "AUTO_MIGRATE_DATABASE_URL_FILE"};
 
 // The --help text: usage, commands, and every setting with its flag, variable and default.
 std::string help_text();

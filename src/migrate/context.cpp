@@ -2,6 +2,7 @@
 
 #include "lock_key.hpp"
 #include "pg/connect.hpp"
+#include "pg/pooler_probe.hpp"
 #include "version.hpp"
 
 #include <spdlog/spdlog.h>
@@ -12,13 +13,20 @@ MigrationContext::MigrationContext(const Config& config_)
     : config(config_), set(load_migrations(config.migrations_dir)), connection([&] {
         spdlog::info("migrate-init {}: {} migrations in {}; connecting to {}", k_version, set.migrations.size(),
                      config.migrations_dir.string(),
-                     config.database_url.empty() ? "the database named by PG* variables" : config.database_url);
+                     config.migration_url().empty() ? "the database named by PG* variables" : config.migration_url());
         return pg::connect_with_wait(
-            {config.database_url, config.database_url_source, config.wait, pg::default_application_name()});
+            {config.migration_url(), config.migration_url_source(), config.wait, pg::default_application_name()});
       }()),
       ledger(connection, config.ledger), info(ledger.inspect()), rows(ledger.read(info)) {}
 
 std::unique_ptr<pg::AdvisoryLock> MigrationContext::lock() {
+  if (pg::behind_transaction_pooler(connection, {config.migration_url(), config.migration_url_source(), config.wait,
+                                                 pg::default_application_name()})) {
+    throw Error(ExitCode::migration_failed,
+                "refusing to take the migration lock through a transaction-pooling connection pooler (two client "
+                "connections shared one server backend): a session lock would not hold; point "
+                "AUTO_MIGRATE_DATABASE_URL at PostgreSQL directly");
+  }
   const std::int64_t key = config.lock_key.value_or(derive_lock_key(info.database, info.schema, config.ledger.table));
   spdlog::info("taking the migration lock (key {})", key);
   // Let the server notice a vanished lock holder within seconds: its lock then drops.

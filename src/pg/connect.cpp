@@ -59,6 +59,8 @@ ConnectParams connect_params(const ConnectOptions& options) {
   ConnectParams params;
   if (!std::getenv("PGAPPNAME")) params.add("application_name", options.application_name);
   params.add("client_encoding", "UTF8"); // error positions are counted in UTF-8 characters
+  // Never migrate a read-only standby, whichever host of a multi-host URL answers first.
+  if (!std::getenv("PGTARGETSESSIONATTRS")) params.add("target_session_attrs", "read-write");
   // Notice a vanished server within about 25 s instead of the kernel's two hours.
   params.add("keepalives", "1");
   params.add("keepalives_idle", "10");
