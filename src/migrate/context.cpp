@@ -9,15 +9,23 @@
 
 namespace migrate_init {
 
-MigrationContext::MigrationContext(const Config& config_)
-    : config(config_), set(load_migrations(config.migrations_dir)), connection([&] {
+Session::Session(const Config& config)
+    : set(load_migrations(config.migrations_dir)), connection([&] {
         spdlog::info("migrate-init {}: {} migrations in {}; connecting to {}", k_version, set.migrations.size(),
                      config.migrations_dir.string(),
                      config.migration_url().empty() ? "the database named by PG* variables" : config.migration_url());
         return pg::connect_with_wait(
             {config.migration_url(), config.migration_url_source(), config.wait, pg::default_application_name()});
-      }()),
-      ledger(connection, config.ledger), info(ledger.inspect()), rows(ledger.read(info)) {}
+      }()) {}
+
+MigrationContext::MigrationContext(const Config& config_)
+    : m_own_session(std::make_unique<Session>(config_)), config(config_), set(m_own_session->set),
+      connection(m_own_session->connection), ledger(connection, config.ledger), info(ledger.inspect()),
+      rows(ledger.read(info)) {}
+
+MigrationContext::MigrationContext(const Config& config_, Session& session, LedgerName ledger_name)
+    : config(config_), set(session.set), connection(session.connection), ledger(connection, std::move(ledger_name)),
+      info(ledger.inspect()), rows(ledger.read(info)) {}
 
 std::unique_ptr<pg::AdvisoryLock> MigrationContext::lock() {
   if (pg::behind_transaction_pooler(connection, {config.migration_url(), config.migration_url_source(), config.wait,
@@ -27,7 +35,7 @@ std::unique_ptr<pg::AdvisoryLock> MigrationContext::lock() {
                 "connections shared one server backend): a session lock would not hold; point "
                 "AUTO_MIGRATE_DATABASE_URL at PostgreSQL directly");
   }
-  const std::int64_t key = config.lock_key.value_or(derive_lock_key(info.database, info.schema, config.ledger.table));
+  const std::int64_t key = config.lock_key.value_or(derive_lock_key(info.database, info.schema, ledger.name().table));
   spdlog::info("taking the migration lock (key {})", key);
   // Let the server notice a vanished lock holder within seconds: its lock then drops.
   connection.exec("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3");

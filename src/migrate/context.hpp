@@ -13,12 +13,21 @@
 
 namespace migrate_init {
 
-// What every database command starts from: the files read, a connection, and the ledger
-// as it is now, read without a lock.
+// The files, read before connecting, and one connection: shared by every tenant of a run.
+struct Session {
+  explicit Session(const Config& config);
+  MigrationSet set;
+  pg::Connection connection;
+};
+
+// What every database command starts from: the files, a connection, and one ledger as it
+// is now, read without a lock.
 class MigrationContext {
 public:
-  // Reads the files (before connecting), connects (waiting for the database), reads the ledger.
+  // Opens its own session and uses the configured ledger.
   explicit MigrationContext(const Config& config);
+  // Uses `session` and the given ledger (a tenant's).
+  MigrationContext(const Config& config, Session& session, LedgerName ledger);
   MigrationContext(const MigrationContext&) = delete;
   MigrationContext& operator=(const MigrationContext&) = delete;
 
@@ -32,9 +41,13 @@ public:
   // A migration file by version, or nullptr.
   const Migration* find(const std::string& version) const;
 
+private:
+  std::unique_ptr<Session> m_own_session;
+
+public:
   const Config& config;
-  MigrationSet set;
-  pg::Connection connection;
+  const MigrationSet& set;
+  pg::Connection& connection;
   Ledger ledger;
   LedgerInfo info;
   std::vector<LedgerRow> rows;

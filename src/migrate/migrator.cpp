@@ -2,10 +2,12 @@
 
 #include "migrate/context.hpp"
 #include "migrate/runner.hpp"
+#include "process/signal_channel.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 
 namespace migrate_init {
 namespace {
@@ -57,11 +59,10 @@ std::size_t apply_pending(MigrationContext& context, const Plan& plan) {
   return plan.pending.size();
 }
 
-} // namespace
-
-MigrateOutcome migrate(const Config& config) {
+// One ledger: fast path, lock, re-read, apply, unlock.
+MigrateOutcome migrate_ledger(MigrationContext& context) {
+  const Config& config = context.config;
   const auto started = Clock::now();
-  MigrationContext context(config);
   const std::size_t total = context.set.migrations.size();
   const bool baseline_due = config.baseline && context.rows.empty();
 
@@ -72,12 +73,14 @@ MigrateOutcome migrate(const Config& config) {
     if (plan.pending.empty() || !report.errors.empty()) {
       enforce(report);
       spdlog::info("database is up to date ({} migrations)", total);
-      return {0, total};
+      return {0, total, 0};
     }
     spdlog::info("{} pending migrations", plan.pending.size());
   }
 
+  const auto waiting = Clock::now();
   const auto lock = context.lock();
+  const long long lock_wait_ms = ms_since(waiting);
   if (!context.info.exists() && !config.baseline) warn_if_unledgered_tables(context);
   context.info = context.ledger.ensure(context.info);
   context.reread(); // another replica may have done the work while this one waited
@@ -94,7 +97,61 @@ MigrateOutcome migrate(const Config& config) {
     spdlog::info("applied {} migrations in {} ms ({} ms in all, with connecting and waiting)", applied,
                  ms_since(applying), ms_since(started));
   }
-  return {applied, total};
+  return {applied, total, lock_wait_ms};
+}
+
+std::vector<std::string> tenant_schemas(const Config& config, Session& session) {
+  if (!config.schemas.empty()) return config.schemas;
+  const pg::Result result = session.connection.exec(config.schemas_query);
+  std::vector<std::string> schemas;
+  for (int row = 0; row < result.rows(); ++row) schemas.push_back(result.value(row, 0));
+  return schemas;
+}
+
+// Every tenant schema in turn, each with search_path set to it, its own ledger and its
+// own lock key; one tenant's failure does not stop the others.
+MigrateOutcome migrate_tenants(const Config& config) {
+  Session session(config);
+  const auto schemas = tenant_schemas(config, session);
+  MigrateOutcome total;
+  std::size_t migrated = 0, up_to_date = 0;
+  std::vector<std::string> failed;
+  std::optional<ExitCode> failure_code;
+  for (const auto& schema : schemas) {
+    spdlog::info("tenant {}: migrating", schema);
+    try {
+      session.connection.exec("SET search_path TO " + quote_identifier(schema));
+      MigrationContext context(config, session, LedgerName{schema, config.ledger.table});
+      const MigrateOutcome outcome = migrate_ledger(context);
+      total.applied += outcome.applied;
+      total.total = outcome.total;
+      total.lock_wait_ms += outcome.lock_wait_ms;
+      ++(outcome.applied > 0 ? migrated : up_to_date);
+    } catch (const Interrupted&) {
+      throw;
+    } catch (const Error& e) {
+      spdlog::error("tenant {}: {}", schema, e.what());
+      failed.push_back(schema);
+      if (!failure_code) failure_code = e.code();
+    }
+  }
+  std::string failed_names;
+  for (const auto& name : failed) failed_names += (failed_names.empty() ? "" : ", ") + name;
+  spdlog::info("tenants: {} migrated, {} skipped (up to date), {} failed{}", migrated, up_to_date, failed.size(),
+               failed.empty() ? "" : " (" + failed_names + ")");
+  if (failure_code) {
+    throw Error(*failure_code, std::to_string(failed.size()) + " of " + std::to_string(schemas.size()) +
+                                   " tenants failed: " + failed_names);
+  }
+  return total;
+}
+
+} // namespace
+
+MigrateOutcome migrate(const Config& config) {
+  if (!config.schemas.empty() || !config.schemas_query.empty()) return migrate_tenants(config);
+  MigrationContext context(config);
+  return migrate_ledger(context);
 }
 
 } // namespace migrate_init
