@@ -13,7 +13,10 @@
 #include "process/supervisor.hpp"
 #include "version.hpp"
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
+
+#include <chrono>
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -23,28 +26,111 @@
 namespace migrate_init {
 namespace {
 
-// Runs the migration phase for `run`: a failure ends the process only with FAIL_ON_ERROR.
-int migrate_before_service(const Config& config) {
+using Clock = std::chrono::steady_clock;
+
+// The one summary every run ends with: what happened, and whether the service starts.
+struct Summary {
+  std::string outcome = "ok";   // ok, skipped, failed, interrupted, refused
+  std::string service = "none"; // started, refused, none (migrate-init migrate)
+  std::string reason;           // why, when not ok
+  MigrateOutcome migrations;
+  Clock::time_point started = Clock::now();
+};
+
+void log_summary(const Summary& summary) {
+  const long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - summary.started).count();
+  const auto& m = summary.migrations;
+  std::string text;
+  if (summary.outcome == "ok") {
+    text = fmt::format("applied {} of {} migrations ({} already applied) in {} ms, {} ms waiting for the lock", m.applied,
+                       m.total, m.total - m.applied, ms, m.lock_wait_ms);
+  } else {
+    text = summary.outcome + (summary.reason.empty() ? "" : ": " + summary.reason);
+  }
+  if (summary.service == "started") text += "; starting the service";
+  if (summary.service == "refused") text += "; not starting the service";
+  log_event(summary.outcome == "ok" || summary.outcome == "skipped" ? spdlog::level::info : spdlog::level::err,
+            "migrate.done", "summary: " + text,
+            {{"outcome", summary.outcome},
+             {"service", summary.service},
+             {"reason", summary.reason},
+             {"applied", static_cast<long long>(m.applied)},
+             {"skipped", static_cast<long long>(m.total - m.applied)},
+             {"total", static_cast<long long>(m.total)},
+             {"duration_ms", ms},
+             {"lock_wait_ms", m.lock_wait_ms}});
+}
+
+// Ends a run that does not start the service: error line, summary, exit code.
+int refuse(Summary& summary, const Error& e, const std::string& outcome) {
+  spdlog::error("{}", e.what());
+  summary.outcome = outcome;
+  summary.reason = fmt::format("{} (exit {})", e.what(), to_int(e.code()));
+  if (summary.service != "none") summary.service = "refused";
+  log_summary(summary);
+  return to_int(e.code());
+}
+
+// `migrate-init migrate`: any failure is a non-zero exit.
+int migrate_only(const Config& config) {
+  Summary summary;
   try {
-    migrate(config);
-    return to_int(ExitCode::ok);
+    summary.migrations = migrate(config);
   } catch (const UsageError&) {
     throw;
-  } catch (const Interrupted&) {
-    throw; // the container is being stopped: never start the service now
+  } catch (const Interrupted& e) {
+    return refuse(summary, e, "interrupted");
   } catch (const Error& e) {
-    spdlog::error("{}", e.what());
-    if (config.fail_on_error) {
-      spdlog::error("not starting the service (AUTO_MIGRATE_FAIL_ON_ERROR=true); exit code {}", to_int(e.code()));
-      return to_int(e.code());
-    }
-    spdlog::warn("starting the service anyway (AUTO_MIGRATE_FAIL_ON_ERROR=false)");
-    return to_int(ExitCode::ok);
+    return refuse(summary, e, "failed");
   }
+  log_summary(summary);
+  return to_int(ExitCode::ok);
 }
 
 bool supervises(RunMode mode) {
   return mode == RunMode::supervise || (mode == RunMode::automatic && getpid() == 1);
+}
+
+// The default command: migrate (per AUTO_MIGRATE and FAIL_ON_ERROR), check the boot
+// contract, then supervise or exec the service.
+int migrate_then_run(const Config& config) {
+  Summary summary;
+  summary.service = "started";
+  if (config.auto_migrate) {
+    try {
+      summary.migrations = migrate(config);
+    } catch (const UsageError&) {
+      throw;
+    } catch (const Interrupted& e) {
+      return refuse(summary, e, "interrupted"); // the container is being stopped
+    } catch (const Error& e) {
+      if (config.fail_on_error) return refuse(summary, e, "failed");
+      spdlog::error("{}", e.what());
+      spdlog::warn("starting the service anyway (AUTO_MIGRATE_FAIL_ON_ERROR=false)");
+      summary.outcome = "failed";
+      summary.reason = e.what();
+    }
+  } else {
+    summary.outcome = "skipped";
+    summary.reason = "AUTO_MIGRATE=false";
+  }
+  try {
+    // Required migrations and wait-for-schema hold whatever FAIL_ON_ERROR says.
+    enforce_boot_contract(config);
+    // A stop signal that came in as the migrations finished still means "stop".
+    signal_channel::drain("migrating");
+  } catch (const Interrupted& e) {
+    return refuse(summary, e, "interrupted");
+  } catch (const Error& e) {
+    return refuse(summary, e, "refused");
+  }
+  log_summary(summary);
+  // The service never holds migrate-init's DDL credentials.
+  for (const char* name : k_migration_only_variables) unsetenv(name);
+  if (supervises(config.mode)) {
+    return supervise(config.service_command, {config.process_group, config.stop_timeout});
+  }
+  exec_command(config.service_command);
 }
 
 int dispatch(const Config& config) {
@@ -66,26 +152,11 @@ int dispatch(const Config& config) {
   case Command::rollback:
     return rollback(config);
   case Command::migrate:
-    migrate(config);
-    return to_int(ExitCode::ok);
+    return migrate_only(config);
   case Command::run:
     break;
   }
-  if (config.auto_migrate) {
-    if (const int code = migrate_before_service(config); code != to_int(ExitCode::ok)) return code;
-  } else {
-    spdlog::debug("AUTO_MIGRATE is off: not connecting to the database");
-  }
-  // Required migrations and wait-for-schema hold whatever FAIL_ON_ERROR says.
-  enforce_boot_contract(config);
-  // A stop signal that came in as the migrations finished still means "stop".
-  signal_channel::drain("migrating");
-  // The service never holds migrate-init's DDL credentials.
-  for (const char* name : k_migration_only_variables) unsetenv(name);
-  if (supervises(config.mode)) {
-    return supervise(config.service_command, {config.process_group, config.stop_timeout});
-  }
-  exec_command(config.service_command);
+  return migrate_then_run(config);
 }
 
 } // namespace
@@ -94,7 +165,7 @@ int run(const std::vector<std::string>& args) {
   setup_logging("info");
   try {
     const Config config = parse_config(args, process_environment());
-    setup_logging(config.log_level);
+    setup_logging(config.log_level, config.json_logs);
     // From here on signals are read, not delivered: a stop signal can end a migration
     // cleanly, and as PID 1 none is ignored by the kernel.
     if (config.command != Command::help && config.command != Command::version) signal_channel::take_over();
