@@ -1,19 +1,25 @@
 #include "migrate/context.hpp"
 
 #include "lock_key.hpp"
+#include "log.hpp"
 #include "pg/connect.hpp"
 #include "pg/pooler_probe.hpp"
 #include "version.hpp"
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
 namespace migrate_init {
 
 Session::Session(const Config& config)
     : set(load_migrations(config.migrations_dir)), connection([&] {
-        spdlog::info("migrate-init {}: {} migrations in {}; connecting to {}", k_version, set.migrations.size(),
-                     config.migrations_dir.string(),
-                     config.migration_url().empty() ? "the database named by PG* variables" : config.migration_url());
+        const std::string target =
+            config.migration_url().empty() ? "the database named by PG* variables" : config.migration_url();
+        log_event(spdlog::level::info, "migrate.start",
+                  fmt::format("migrate-init {}: {} migrations in {}; connecting to {}", k_version,
+                              set.migrations.size(), config.migrations_dir.string(), target),
+                  {{"tool_version", k_version}, {"files", static_cast<long long>(set.migrations.size())},
+                   {"dir", config.migrations_dir.string()}, {"database", target}});
         return pg::connect_with_wait(
             {config.migration_url(), config.migration_url_source(), config.wait, pg::default_application_name()});
       }()) {}

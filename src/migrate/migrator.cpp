@@ -1,9 +1,11 @@
 #include "migrate/migrator.hpp"
 
+#include "log.hpp"
 #include "migrate/context.hpp"
 #include "migrate/runner.hpp"
 #include "process/signal_channel.hpp"
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -51,10 +53,14 @@ std::size_t apply_pending(MigrationContext& context, const Plan& plan) {
   configure_session(context.connection, context.config.db_lock_timeout, context.config.statement_timeout);
   for (std::size_t index : plan.pending) {
     const Migration& migration = context.set.migrations[index];
-    spdlog::info("applying {}{}", migration.file.file_name,
-                 migration.script.mode == TransactionMode::none ? " (no transaction)" : "");
+    const bool no_transaction = migration.script.mode == TransactionMode::none;
+    log_event(spdlog::level::info, "migration.start",
+              "applying " + migration.file.file_name + (no_transaction ? " (no transaction)" : ""),
+              {{"version", migration.file.version}, {"file", migration.file.file_name},
+               {"mode", no_transaction ? "no-transaction" : "transaction"}});
     const long long ms = apply_migration(context.connection, context.ledger, context.info, migration, settings);
-    spdlog::info("applied {} in {} ms", migration.file.file_name, ms);
+    log_event(spdlog::level::info, "migration.applied", fmt::format("applied {} in {} ms", migration.file.file_name, ms),
+              {{"version", migration.file.version}, {"file", migration.file.file_name}, {"duration_ms", ms}});
   }
   return plan.pending.size();
 }
@@ -130,15 +136,21 @@ MigrateOutcome migrate_tenants(const Config& config) {
     } catch (const Interrupted&) {
       throw;
     } catch (const Error& e) {
-      spdlog::error("tenant {}: {}", schema, e.what());
+      log_event(spdlog::level::err, "tenant.failed", "tenant " + schema + ": " + e.what(),
+                {{"tenant", schema}, {"error", std::string(e.what())}});
       failed.push_back(schema);
       if (!failure_code) failure_code = e.code();
     }
   }
   std::string failed_names;
   for (const auto& name : failed) failed_names += (failed_names.empty() ? "" : ", ") + name;
-  spdlog::info("tenants: {} migrated, {} skipped (up to date), {} failed{}", migrated, up_to_date, failed.size(),
-               failed.empty() ? "" : " (" + failed_names + ")");
+  log_event(spdlog::level::info, "tenants.done",
+            fmt::format("tenants: {} migrated, {} skipped (up to date), {} failed{}", migrated, up_to_date,
+                        failed.size(), failed.empty() ? "" : " (" + failed_names + ")"),
+            {{"migrated", static_cast<long long>(migrated)},
+             {"skipped", static_cast<long long>(up_to_date)},
+             {"failed", static_cast<long long>(failed.size())},
+             {"failed_tenants", failed_names}});
   if (failure_code) {
     throw Error(*failure_code, std::to_string(failed.size()) + " of " + std::to_string(schemas.size()) +
                                    " tenants failed: " + failed_names);

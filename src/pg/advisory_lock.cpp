@@ -1,5 +1,6 @@
 #include "pg/advisory_lock.hpp"
 
+#include "log.hpp"
 #include "process/signal_channel.hpp"
 
 #include <spdlog/fmt/fmt.h>
@@ -66,9 +67,11 @@ AdvisoryLock::AdvisoryLock(Connection& connection, std::int64_t key, millisecond
     }
     if (now >= next_holder_log) {
       const std::string holder = describe_lock_holder(m_connection, m_key);
-      spdlog::info("waiting for the migration lock (key {}) for {} s, held by {}", m_key,
-                   std::chrono::duration_cast<std::chrono::seconds>(now - started).count(),
-                   holder.empty() ? "nobody now" : holder);
+      const long long waited = std::chrono::duration_cast<milliseconds>(now - started).count();
+      log_event(spdlog::level::info, "lock.waiting",
+                fmt::format("waiting for the migration lock (key {}) for {} s, held by {}", m_key, waited / 1000,
+                            holder.empty() ? "nobody now" : holder),
+                {{"key", static_cast<long long>(m_key)}, {"waited_ms", waited}, {"holder", holder}});
       next_holder_log = now + k_holder_log_interval;
     }
     interruptible_sleep(std::min(with_jitter(delay), std::chrono::duration_cast<milliseconds>(deadline - now)),

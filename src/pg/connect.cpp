@@ -156,8 +156,9 @@ Connection connect_with_wait(const ConnectOptions& options) {
     Connection connection = attempt(options, remaining, reason);
     if (reason.empty()) {
       if (attempt_number > 1) {
-        spdlog::info("database is up after {} attempts, {} ms", attempt_number,
-                     std::chrono::duration_cast<milliseconds>(Clock::now() - started).count());
+        const long long waited = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
+        log_event(spdlog::level::info, "db.up", fmt::format("database is up after {} attempts, {} ms", attempt_number, waited),
+                  {{"attempts", static_cast<long long>(attempt_number)}, {"waited_ms", waited}});
       }
       return connection;
     }
@@ -174,7 +175,12 @@ Connection connect_with_wait(const ConnectOptions& options) {
                               options.wait.count() / 1000.0, reason));
     }
     const milliseconds sleep = std::min(delay, left);
-    spdlog::info("waiting for the database (attempt {}, retrying in {} ms): {}", attempt_number, sleep.count(), reason);
+    log_event(spdlog::level::info, "db.waiting",
+              fmt::format("waiting for the database (attempt {}, retrying in {} ms): {}", attempt_number, sleep.count(),
+                          reason),
+              {{"attempt", static_cast<long long>(attempt_number)},
+               {"retry_in_ms", static_cast<long long>(sleep.count())},
+               {"reason", reason}});
     interruptible_sleep(sleep, "waiting for the database");
     delay = std::min(k_max_retry_delay, delay * 3 / 2);
   }
