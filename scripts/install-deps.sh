@@ -8,7 +8,8 @@ packages=(
   libpq-dev libssl-dev
   libboost1.81-dev libboost-program-options1.81-dev
   libspdlog-dev doctest-dev
-  postgresql postgresql-client
+  postgresql postgresql-client pgbouncer
+  python3 util-linux
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -1,0 +1,276 @@
+// Fleets: tenants, boot contracts, separate DDL credentials, JSON logs, poolers, standbys.
+#include "binary.hpp"
+#include "pg_server.hpp"
+
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+using namespace std::chrono_literals;
+using test::Invocation;
+using test::shared_server;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+
+std::map<std::string, std::string> env_for(const std::string& db, std::map<std::string, std::string> extra = {}) {
+  extra.emplace("DATABASE_URL", shared_server().url(db));
+  extra.emplace("AUTO_MIGRATE_DIR", test::example_migrations().string());
+  return extra;
+}
+
+std::string ledger_count(const std::string& db, const std::string& table) {
+  return shared_server().scalar(db, "SELECT count(*) FROM " + table);
+}
+
+// Debian's pgbouncer on a free loopback port in front of the shared server.
+class PgBouncer {
+public:
+  explicit PgBouncer(const std::string& pool_mode) : m_port(test::free_port()) {
+    const std::string dir = m_dir.path().string();
+    std::ofstream(dir + "/userlist.txt") << "\"postgres\" \"" << test::PgServer::k_password << "\"\n";
+    std::ofstream(dir + "/pgbouncer.ini")
+        << "[databases]\n* = host=127.0.0.1 port=" << shared_server().port() << "\n"
+        << "[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = " << m_port << "\nunix_socket_dir =\n"
+        << "auth_type = trust\nauth_file = " << dir << "/userlist.txt\npool_mode = " << pool_mode << "\n"
+        << "pidfile = " << dir << "/pgbouncer.pid\nlogfile = " << dir << "/pgbouncer.log\n"
+        << "default_pool_size = 4\nignore_startup_parameters = extra_float_digits\n";
+    const std::string as_user = geteuid() == 0 ? "chown -R postgres: " + dir + " && runuser -u postgres -- " : "";
+    REQUIRE(std::system((as_user + "pgbouncer -d -q " + dir + "/pgbouncer.ini").c_str()) == 0);
+    for (int i = 0; i < 200 && !std::filesystem::exists(dir + "/pgbouncer.pid"); ++i) std::this_thread::sleep_for(10ms);
+  }
+  ~PgBouncer() {
+    std::ifstream pidfile(m_dir.path() / "pgbouncer.pid");
+    pid_t pid = 0;
+    if (pidfile >> pid && pid > 0) kill(pid, SIGTERM);
+    std::this_thread::sleep_for(100ms);
+  }
+  std::string url(const std::string& db) const {
+    return "postgresql://postgres@127.0.0.1:" + std::to_string(m_port) + "/" + db;
+  }
+
+private:
+  test::TempDir m_dir;
+  int m_port;
+};
+
+} // namespace
+
+TEST_CASE("Tenant schemas are migrated in turn, each with its own ledger; a failing tenant is named") {
+  const std::string db = shared_server().create_database();
+  // auth_broken already has a `runs` table, so its 001 fails.
+  shared_server().query(db, "CREATE SCHEMA auth_broken; CREATE TABLE auth_broken.runs (id int);");
+  auto env = env_for(db, {{"AUTO_MIGRATE_SCHEMAS", "auth_default, auth_acme,auth_broken"},
+                          {"AUTO_MIGRATE_FAIL_ON_ERROR", "true"}});
+  const auto result = test::run({{"--", "echo", "service-ran"}, env});
+  CHECK(result.exit_code == 1);
+  CHECK(result.out.empty());
+  CHECK(contains(result.err, "tenant auth_broken: migration 001_initial_schema failed"));
+  CHECK(contains(result.err, "tenants: 2 migrated, 0 skipped (up to date), 1 failed (auth_broken)"));
+  CHECK(ledger_count(db, "auth_default.schema_migrations") == "5");
+  CHECK(ledger_count(db, "auth_acme.schema_migrations") == "5");
+  CHECK(ledger_count(db, "auth_broken.schema_migrations") == "0");
+  CHECK(shared_server().scalar(db, "SELECT to_regclass('auth_acme.run_edges') IS NOT NULL") == "t");
+  CHECK(shared_server().scalar(db, "SELECT to_regclass('public.schema_migrations') IS NULL") == "t");
+  CHECK(shared_server().scalar(db, "SELECT to_regclass('public.runs') IS NULL") == "t");
+
+  SUBCASE("a second run skips the tenants that are up to date, and a query can list them") {
+    env.erase("AUTO_MIGRATE_SCHEMAS");
+    env["AUTO_MIGRATE_SCHEMAS_QUERY"] = "SELECT nspname FROM pg_namespace WHERE nspname IN ('auth_default', 'auth_acme')";
+    const auto again = test::run({{"--", "echo", "service-ran"}, env});
+    CHECK(again.exit_code == 0);
+    CHECK(again.out == "service-ran\n");
+    CHECK(contains(again.err, "tenants: 0 migrated, 2 skipped (up to date), 0 failed"));
+  }
+}
+
+TEST_CASE("A hostile tenant name is only ever a quoted identifier") {
+  const std::string db = shared_server().create_database();
+  shared_server().query(db, "CREATE TABLE victim (id int)");
+  const std::string hostile = "o'brien\"; DROP TABLE victim; --";
+  test::TempDir dir;
+  dir.write("001_t.sql", "CREATE TABLE t (id int);");
+  const auto result = test::run({{"migrate"},
+                                 {{"DATABASE_URL", shared_server().url(db)},
+                                  {"AUTO_MIGRATE_DIR", dir.path().string()},
+                                  {"AUTO_MIGRATE_SCHEMAS_QUERY", "SELECT $q$" + hostile + "$q$"}}});
+  CHECK(result.exit_code == 0);
+  CHECK(shared_server().scalar(db, "SELECT to_regclass('victim') IS NOT NULL") == "t");
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM pg_tables WHERE schemaname = $q$" + hostile +
+                                       "$q$ AND tablename IN ('t', 'schema_migrations')") == "2");
+}
+
+TEST_CASE("Required migrations that are missing refuse the start with exit 5, in both AUTO_MIGRATE modes") {
+  const std::string db = shared_server().create_database();
+  SUBCASE("AUTO_MIGRATE=false only verifies") {
+    const auto result = test::run({{"--", "echo", "service-ran"},
+                                   env_for(db, {{"AUTO_MIGRATE", "false"},
+                                                {"AUTO_MIGRATE_REQUIRED", "001_initial_schema,002_add_scheduling_and_priority"}})});
+    CHECK(result.exit_code == 5);
+    CHECK(result.out.empty());
+    CHECK(contains(result.err, "database migrations missing: 001_initial_schema, 002_add_scheduling_and_priority"));
+    CHECK(shared_server().scalar(db, "SELECT to_regclass('schema_migrations') IS NULL") == "t");
+  }
+  SUBCASE("AUTO_MIGRATE=true, a failed migration and FAIL_ON_ERROR=false still refuse") {
+    test::TempDir dir;
+    dir.write("001_ok.sql", "CREATE TABLE ok (id int);");
+    dir.write("002_bad.sql", "SELECT * FROM nope;");
+    const auto result = test::run({{"--", "echo", "service-ran"},
+                                   {{"DATABASE_URL", shared_server().url(db)},
+                                    {"AUTO_MIGRATE_DIR", dir.path().string()},
+                                    {"AUTO_MIGRATE_REQUIRED", "all"}}});
+    CHECK(result.exit_code == 5);
+    CHECK(result.out.empty());
+    CHECK(contains(result.err, "database migrations missing: 002_bad"));
+    CHECK(contains(result.err, "summary: refused: database migrations missing: 002_bad (exit 5); not starting the service"));
+
+    const auto partial = test::run({{"--", "echo", "service-ran"},
+                                    {{"DATABASE_URL", shared_server().url(db)},
+                                     {"AUTO_MIGRATE_DIR", dir.path().string()},
+                                     {"AUTO_MIGRATE", "false"},
+                                     {"AUTO_MIGRATE_REQUIRED", "1"}}});
+    CHECK(partial.exit_code == 0);
+    CHECK(partial.out == "service-ran\n");
+  }
+}
+
+TEST_CASE("Wait for schema: the service starts once another process has migrated, or exit 5 on timeout") {
+  const std::string db = shared_server().create_database();
+  SUBCASE("another process migrates") {
+    test::Running waiter(Invocation({"--", "echo", "service-ran"},
+                                    env_for(db, {{"AUTO_MIGRATE", "false"}, {"AUTO_MIGRATE_WAIT_FOR_SCHEMA", "60"}})));
+    REQUIRE(waiter.wait_for_log("waiting for another instance to migrate"));
+    std::this_thread::sleep_for(500ms);
+    CHECK(waiter.output().empty());
+    REQUIRE(test::run({{"migrate"}, env_for(db)}).exit_code == 0);
+    const auto outcome = waiter.wait(30s);
+    CHECK(outcome.exit_code == 0);
+    CHECK(outcome.out == "service-ran\n");
+    CHECK(contains(outcome.err, "the schema is complete (5 migrations applied)"));
+  }
+  SUBCASE("nobody migrates") {
+    const auto outcome = test::run({{"--", "echo", "service-ran"},
+                                    env_for(db, {{"AUTO_MIGRATE", "false"}, {"AUTO_MIGRATE_WAIT_FOR_SCHEMA", "1"}})});
+    CHECK(outcome.exit_code == 5);
+    CHECK(outcome.out.empty());
+    CHECK(contains(outcome.err, "gave up waiting for the schema after 1 s"));
+  }
+}
+
+TEST_CASE("AUTO_MIGRATE_DATABASE_URL migrates and never reaches the service; DATABASE_URL passes untouched") {
+  const std::string db = shared_server().create_database();
+  const std::string app_url = "postgresql://app:app-password@127.0.0.1:1/app";
+  const std::string print_env = "env | grep -E '^(AUTO_MIGRATE_DATABASE_URL|DATABASE_URL)' | sort";
+  SUBCASE("as a variable") {
+    const auto result = test::run({{"--", "sh", "-c", print_env},
+                                   {{"DATABASE_URL", app_url},
+                                    {"AUTO_MIGRATE_DATABASE_URL", shared_server().url(db)},
+                                    {"AUTO_MIGRATE_DIR", test::example_migrations().string()},
+                                    {"AUTO_MIGRATE_FAIL_ON_ERROR", "true"}}});
+    CHECK(result.exit_code == 0);
+    CHECK(result.out == "DATABASE_URL=" + app_url + "\n");
+    CHECK(ledger_count(db, "schema_migrations") == "5");
+    CHECK_FALSE(contains(result.err, test::PgServer::k_password));
+  }
+  SUBCASE("from files, the _FILE variant for migrate-init removed too") {
+    test::TempDir secrets;
+    const auto ddl = secrets.write("ddl-url", shared_server().url(db) + "\n");
+    const auto app = secrets.write("app-url", app_url + "\n");
+    const std::string print_files = "env | grep -E '_FILE=' | sed 's/=.*//' | sort";
+    const auto result = test::run({{"--", "sh", "-c", print_files},
+                                   {{"DATABASE_URL_FILE", app.string()},
+                                    {"AUTO_MIGRATE_DATABASE_URL_FILE", ddl.string()},
+                                    {"AUTO_MIGRATE_DIR", test::example_migrations().string()},
+                                    {"AUTO_MIGRATE_FAIL_ON_ERROR", "true"}}});
+    CHECK(result.exit_code == 0);
+    CHECK(result.out == "DATABASE_URL_FILE\n");
+    CHECK(ledger_count(db, "schema_migrations") == "5");
+    CHECK_FALSE(contains(result.err, test::PgServer::k_password));
+  }
+  SUBCASE("a variable and its _FILE twin together are a usage error") {
+    test::TempDir secrets;
+    const auto file = secrets.write("url", shared_server().url(db));
+    const auto result = test::run({{"--", "echo", "service-ran"},
+                                   {{"DATABASE_URL", app_url}, {"DATABASE_URL_FILE", file.string()}}});
+    CHECK(result.exit_code == 2);
+    CHECK(contains(result.err, "set DATABASE_URL or DATABASE_URL_FILE, not both"));
+    const auto missing = test::run({{"migrate"}, {{"AUTO_MIGRATE_DATABASE_URL_FILE", "/no/such/secret"}}});
+    CHECK(missing.exit_code == 2);
+    CHECK(contains(missing.err, "AUTO_MIGRATE_DATABASE_URL_FILE (/no/such/secret): cannot read the file"));
+  }
+}
+
+TEST_CASE("JSON logs parse line by line and end with the summary event") {
+  const std::string db = shared_server().create_database();
+  const auto result = test::run({{"migrate"}, env_for(db, {{"AUTO_MIGRATE_LOG_FORMAT", "json"}})});
+  CHECK(result.exit_code == 0);
+  test::TempDir dir;
+  const auto log = dir.write("log.jsonl", result.err);
+  const std::string check =
+      "import json, sys\n"
+      "events = [json.loads(line) for line in open(sys.argv[1])]\n"
+      "assert all({'time', 'level', 'event', 'message'} <= set(e) for e in events), events\n"
+      "done = events[-1]\n"
+      "assert done['event'] == 'migrate.done', done\n"
+      "assert done['applied'] == 5 and done['skipped'] == 0 and done['outcome'] == 'ok', done\n"
+      "assert isinstance(done['lock_wait_ms'], int) and done['service'] == 'none', done\n"
+      "applied = [e for e in events if e['event'] == 'migration.applied']\n"
+      "assert [e['version'] for e in applied] == ['001', '002', '003', '004', '005'], applied\n"
+      "assert all(isinstance(e['duration_ms'], int) for e in applied)\n";
+  const auto script = dir.write("check.py", check);
+  CHECK(std::system(("python3 " + script.string() + " " + log.string()).c_str()) == 0);
+  CHECK_FALSE(contains(result.err, test::PgServer::k_password));
+}
+
+TEST_CASE("A transaction-pooling pooler is refused for the lock; a session-mode one is not") {
+  const std::string db = shared_server().create_database();
+  SUBCASE("transaction mode") {
+    PgBouncer bouncer("transaction");
+    const auto result = test::run({{"migrate"},
+                                   {{"DATABASE_URL", bouncer.url(db)},
+                                    {"AUTO_MIGRATE_DIR", test::example_migrations().string()}}});
+    CHECK(result.exit_code == 1);
+    CHECK(contains(result.err, "refusing to take the migration lock through a transaction-pooling connection pooler"));
+    CHECK(contains(result.err, "point AUTO_MIGRATE_DATABASE_URL at PostgreSQL directly"));
+    CHECK(shared_server().scalar(db, "SELECT to_regclass('schema_migrations') IS NULL") == "t");
+  }
+  SUBCASE("session mode") {
+    PgBouncer bouncer("session");
+    const auto result = test::run({{"migrate"},
+                                   {{"DATABASE_URL", bouncer.url(db)},
+                                    {"AUTO_MIGRATE_DIR", test::example_migrations().string()}}});
+    CHECK(result.exit_code == 0);
+    CHECK(ledger_count(db, "schema_migrations") == "5");
+  }
+}
+
+TEST_CASE("A read-only standby is never used for migrating") {
+  // A stand-in for a hot standby, as libpq's read-write check sees one: every session
+  // is read-only. It has the same database as the primary.
+  const std::string db = shared_server().create_database();
+  test::PgServer standby;
+  standby.start();
+  standby.query("postgres", "CREATE DATABASE " + db);
+  standby.query("postgres", "ALTER SYSTEM SET default_transaction_read_only = on");
+  standby.query("postgres", "SELECT pg_reload_conf()");
+  const std::string both = "postgresql://postgres:" + std::string(test::PgServer::k_password) + "@127.0.0.1:" +
+                           std::to_string(standby.port()) + ",127.0.0.1:" + std::to_string(shared_server().port());
+  const auto result = test::run({{"migrate"},
+                                 {{"DATABASE_URL", both + "/" + db}, {"AUTO_MIGRATE_DIR", test::example_migrations().string()}}});
+  CHECK(result.exit_code == 0);
+  CHECK(ledger_count(db, "schema_migrations") == "5");
+
+  const auto only_standby = test::run({{"migrate"},
+                                       {{"DATABASE_URL", standby.url()},
+                                        {"AUTO_MIGRATE_DIR", test::example_migrations().string()},
+                                        {"AUTO_MIGRATE_WAIT", "1"}}});
+  CHECK(only_standby.exit_code == 4);
+  CHECK(contains(only_standby.err, "read-only"));
+  CHECK(standby.scalar(db, "SELECT to_regclass('schema_migrations') IS NULL") == "t");
+}
