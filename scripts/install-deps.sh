@@ -9,7 +9,8 @@ packages=(
   libboost1.81-dev libboost-program-options1.81-dev
   libspdlog-dev doctest-dev
   postgresql postgresql-client pgbouncer
-  python3 util-linux
+  python3 python3-yaml util-linux
+  podman runc debootstrap dpkg-dev
 )
 missing=()
 for package in "${packages[@]}"; do
