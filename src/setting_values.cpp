@@ -1,6 +1,7 @@
 #include "setting_values.hpp"
 
 #include "error.hpp"
+#include "text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -11,13 +12,6 @@
 
 namespace migrate_init {
 namespace {
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 [[noreturn]] void invalid(std::string_view source, std::string_view text, std::string_view expected) {
   throw UsageError(std::string(source) + ": " + quote_value(text) + " is not " + std::string(expected));

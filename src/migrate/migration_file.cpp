@@ -1,6 +1,7 @@
 #include "migrate/migration_file.hpp"
 
 #include "error.hpp"
+#include "text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -13,9 +14,7 @@ bool all_digits(std::string_view text) {
 }
 
 bool is_expected_extra(std::string_view file_name) {
-  std::string lower(file_name);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = lowercase(file_name);
   return lower.rfind("readme", 0) == 0 || lower.front() == '.';
 }
 

@@ -4,6 +4,7 @@
 #include "log.hpp"
 #include "process/signal_channel.hpp"
 #include "setting_values.hpp"
+#include "text.hpp"
 
 #include <poll.h>
 
@@ -24,26 +25,6 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds k_first_retry_delay{250};
 constexpr milliseconds k_max_retry_delay{2000};
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string one_line(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\n' || c == '\t') {
-      if (!out.empty() && out.back() != ' ') out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
-}
 
 // libpq reads every keyword in order and keeps the last non-empty value, and the URL
 // (dbname, expanded) comes last: anything the user's URL says wins over these defaults.

@@ -1,6 +1,7 @@
 #include "pg/connection.hpp"
 
 #include "process/signal_channel.hpp"
+#include "text.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -15,21 +16,6 @@ namespace {
 std::string field(const PGresult* result, int code) {
   const char* value = result ? PQresultErrorField(result, code) : nullptr;
   return value ? value : "";
-}
-
-// Server texts can span lines (DETAIL of a deadlock, libpq's hints); logs want one line.
-std::string one_line(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      out += ' ';
-      while (i + 1 < text.size() && (text[i + 1] == '\t' || text[i + 1] == ' ')) ++i;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
 }
 
 std::string compose(const std::string& severity, const std::string& primary, const std::string& detail,

@@ -1,0 +1,15 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace migrate_init {
+
+// ASCII lower case.
+std::string lowercase(std::string_view text);
+
+// Multi-line text (libpq's messages, server DETAILs) as one log line: each line break and
+// the indentation after it become one space; trailing space is dropped.
+std::string one_line(std::string_view text);
+
+} // namespace migrate_init
