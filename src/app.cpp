@@ -17,8 +17,10 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstring>
 
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -87,6 +89,17 @@ int migrate_only(const Config& config) {
   return to_int(ExitCode::ok);
 }
 
+// The service never holds migrate-init's DDL credentials. unsetenv alone is not enough
+// when supervising: /proc/<pid>/environ shows the environment block the process started
+// with, so the values are wiped in that block first, and the process made non-dumpable.
+void hide_migration_credentials() {
+  for (const char* name : k_migration_only_variables) {
+    if (char* value = getenv(name)) std::memset(value, 0, std::strlen(value));
+    unsetenv(name);
+  }
+  prctl(PR_SET_DUMPABLE, 0);
+}
+
 bool supervises(RunMode mode) {
   return mode == RunMode::supervise || (mode == RunMode::automatic && getpid() == 1);
 }
@@ -125,8 +138,7 @@ int migrate_then_run(const Config& config) {
     return refuse(summary, e, "refused");
   }
   log_summary(summary);
-  // The service never holds migrate-init's DDL credentials.
-  for (const char* name : k_migration_only_variables) unsetenv(name);
+  hide_migration_credentials();
   if (supervises(config.mode)) {
     return supervise(config.service_command, {config.process_group, config.stop_timeout});
   }

@@ -230,6 +230,15 @@ int parse_count(std::string_view source, const std::string& text) {
   return static_cast<int>(value);
 }
 
+// PostgreSQL's timeouts are int milliseconds: at most 2147483647 ms.
+std::chrono::milliseconds parse_server_timeout(const RawSetting& raw) {
+  const auto value = parse_seconds(raw.source, raw.text);
+  if (value.count() > 2147483647) {
+    throw UsageError(raw.source + ": " + quote_value(raw.text) + " is more than PostgreSQL allows (2147483 seconds)");
+  }
+  return value;
+}
+
 RunMode parse_mode(const RawSetting& raw) {
   if (raw.text == "auto") return RunMode::automatic;
   if (raw.text == "supervise") return RunMode::supervise;
@@ -277,11 +286,11 @@ void apply_setting(Config& config, const SettingSpec& spec, const RawSetting& ra
   } else if (flag == "baseline") {
     config.baseline = parse_version(raw.source, raw.text);
   } else if (flag == "db-lock-timeout") {
-    config.db_lock_timeout = parse_seconds(raw.source, raw.text);
+    config.db_lock_timeout = parse_server_timeout(raw);
   } else if (flag == "db-lock-retries") {
     config.db_lock_retries = parse_count(raw.source, raw.text);
   } else if (flag == "statement-timeout") {
-    config.statement_timeout = parse_seconds(raw.source, raw.text);
+    config.statement_timeout = parse_server_timeout(raw);
   } else if (flag == "required") {
     config.required = parse_list(raw);
     for (const auto& item : config.required) {
@@ -381,6 +390,11 @@ Config parse_config(const std::vector<std::string>& args, const EnvLookup& env, 
   }
   if (config.lock_key && (!config.schemas.empty() || !config.schemas_query.empty())) {
     throw UsageError("AUTO_MIGRATE_LOCK_KEY cannot be combined with tenant schemas: each tenant gets its own key");
+  }
+  const bool tenants = !config.schemas.empty() || !config.schemas_query.empty();
+  if (tenants && (!config.required.empty() || config.wait_for_schema.count() > 0)) {
+    throw UsageError("AUTO_MIGRATE_REQUIRED and AUTO_MIGRATE_WAIT_FOR_SCHEMA check one ledger; they cannot be "
+                     "combined with tenant schemas");
   }
   if (!config.schemas.empty() && !config.schemas_query.empty()) {
     throw UsageError("set AUTO_MIGRATE_SCHEMAS or AUTO_MIGRATE_SCHEMAS_QUERY, not both");

@@ -51,11 +51,14 @@ constexpr std::array<std::pair<const char*, const char*>, 10> k_columns{{
 
 LedgerInfo Ledger::inspect() {
   const pg::Result result = m_connection.exec_params(
-      "SELECT current_database(), coalesce($2, current_schema(), ''),"
+      "SELECT current_database(),"
+      "       coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+      "                  WHERE c.oid = to_regclass($1)), $2, current_schema(), ''),"
       "       (SELECT string_agg(attname::text, ',') FROM pg_attribute"
       "         WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped)",
-      {m_name.quoted(), m_name.schema});
+      {m_name.quoted(), m_name.schema}); // resolved through search_path only here
   LedgerInfo info{result.value(0, 0), result.value(0, 1), {}};
+  m_schema = info.schema;
   if (!result.is_null(0, 2)) {
     const std::string columns = result.value(0, 2);
     std::size_t start = 0;
@@ -81,7 +84,7 @@ LedgerInfo Ledger::inspect() {
 std::vector<LedgerRow> Ledger::read(const LedgerInfo& info) {
   std::vector<LedgerRow> rows;
   if (!info.exists()) return rows;
-  const pg::Result result = m_connection.exec(select_rows_sql(info, m_name.quoted()));
+  const pg::Result result = m_connection.exec(select_rows_sql(info, table_sql()));
   rows.reserve(static_cast<std::size_t>(result.rows()));
   for (int row = 0; row < result.rows(); ++row) {
     rows.push_back(LedgerRow{result.value(row, 0), result.value(row, 1), result.optional_value(row, 2),
@@ -92,7 +95,7 @@ std::vector<LedgerRow> Ledger::read(const LedgerInfo& info) {
 }
 
 LedgerInfo Ledger::ensure(const LedgerInfo& info) {
-  const std::string table = m_name.quoted();
+  const std::string table = table_sql();
   if (!info.exists()) {
     spdlog::info("creating ledger table {}", m_name.display());
     std::string sql;
@@ -150,30 +153,30 @@ void insert_row(pg::Connection& connection, const LedgerInfo& info, const std::s
 } // namespace
 
 void Ledger::record_applied(const LedgerInfo& info, const Migration& migration, long long execution_ms) {
-  insert_row(m_connection, info, m_name.quoted(), migration, {{"execution_ms", std::to_string(execution_ms)}});
+  insert_row(m_connection, info, table_sql(), migration, {{"execution_ms", std::to_string(execution_ms)}});
 }
 
 void Ledger::record_baseline(const LedgerInfo& info, const Migration& migration) {
-  insert_row(m_connection, info, m_name.quoted(), migration, {});
+  insert_row(m_connection, info, table_sql(), migration, {});
 }
 
 void Ledger::record_started(const LedgerInfo& info, const Migration& migration, int statements_total) {
-  insert_row(m_connection, info, m_name.quoted(), migration,
+  insert_row(m_connection, info, table_sql(), migration,
              {{"state", "running"}, {"statements_done", "0"}, {"statements_total", std::to_string(statements_total)}});
 }
 
 void Ledger::record_progress(const std::string& version, int statements_done) {
-  m_connection.exec_params("UPDATE " + m_name.quoted() + " SET statements_done = $2 WHERE version = $1",
+  m_connection.exec_params("UPDATE " + table_sql() + " SET statements_done = $2 WHERE version = $1",
                            {version, std::to_string(statements_done)});
 }
 
 void Ledger::record_error(const std::string& version, const std::string& error) {
-  m_connection.exec_params("UPDATE " + m_name.quoted() + " SET last_error = $2 WHERE version = $1", {version, error});
+  m_connection.exec_params("UPDATE " + table_sql() + " SET last_error = $2 WHERE version = $1", {version, error});
 }
 
 void Ledger::record_finished(const std::string& version, const std::string& checksum,
                              std::optional<long long> execution_ms) {
-  m_connection.exec_params("UPDATE " + m_name.quoted() +
+  m_connection.exec_params("UPDATE " + table_sql() +
                                " SET state = 'applied', statements_done = statements_total, last_error = NULL,"
                                " checksum = $2, execution_ms = coalesce($3::bigint, execution_ms), applied_at = now()"
                                " WHERE version = $1",
@@ -181,7 +184,12 @@ void Ledger::record_finished(const std::string& version, const std::string& chec
 }
 
 void Ledger::remove(const std::string& version) {
-  m_connection.exec_params("DELETE FROM " + m_name.quoted() + " WHERE version = $1", {version});
+  m_connection.exec_params("DELETE FROM " + table_sql() + " WHERE version = $1", {version});
+}
+
+std::string Ledger::table_sql() const {
+  if (m_name.schema || m_schema.empty()) return m_name.quoted();
+  return quote_identifier(m_schema) + "." + quote_identifier(m_name.table);
 }
 
 std::string applied_by() {

@@ -53,8 +53,13 @@ public:
   const LedgerName& name() const { return m_name; }
 
 private:
+  // The table, schema-qualified once inspect() has resolved it: a migration that changes
+  // search_path must not send the ledger row to another table.
+  std::string table_sql() const;
+
   pg::Connection& m_connection;
   LedgerName m_name;
+  std::string m_schema; // resolved by inspect()
 };
 
 // The ledger's applied_by: "<host name> migrate-init/<version>".

@@ -24,4 +24,8 @@ LedgerName parse_ledger_name(std::string_view source, std::string_view text);
 // Double-quotes an identifier, doubling embedded quotes.
 std::string quote_identifier(std::string_view identifier);
 
+// Single-quotes a string literal, doubling embedded quotes (standard_conforming_strings on,
+// PostgreSQL's default since 9.1).
+std::string quote_literal(std::string_view text);
+
 } // namespace migrate_init

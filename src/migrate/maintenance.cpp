@@ -60,10 +60,10 @@ int repair(const Config& config) {
   if (migration->script.mode != TransactionMode::none) {
     throw Error(ExitCode::migration_failed, "repair --retry: " + migration->file.file_name + " is not a no-transaction file");
   }
-  configure_session(context.connection, config.db_lock_timeout, config.statement_timeout);
+  const RunSettings settings = prepare_session(context.connection, config);
   spdlog::info("resuming {} at statement {} of {}", id, row->statements_done + 1, row->statements_total);
-  const long long ms = apply_migration(context.connection, context.ledger, context.info, *migration,
-                                       {config.db_lock_retries, config.statement_timeout}, row->statements_done);
+  const long long ms =
+      apply_migration(context.connection, context.ledger, context.info, *migration, settings, row->statements_done);
   spdlog::info("applied {} in {} ms", migration->file.file_name, ms);
   return to_int(ExitCode::ok);
 }

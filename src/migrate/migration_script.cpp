@@ -254,6 +254,14 @@ MigrationScript parse_migration_script(std::string_view file_name, std::string_v
     script.problems.push_back(location(file_name, *split.meta_command_line + shift) +
                               ": a psql meta-command (\\...) cannot run on the server; use plain SQL");
   }
+  for (const auto& statement : script.up_statements) {
+    const auto words = words_of(statement);
+    if (word_at(words, 0) == "copy" && (has_top_level_word(words, "stdin") || has_top_level_word(words, "stdout"))) {
+      script.problems.push_back(location(file_name, statement.line) +
+                                ": COPY ... STDIN/STDOUT needs psql to send or read the data; use INSERT, or COPY "
+                                "from a file on the server");
+    }
+  }
   if (script.mode == TransactionMode::transaction) check_transactional(file_name, script);
   return script;
 }

@@ -8,6 +8,7 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -25,12 +26,17 @@ long long ms_since(Clock::time_point since) {
 void record_baseline(MigrationContext& context, const std::string& baseline) {
   std::size_t recorded = 0;
   context.connection.exec("BEGIN");
-  for (const auto& migration : context.set.migrations) {
-    if (compare_versions(migration.file.version, baseline) > 0) break;
-    context.ledger.record_baseline(context.info, migration);
-    ++recorded;
+  try {
+    for (const auto& migration : context.set.migrations) {
+      if (compare_versions(migration.file.version, baseline) > 0) break;
+      context.ledger.record_baseline(context.info, migration);
+      ++recorded;
+    }
+    context.connection.exec("COMMIT");
+  } catch (...) {
+    if (context.connection.in_transaction()) context.connection.exec("ROLLBACK");
+    throw;
   }
-  context.connection.exec("COMMIT");
   spdlog::info("baseline {}: recorded {} migrations as applied without running them", baseline, recorded);
   context.reread();
 }
@@ -49,8 +55,7 @@ void warn_if_unledgered_tables(MigrationContext& context) {
 }
 
 std::size_t apply_pending(MigrationContext& context, const Plan& plan) {
-  const RunSettings settings{context.config.db_lock_retries, context.config.statement_timeout};
-  configure_session(context.connection, context.config.db_lock_timeout, context.config.statement_timeout);
+  const RunSettings settings = prepare_session(context.connection, context.config);
   for (std::size_t index : plan.pending) {
     const Migration& migration = context.set.migrations[index];
     const bool no_transaction = migration.script.mode == TransactionMode::none;
@@ -73,7 +78,11 @@ MigrateOutcome migrate_ledger(MigrationContext& context) {
   const bool baseline_due = config.baseline && context.rows.empty();
 
   // Fast path: a hundred replicas restarting cost a hundred small reads, and no lock.
-  if (!baseline_due) {
+  // An unfinished row may be another replica's no-transaction migration in progress: only
+  // under the lock can it be told apart from one that stopped, so it takes the lock path.
+  const bool unfinished = std::any_of(context.rows.begin(), context.rows.end(),
+                                      [](const LedgerRow& row) { return !row.finished(); });
+  if (!baseline_due && !unfinished) {
     const Plan plan = context.plan();
     const SafetyReport report = context.check(plan);
     if (plan.pending.empty() || !report.errors.empty()) {

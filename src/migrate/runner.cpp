@@ -81,7 +81,7 @@ long long apply_in_transaction(pg::Connection& connection, Ledger& ledger, const
   const auto& file = migration.file.file_name;
   try {
     return with_lock_retries(settings, file, [&] {
-      connection.exec("BEGIN");
+      connection.exec(settings.session_reset + "BEGIN");
       const auto started = Clock::now();
       try {
         HeartbeatScope heartbeat(connection, settings.heartbeat, [&] {
@@ -134,11 +134,15 @@ std::string repair_hint(const std::string& version, int statement_number) {
 
 void run_statement(pg::Connection& connection, const SqlStatement& statement, const RunSettings& settings,
                    const std::string& what) {
-  // statement_timeout never cuts short a CONCURRENTLY build or a VACUUM.
-  const bool exempt = settings.statement_timeout.count() > 0 && needs_no_transaction(statement).has_value();
-  if (exempt) connection.exec("SET statement_timeout = 0");
+  // Neither timeout cuts short a CONCURRENTLY build or a VACUUM: a concurrent build waits
+  // for older transactions by design, and a cancelled one leaves an INVALID index behind.
+  if (needs_no_transaction(statement)) {
+    connection.exec("SET lock_timeout = 0; SET statement_timeout = 0");
+    connection.exec(statement.text);
+    configure_session(connection, settings.lock_timeout, settings.statement_timeout);
+    return;
+  }
   with_lock_retries(settings, what, [&] { return connection.exec(statement.text); });
-  if (exempt) connection.exec(fmt::format("SET statement_timeout = {}", settings.statement_timeout.count()));
 }
 
 long long apply_statements(pg::Connection& connection, Ledger& ledger, const LedgerInfo& info,
@@ -146,6 +150,7 @@ long long apply_statements(pg::Connection& connection, Ledger& ledger, const Led
   const auto& statements = migration.script.up_statements;
   const int total = static_cast<int>(statements.size());
   const std::string& version = migration.file.version;
+  if (!settings.session_reset.empty()) connection.exec(settings.session_reset);
   if (resume_at < 0) ledger.record_started(info, migration, total);
   const auto started = Clock::now();
   int current = std::max(resume_at, 0);
@@ -173,7 +178,13 @@ long long apply_statements(pg::Connection& connection, Ledger& ledger, const Led
       ledger.record_error(version, reason);
       fail(migration, reason + "; " + repair_hint(version, current + 1));
     } catch (const Interrupted& e) {
-      ledger.record_error(version, "interrupted by " + signal_name(e.signal_number()) + " at " + where);
+      try {
+        ledger.record_error(version, "interrupted by " + signal_name(e.signal_number()) + " at " + where);
+      } catch (const std::exception& ignored) {
+        // The statement may still be running (cancel unanswered) or a second signal came:
+        // the interruption is what must be reported, not this.
+        spdlog::debug("recording the interruption in the ledger: {}", ignored.what());
+      }
       throw Interrupted(e.signal_number(), "interrupted by " + signal_name(e.signal_number()) + " at " + where +
                                                " of " + migration.file.id() + "; " + repair_hint(version, current + 1));
     } catch (const Error& e) {
@@ -188,6 +199,18 @@ long long apply_statements(pg::Connection& connection, Ledger& ledger, const Led
 }
 
 } // namespace
+
+RunSettings prepare_session(pg::Connection& connection, const Config& config) {
+  RunSettings settings;
+  settings.db_lock_retries = config.db_lock_retries;
+  settings.lock_timeout = config.db_lock_timeout;
+  settings.statement_timeout = config.statement_timeout;
+  configure_session(connection, settings.lock_timeout, settings.statement_timeout);
+  const std::string search_path = connection.exec("SELECT current_setting('search_path')").value(0, 0);
+  settings.session_reset =
+      "RESET ROLE; SELECT pg_catalog.set_config('search_path', " + quote_literal(search_path) + ", false); ";
+  return settings;
+}
 
 void configure_session(pg::Connection& connection, milliseconds lock_timeout, milliseconds statement_timeout) {
   connection.exec(fmt::format("SET lock_timeout = {}; SET statement_timeout = {}", lock_timeout.count(),

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "config.hpp"
 #include "migrate/discovery.hpp"
 #include "migrate/ledger.hpp"
 #include "pg/connection.hpp"
@@ -11,9 +12,17 @@ namespace migrate_init {
 // How migration statements are run.
 struct RunSettings {
   int db_lock_retries = 6;                        // attempts when lock_timeout (55P03) strikes
+  std::chrono::milliseconds lock_timeout{5000};   // the session's lock_timeout; 0: off
   std::chrono::milliseconds statement_timeout{0}; // the session's statement_timeout; 0: off
   std::chrono::milliseconds heartbeat{10'000};    // "still running" log interval
+  // SQL that puts the session back as it was before the first migration (role and
+  // search_path), sent ahead of each one: a file's SET must not leak into the next file.
+  std::string session_reset;
 };
+
+// Sets the session's lock_timeout and statement_timeout from `config`, and returns the run
+// settings, with a session_reset for the connection's current role and search_path.
+RunSettings prepare_session(pg::Connection& connection, const Config& config);
 
 // Sets the session's lock_timeout and statement_timeout for migrating (0: off).
 void configure_session(pg::Connection& connection, std::chrono::milliseconds lock_timeout,

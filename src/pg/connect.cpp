@@ -51,6 +51,16 @@ ConnectParams connect_params(const ConnectOptions& options) {
   return params;
 }
 
+// Server NOTICEs and WARNINGs go through the log (redacted, JSON when asked), not
+// straight to stderr as libpq's default does.
+void log_server_notice(void*, const PGresult* notice) {
+  const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY);
+  const char* primary = PQresultErrorField(notice, PG_DIAG_MESSAGE_PRIMARY);
+  log_event(spdlog::level::info, "db.notice",
+            std::string("server ") + (severity ? severity : "NOTICE") + ": " + one_line(primary ? primary : ""),
+            {{"severity", severity ? severity : "NOTICE"}});
+}
+
 // One connection attempt, driven with PQconnectPoll so that a stop signal can end it and
 // a server that never answers costs at most the attempt's own timeout.
 Connection attempt(const ConnectOptions& options, milliseconds remaining, std::string& failure) {
@@ -64,6 +74,7 @@ Connection attempt(const ConnectOptions& options, milliseconds remaining, std::s
   values.push_back(nullptr);
   Connection connection(PQconnectStartParams(keywords.data(), values.data(), /*expand_dbname=*/1));
   if (!connection.get()) throw std::bad_alloc();
+  PQsetNoticeReceiver(connection.get(), log_server_notice, nullptr);
 
   const auto deadline = Clock::now() + std::clamp(remaining, milliseconds(2000), milliseconds(10000));
   auto status = PGRES_POLLING_WRITING;

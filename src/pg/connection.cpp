@@ -42,6 +42,22 @@ bool failed(const PGresult* result) {
   return status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY;
 }
 
+// A COPY ... FROM STDIN / TO STDOUT has no client data here: ends it (the server then
+// reports an error) so that PQgetResult can move on instead of returning the COPY state
+// forever. Returns whether `result` was such a COPY (it is freed).
+bool end_copy(PGconn* connection, PGresult* result) {
+  const auto status = PQresultStatus(result);
+  if (status != PGRES_COPY_IN && status != PGRES_COPY_OUT && status != PGRES_COPY_BOTH) return false;
+  PQclear(result);
+  if (status == PGRES_COPY_OUT) {
+    char* row = nullptr;
+    while (PQgetCopyData(connection, &row, 0) > 0) PQfreemem(row);
+  } else {
+    PQputCopyEnd(connection, "migrate-init sends no COPY data: load data with INSERT, or COPY from a server file");
+  }
+  return true;
+}
+
 // How long a cancelled statement gets to end before the connection is given up on.
 constexpr std::chrono::seconds k_cancel_grace{5};
 
@@ -90,6 +106,7 @@ Result Connection::collect_results() {
       }
       PGresult* raw = PQgetResult(connection);
       if (!raw) break;
+      if (end_copy(connection, raw)) continue; // the server now reports the COPY as failed
       Result result(raw);
       if (failed(raw)) {
         if (!error.get()) error = std::move(result);
@@ -126,6 +143,7 @@ void Connection::cancel_and_discard() {
     }
     PGresult* raw = PQgetResult(connection);
     if (!raw) return;
+    end_copy(connection, raw);
     PQclear(raw);
   }
 }

@@ -245,3 +245,34 @@ TEST_CASE("SIGTERM while waiting for the lock or for the database ends promptly 
     CHECK(outcome.err.find("interrupted by SIGINT while waiting for the database") != std::string::npos);
   }
 }
+
+TEST_CASE("A statement that ignores the cancel request still ends in 143 once the grace period is over") {
+  auto& server = test::shared_server();
+  const std::string db = server.create_database();
+  test::TempDir dir;
+  dir.write("001_stubborn.sql", "-- migrate-init: no-transaction\n"
+                                "DO $$ BEGIN PERFORM pg_sleep(20); EXCEPTION WHEN query_canceled THEN PERFORM pg_sleep(20); "
+                                "END $$;\n");
+  Running running(Invocation({"--", "echo", "service-ran"},
+                             {{"DATABASE_URL", server.url(db)}, {"AUTO_MIGRATE_DIR", dir.path().string()}}),
+                  true);
+  REQUIRE(running.wait_for_log("applying 001_stubborn.sql"));
+  std::this_thread::sleep_for(300ms);
+  running.signal(SIGTERM);
+  const auto outcome = running.wait(30s);
+  CHECK(outcome.exit_code == 143);
+  CHECK(outcome.out.empty());
+  CHECK(outcome.err.find("interrupted by SIGTERM") != std::string::npos);
+  CHECK(outcome.err.find("starting the service anyway") == std::string::npos);
+}
+
+TEST_CASE("The supervised service cannot read the DDL credentials from its parent either") {
+  auto& server = test::shared_server();
+  const std::string db = server.create_database();
+  const auto outcome = test::run_as_pid1(Invocation(
+      {"--", "sh", "-c", "tr '\\0' '\\n' < /proc/1/environ | grep -c hunter2 || true; env | grep -c hunter2 || true"},
+      {{"AUTO_MIGRATE_DATABASE_URL", server.url(db)}, {"AUTO_MIGRATE_DIR", test::example_migrations().string()}}));
+  CHECK(outcome.exit_code == 0);
+  CHECK(outcome.out == "0\n0\n");
+  CHECK(server.scalar(db, "SELECT count(*) FROM schema_migrations") == "5");
+}

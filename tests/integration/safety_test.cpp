@@ -234,7 +234,9 @@ TEST_CASE("Unrunnable files are refused at planning time, before anything runs")
                           Case{"002_vacuum.sql", "VACUUM t;\n", "002_vacuum.sql:1: VACUUM cannot run inside a transaction"},
                           Case{"002_meta.sql", "SELECT 1;\n\\set x 1\nSELECT 2;\n", "002_meta.sql:2: a psql meta-command"},
                           Case{"002_commit.sql", "CREATE TABLE y (id int);\nCOMMIT;\nCREATE TABLE z (id int);\n",
-                               "002_commit.sql:2: COMMIT inside a migration would split it from its ledger row"}}) {
+                               "002_commit.sql:2: COMMIT inside a migration would split it from its ledger row"},
+                          Case{"002_copy.sql", "CREATE TABLE y (id int);\nCOPY y FROM STDIN;\n",
+                               "002_copy.sql:2: COPY ... STDIN/STDOUT needs psql"}}) {
     CAPTURE(bad.file);
     Scenario s;
     s.dir.write("001_t.sql", "CREATE TABLE t (a int);");
@@ -355,4 +357,60 @@ TEST_CASE("A migration running longer than 10 s logs a heartbeat") {
   const auto result = s.run({"migrate"});
   CHECK(result.exit_code == 0);
   CHECK(contains(result.err, "still running 001_slow: 10 s, in one transaction"));
+}
+
+TEST_CASE("A file that changes search_path or the role does not misdirect the ledger or the next file") {
+  Scenario s;
+  s.dir.write("001_dump_style.sql", "SELECT pg_catalog.set_config('search_path', '', false);\n"
+                                    "CREATE TABLE public.t1 (id int);\n");
+  s.dir.write("002_plain.sql", "CREATE TABLE t2 (id int);\n");
+  const auto result = s.run({"migrate"});
+  CHECK(result.exit_code == 0);
+  CHECK(s.versions() == "001:applied,002:applied");
+  CHECK(s.has_table("public.t2"));
+  CHECK(s.run({"migrate"}).exit_code == 0); // nothing applied twice
+}
+
+TEST_CASE("A concurrent index build waits for older transactions instead of timing out on lock_timeout") {
+  Scenario s;
+  shared_server().query(s.db, "CREATE TABLE big (id int)");
+  s.dir.write("001_index.sql", "-- migrate-init: no-transaction\nCREATE INDEX CONCURRENTLY big_id ON big (id);\n");
+  test::Session reader(shared_server(), s.db, "old-snapshot");
+  reader.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+  reader.exec("SELECT count(*) FROM pg_class");
+  test::Running migrating(Invocation({"migrate"}, s.env({{"AUTO_MIGRATE_DB_LOCK_TIMEOUT", "0.2"}})));
+  std::this_thread::sleep_for(1500ms);
+  CHECK(s.scalar("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY big_id%'") == "1");
+  reader.exec("COMMIT");
+  const auto outcome = migrating.wait(60s);
+  CHECK(outcome.exit_code == 0);
+  CHECK(s.versions() == "001:applied");
+  CHECK(s.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_id'::regclass") == "t");
+}
+
+TEST_CASE("A replica that finds another's no-transaction migration running waits for it instead of refusing") {
+  Scenario s;
+  s.dir.write("001_slow.sql", "-- migrate-init: no-transaction\nSELECT pg_sleep(2);\nCREATE TABLE done (id int);\n");
+  test::Running first(Invocation({"migrate"}, s.env()));
+  for (int i = 0; i < 500 && s.scalar("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(2)'") == "0"; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK(s.versions() == "001:running");
+  const auto second = s.run({"--", "echo", "service-ran"}, {{"AUTO_MIGRATE_FAIL_ON_ERROR", "true"}});
+  CHECK(second.exit_code == 0);
+  CHECK(second.out == "service-ran\n");
+  CHECK(contains(second.err, "another instance applied them"));
+  CHECK(first.wait(60s).exit_code == 0);
+  CHECK(s.versions() == "001:applied");
+}
+
+TEST_CASE("Server notices go through the log, as JSON when asked") {
+  Scenario s;
+  s.dir.write("001_twice.sql", "CREATE TABLE IF NOT EXISTS n (id int);\nCREATE TABLE IF NOT EXISTS n (id int);\n");
+  const auto result = s.run({"migrate"}, {{"AUTO_MIGRATE_LOG_FORMAT", "json"}});
+  CHECK(result.exit_code == 0);
+  CHECK(contains(result.err, "\"event\":\"db.notice\",\"message\":\"server NOTICE: relation \\\"n\\\" already exists, "
+                             "skipping\",\"severity\":\"NOTICE\""));
+  CHECK_FALSE(contains(result.err, "\nNOTICE:"));
+  CHECK(result.err.rfind("NOTICE", 0) != 0);
 }

@@ -378,3 +378,12 @@ TEST_CASE("parse_config reads the safety settings") {
   CHECK(usage_error_message({"migrate"}, env_from({{"AUTO_MIGRATE_DB_LOCK_RETRIES", "0"}})) ==
         "AUTO_MIGRATE_DB_LOCK_RETRIES: \"0\" is not a number of attempts from 1 to 1000");
 }
+
+TEST_CASE("parse_config refuses boot contracts with tenants, and server timeouts PostgreSQL cannot take") {
+  CHECK(usage_error_message({"--", "x"}, env_from({{"AUTO_MIGRATE_SCHEMAS", "a,b"}, {"AUTO_MIGRATE_REQUIRED", "all"}}))
+            .find("cannot be combined with tenant schemas") != std::string::npos);
+  CHECK(usage_error_message({"--", "x"}, env_from({{"AUTO_MIGRATE_DB_LOCK_TIMEOUT", "3000000"}})) ==
+        "AUTO_MIGRATE_DB_LOCK_TIMEOUT: \"3000000\" is more than PostgreSQL allows (2147483 seconds)");
+  CHECK(parse_config({"--", "x"}, env_from({{"AUTO_MIGRATE_STATEMENT_TIMEOUT", "2147483"}})).statement_timeout ==
+        milliseconds(2147483000));
+}
