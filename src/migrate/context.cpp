@@ -33,7 +33,7 @@ MigrationContext::MigrationContext(const Config& config_, Session& session, Ledg
     : config(config_), set(session.set), connection(session.connection), ledger(connection, std::move(ledger_name)),
       info(ledger.inspect()), rows(ledger.read(info)) {}
 
-std::unique_ptr<pg::AdvisoryLock> MigrationContext::lock() {
+std::unique_ptr<pg::AdvisoryLock> MigrationContext::lock(const std::function<bool()>& still_needed) {
   if (pg::behind_transaction_pooler(connection, {config.migration_url(), config.migration_url_source(), config.wait,
                                                  pg::default_application_name()})) {
     throw Error(ExitCode::migration_failed,
@@ -45,7 +45,7 @@ std::unique_ptr<pg::AdvisoryLock> MigrationContext::lock() {
   spdlog::info("taking the migration lock (key {})", key);
   // Let the server notice a vanished lock holder within seconds: its lock then drops.
   connection.exec("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3");
-  return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout);
+  return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout, still_needed);
 }
 
 void MigrationContext::reread() { rows = ledger.read(info); }

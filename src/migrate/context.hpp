@@ -31,8 +31,9 @@ public:
   MigrationContext(const MigrationContext&) = delete;
   MigrationContext& operator=(const MigrationContext&) = delete;
 
-  // Takes the migration lock (polling, with the holder logged) on this connection.
-  std::unique_ptr<pg::AdvisoryLock> lock();
+  // Takes the migration lock (polling, with the holder logged) on this connection. When
+  // the holder releases it and `still_needed` says no, returns a lock that is not held.
+  std::unique_ptr<pg::AdvisoryLock> lock(const std::function<bool()>& still_needed = {});
   // Reads the ledger again (after taking the lock).
   void reread();
 

@@ -31,6 +31,21 @@ std::string without_bom(std::string text) {
 
 } // namespace
 
+Migration::Migration(MigrationFileName file_, std::string checksum_, std::string text)
+    : file(std::move(file_)), checksum(std::move(checksum_)), m_text(std::move(text)) {}
+
+Migration::Migration(MigrationFileName file_, std::string checksum_, MigrationScript script)
+    : file(std::move(file_)), checksum(std::move(checksum_)),
+      m_script(std::make_shared<const MigrationScript>(std::move(script))) {}
+
+const MigrationScript& Migration::script() const {
+  if (!m_script) {
+    m_script = std::make_shared<const MigrationScript>(parse_migration_script(file.file_name, m_text));
+    m_text = std::string(); // parsed once; the statements keep what is needed
+  }
+  return *m_script;
+}
+
 std::vector<MigrationFileName> MigrationSet::file_names() const {
   std::vector<MigrationFileName> names;
   names.reserve(migrations.size());
@@ -74,8 +89,7 @@ MigrationSet load_migrations(const std::filesystem::path& directory) {
   for (const auto& file : classified.migrations) {
     std::string contents = read_file(directory / file.file_name);
     std::string checksum = migration_checksum(contents);
-    MigrationScript script = parse_migration_script(file.file_name, without_bom(std::move(contents)));
-    set.migrations.push_back(Migration{file, std::move(checksum), std::move(script)});
+    set.migrations.emplace_back(file, std::move(checksum), without_bom(std::move(contents)));
   }
   return set;
 }

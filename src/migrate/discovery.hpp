@@ -4,16 +4,30 @@
 #include "migrate/migration_script.hpp"
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace migrate_init {
 
 // One migration file, read and checksummed.
-struct Migration {
+class Migration {
+public:
+  // A file read from disk; its script is parsed when first needed, so a start-up with
+  // nothing pending never splits the files it only checksums.
+  Migration(MigrationFileName file_, std::string checksum_, std::string text);
+  // A file whose script is already parsed (tests).
+  Migration(MigrationFileName file_, std::string checksum_, MigrationScript script);
+
+  // What runs, how, and what is wrong with it.
+  const MigrationScript& script() const;
+
   MigrationFileName file;
-  std::string checksum;   // migration_checksum() of the file
-  MigrationScript script; // what runs, how, and what is wrong with it
+  std::string checksum; // migration_checksum() of the file
+
+private:
+  mutable std::string m_text; // the file without a leading BOM, until parsed
+  mutable std::shared_ptr<const MigrationScript> m_script;
 };
 
 // Every migration of a directory, in version order.

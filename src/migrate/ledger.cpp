@@ -152,8 +152,18 @@ void insert_row(pg::Connection& connection, const LedgerInfo& info, const std::s
 
 } // namespace
 
-void Ledger::record_applied(const LedgerInfo& info, const Migration& migration, long long execution_ms) {
-  insert_row(m_connection, info, table_sql(), migration, {{"execution_ms", std::to_string(execution_ms)}});
+std::string Ledger::record_applied_sql(const LedgerInfo& info, const Migration& migration) {
+  std::string columns = "version, name, checksum, applied_by, execution_ms";
+  std::string values = m_connection.escape_literal(migration.file.version) + ", " +
+                       m_connection.escape_literal(migration.file.name) + ", " +
+                       m_connection.escape_literal(migration.checksum) + ", " + m_connection.escape_literal(applied_by()) +
+                       // Sent in the same message as the file: statement_timestamp() is when it arrived.
+                       ", (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint";
+  if (info.has("id")) {
+    columns += ", id";
+    values += ", " + m_connection.escape_literal(migration.file.id());
+  }
+  return "INSERT INTO " + table_sql() + " (" + columns + ") VALUES (" + values + ")";
 }
 
 void Ledger::record_baseline(const LedgerInfo& info, const Migration& migration) {

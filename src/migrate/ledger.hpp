@@ -35,8 +35,10 @@ public:
   // Creates the ledger, or adds the columns an older or seed-style one lacks; call under the lock.
   LedgerInfo ensure(const LedgerInfo& info);
 
-  // Records `migration` as applied; call inside the migration's own transaction.
-  void record_applied(const LedgerInfo& info, const Migration& migration, long long execution_ms);
+  // The INSERT that records `migration` as applied, with its execution time measured by
+  // the server: sent in one message after the file and before COMMIT, so the file and its
+  // row commit together in one round trip.
+  std::string record_applied_sql(const LedgerInfo& info, const Migration& migration);
   // Records `migration` as applied without running it (AUTO_MIGRATE_BASELINE).
   void record_baseline(const LedgerInfo& info, const Migration& migration);
   // A no-transaction migration: recorded as running before its first statement...

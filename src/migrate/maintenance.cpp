@@ -18,7 +18,7 @@ const LedgerRow* find_row(const std::vector<LedgerRow>& rows, const std::string&
 }
 
 bool has_down_section(const Migration& migration) {
-  return migration.script.down && !split_sql(migration.script.down->sql).statements.empty();
+  return migration.script().down && !split_sql(migration.script().down->sql).statements.empty();
 }
 
 // The rows to roll back, newest first: the latest one, or every one after `to`.
@@ -57,7 +57,7 @@ int repair(const Config& config) {
     return to_int(ExitCode::ok);
   }
   if (!migration) throw Error(ExitCode::migration_failed, "repair --retry: the file of " + id + " is not here");
-  if (migration->script.mode != TransactionMode::none) {
+  if (migration->script().mode != TransactionMode::none) {
     throw Error(ExitCode::migration_failed, "repair --retry: " + migration->file.file_name + " is not a no-transaction file");
   }
   const RunSettings settings = prepare_session(context.connection, config);

@@ -58,7 +58,7 @@ std::size_t apply_pending(MigrationContext& context, const Plan& plan) {
   const RunSettings settings = prepare_session(context.connection, context.config);
   for (std::size_t index : plan.pending) {
     const Migration& migration = context.set.migrations[index];
-    const bool no_transaction = migration.script.mode == TransactionMode::none;
+    const bool no_transaction = migration.script().mode == TransactionMode::none;
     log_event(spdlog::level::info, "migration.start",
               "applying " + migration.file.file_name + (no_transaction ? " (no transaction)" : ""),
               {{"version", migration.file.version}, {"file", migration.file.file_name},
@@ -94,8 +94,21 @@ MigrateOutcome migrate_ledger(MigrationContext& context) {
   }
 
   const auto waiting = Clock::now();
-  const auto lock = context.lock();
+  // Woken by the holder's release: re-read the ledger without the lock, and skip the lock
+  // entirely when the holder did everything (32 waiters then finish at once, not in turn).
+  const auto lock = context.lock([&] {
+    context.info = context.ledger.inspect(); // the holder may have created the ledger
+    context.reread();
+    const bool done = context.plan().pending.empty() &&
+                      std::all_of(context.rows.begin(), context.rows.end(), [](const LedgerRow& row) { return row.finished(); });
+    return !done;
+  });
   const long long lock_wait_ms = ms_since(waiting);
+  if (!lock->held()) {
+    enforce(context.check(context.plan()));
+    spdlog::info("database is up to date ({} migrations; another instance applied them)", total);
+    return {0, total, lock_wait_ms};
+  }
   if (!context.info.exists() && !config.baseline) warn_if_unledgered_tables(context);
   context.info = context.ledger.ensure(context.info);
   context.reread(); // another replica may have done the work while this one waited

@@ -19,6 +19,12 @@ constexpr milliseconds k_first_retry_delay{500};
 constexpr milliseconds k_max_retry_delay{5000};
 constexpr std::string_view k_lock_not_available = "55P03"; // lock_timeout expired
 
+std::size_t character_count(std::string_view utf8) {
+  return static_cast<std::size_t>(std::count_if(utf8.begin(), utf8.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
 long long ms_since(Clock::time_point start) {
   return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
 }
@@ -87,20 +93,22 @@ long long apply_in_transaction(pg::Connection& connection, Ledger& ledger, const
         HeartbeatScope heartbeat(connection, settings.heartbeat, [&] {
           spdlog::info("still running {}: {} s, in one transaction", migration.file.id(), ms_since(started) / 1000);
         });
-        // Sent whole over the simple query protocol: $$ bodies and many statements just
-        // work, and the server's error position counts from the section's first character.
-        connection.exec(migration.script.up.sql);
-        const long long execution_ms = ms_since(started);
-        ledger.record_applied(info, migration, execution_ms);
-        connection.exec("COMMIT"); // deferred constraints are checked here
-        return execution_ms;
+        // Sent whole over the simple query protocol, in one message with its ledger row
+        // and the COMMIT: $$ bodies and many statements just work, the file comes first
+        // so the server's error position counts from its first character, and a file
+        // costs two round trips. A failing statement stops the rest: no row, no commit.
+        connection.exec(migration.script().up.sql + "\n;\n" + ledger.record_applied_sql(info, migration) + ";\nCOMMIT");
+        return ms_since(started);
       } catch (...) {
         roll_back(connection);
         throw;
       }
     });
   } catch (const pg::DatabaseError& e) {
-    fail(migration, locate_error(file, migration.script.up, e) + gave_up_note(e, settings));
+    if (e.position() > character_count(migration.script().up.sql)) {
+      fail(migration, file + ": recording it in the ledger: " + e.what());
+    }
+    fail(migration, locate_error(file, migration.script().up, e) + gave_up_note(e, settings));
   } catch (const Interrupted& e) {
     throw Interrupted(e.signal_number(), "interrupted by " + signal_name(e.signal_number()) + " while applying " +
                                              file + ": the statement was cancelled and rolled back; it will be "
@@ -147,7 +155,7 @@ void run_statement(pg::Connection& connection, const SqlStatement& statement, co
 
 long long apply_statements(pg::Connection& connection, Ledger& ledger, const LedgerInfo& info,
                            const Migration& migration, const RunSettings& settings, int resume_at) {
-  const auto& statements = migration.script.up_statements;
+  const auto& statements = migration.script().up_statements;
   const int total = static_cast<int>(statements.size());
   const std::string& version = migration.file.version;
   if (!settings.session_reset.empty()) connection.exec(settings.session_reset);
@@ -230,7 +238,7 @@ std::string locate_error(const std::string& file_name, const ScriptSection& sent
 
 long long apply_migration(pg::Connection& connection, Ledger& ledger, const LedgerInfo& info,
                           const Migration& migration, const RunSettings& settings, int resume_at) {
-  if (migration.script.mode == TransactionMode::none) {
+  if (migration.script().mode == TransactionMode::none) {
     return apply_statements(connection, ledger, info, migration, settings, resume_at);
   }
   return apply_in_transaction(connection, ledger, info, migration, settings);
@@ -238,7 +246,7 @@ long long apply_migration(pg::Connection& connection, Ledger& ledger, const Ledg
 
 void roll_back_migration(pg::Connection& connection, Ledger& ledger, const Migration& migration,
                          const std::string& recorded_version) {
-  const ScriptSection& down = *migration.script.down;
+  const ScriptSection& down = *migration.script().down;
   connection.exec("BEGIN");
   try {
     connection.exec(down.sql);

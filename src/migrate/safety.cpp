@@ -57,7 +57,7 @@ void check_pending(const std::vector<Migration>& migrations, const std::vector<L
                                                         newest->version + ", or set AUTO_MIGRATE_ALLOW_OUT_OF_ORDER=true"});
       }
     }
-    for (const auto& problem : migration.script.problems) report.errors.push_back({ExitCode::migration_failed, problem});
+    for (const auto& problem : migration.script().problems) report.errors.push_back({ExitCode::migration_failed, problem});
   }
 }
 

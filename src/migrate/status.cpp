@@ -65,7 +65,7 @@ std::string problems_json(const SafetyReport& report) {
 }
 
 const char* mode_name(const Migration& migration) {
-  return migration.script.mode == TransactionMode::none ? "no-transaction" : "transaction";
+  return migration.script().mode == TransactionMode::none ? "no-transaction" : "transaction";
 }
 
 } // namespace
@@ -106,7 +106,7 @@ int print_plan(const Config& config) {
                           .add("file", m.file.file_name)
                           .add("checksum", m.checksum)
                           .add("mode", mode_name(m))
-                          .add("statements", static_cast<long long>(m.script.up_statements.size()))
+                          .add("statements", static_cast<long long>(m.script().up_statements.size()))
                           .str());
     }
     std::cout << JsonObject().add_raw("pending", json_array(items)).add_raw("report", problems_json(report)).str() << "\n";

@@ -3,6 +3,8 @@
 #include "log.hpp"
 #include "process/signal_channel.hpp"
 
+#include <poll.h>
+
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
@@ -49,9 +51,17 @@ std::string describe_lock_holder(Connection& connection, std::int64_t key) {
                      holder.value(0, 2), holder.value(0, 3));
 }
 
-AdvisoryLock::AdvisoryLock(Connection& connection, std::int64_t key, milliseconds timeout)
+std::string wake_channel(std::int64_t key) {
+  return "migrate_init_" + std::to_string(static_cast<std::uint64_t>(key));
+}
+
+AdvisoryLock::AdvisoryLock(Connection& connection, std::int64_t key, milliseconds timeout,
+                           const std::function<bool()>& still_needed)
     : m_connection(connection), m_key(key) {
   const auto started = Clock::now();
+  // The holder NOTIFYs this channel as it lets go: waiters wake at once instead of at
+  // their next poll, and polling stays the fallback for a holder that vanished.
+  m_connection.exec("LISTEN " + wake_channel(m_key));
   const auto deadline = started + timeout;
   auto next_holder_log = started; // say at once who holds it, then every few seconds
   milliseconds delay = k_first_poll_delay;
@@ -74,9 +84,16 @@ AdvisoryLock::AdvisoryLock(Connection& connection, std::int64_t key, millisecond
                 {{"key", static_cast<long long>(m_key)}, {"waited_ms", waited}, {"holder", holder}});
       next_holder_log = now + k_holder_log_interval;
     }
-    interruptible_sleep(std::min(with_jitter(delay), std::chrono::duration_cast<milliseconds>(deadline - now)),
-                        fmt::format("waiting for the migration lock (key {})", m_key));
+    const auto poll_at = now + std::min(with_jitter(delay), std::chrono::duration_cast<milliseconds>(deadline - now));
+    const bool woken = wait_for_fd(PQsocket(m_connection.get()), POLLIN, poll_at,
+                                   fmt::format("waiting for the migration lock (key {})", m_key)) &&
+                       m_connection.consume_notifications();
     delay = std::min(k_max_poll_delay, delay * 2);
+    // Woken by the holder: whatever it did may already be all this instance needed.
+    if (woken && still_needed && !still_needed()) {
+      spdlog::debug("the lock holder finished the work; not taking the lock (key {})", m_key);
+      return;
+    }
   }
   m_held = true;
   spdlog::debug("took the migration lock (key {}) after {} ms", m_key,
@@ -89,7 +106,7 @@ void AdvisoryLock::release() {
   if (!m_held) return;
   m_held = false;
   try {
-    m_connection.exec_params("SELECT pg_advisory_unlock($1::bigint)", {std::to_string(m_key)});
+    m_connection.exec("SELECT pg_advisory_unlock(" + std::to_string(m_key) + "); NOTIFY " + wake_channel(m_key));
   } catch (const std::exception& e) {
     // The session is gone or broken (or a second stop signal cut this short): the server
     // drops a session's locks when the connection closes, which follows right after.

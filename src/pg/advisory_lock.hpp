@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 
 namespace migrate_init::pg {
 
@@ -14,14 +15,20 @@ namespace migrate_init::pg {
 class AdvisoryLock {
 public:
   // Polls with backoff and jitter until `timeout` (0: one try), logging the holder every
-  // few seconds. Throws Error(lock_timeout) naming the holder when time runs out.
-  AdvisoryLock(Connection& connection, std::int64_t key, std::chrono::milliseconds timeout);
+  // few seconds, and wakes at once when the holder releases it (LISTEN/NOTIFY). After such
+  // a wake-up, `still_needed` (if given) decides whether to go on: when it says no, the
+  // constructor returns without the lock (held() is false). Throws Error(lock_timeout)
+  // naming the holder when time runs out.
+  AdvisoryLock(Connection& connection, std::int64_t key, std::chrono::milliseconds timeout,
+               const std::function<bool()>& still_needed = {});
   ~AdvisoryLock();
   AdvisoryLock(const AdvisoryLock&) = delete;
   AdvisoryLock& operator=(const AdvisoryLock&) = delete;
 
-  // Releases the lock; idempotent. A connection that is gone has released it already.
+  // Releases the lock and wakes the waiters; idempotent. A connection that is gone has
+  // released it already.
   void release();
+  bool held() const { return m_held; }
 
 private:
   Connection& m_connection;

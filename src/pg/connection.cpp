@@ -148,6 +148,25 @@ void Connection::cancel_and_discard() {
   }
 }
 
+std::string Connection::escape_literal(const std::string& text) {
+  char* escaped = PQescapeLiteral(m_connection.get(), text.c_str(), text.size());
+  if (!escaped) throw_failure(m_connection.get(), nullptr);
+  std::string out(escaped);
+  PQfreemem(escaped);
+  return out;
+}
+
+bool Connection::consume_notifications() {
+  PGconn* connection = m_connection.get();
+  if (!PQconsumeInput(connection)) return false;
+  bool any = false;
+  while (PGnotify* notification = PQnotifies(connection)) {
+    any = true;
+    PQfreemem(notification);
+  }
+  return any;
+}
+
 bool Connection::in_transaction() const {
   const auto status = PQtransactionStatus(m_connection.get());
   return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;

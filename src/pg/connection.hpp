@@ -64,6 +64,13 @@ public:
   }
   void clear_heartbeat() { m_heartbeat = nullptr; }
 
+  // A string literal for this connection's settings (PQescapeLiteral).
+  std::string escape_literal(const std::string& text);
+
+  // Reads what the server sent while idle; returns whether NOTIFY messages were among it
+  // (they are discarded: only their arrival matters here).
+  bool consume_notifications();
+
   // Whether the session is inside a transaction block (including a failed one).
   bool in_transaction() const;
   PGconn* get() const { return m_connection.get(); }

@@ -10,7 +10,7 @@ Migration file(const std::string& version, const std::string& name, const std::s
                std::vector<std::string> problems = {}) {
   MigrationScript script;
   script.problems = std::move(problems);
-  return Migration{MigrationFileName{version, name, version + "_" + name + ".sql"}, checksum, script};
+  return Migration(MigrationFileName{version, name, version + "_" + name + ".sql"}, checksum, script);
 }
 
 LedgerRow row(const std::string& version, const std::string& name, std::optional<std::string> checksum,
