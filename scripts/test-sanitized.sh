@@ -13,16 +13,16 @@
 # generates build-asan/sanitizer-defaults/defaults.cpp (a build artefact, not a project
 # source) and links it into every executable through CMAKE_EXE_LINKER_FLAGS. It
 #   - defines __asan_default_options/__ubsan_default_options/__lsan_default_options, the
-#     runtimes' documented hooks for built-in defaults (the environment still overrides), so
-#     migrate-init gets the same options as the tests;
+#     runtimes' hooks for built-in defaults (the environment still overrides them), so
+#     migrate-init runs with the same options as the tests (but abort_on_error, see below);
 #   - at start-up points both runtimes' report path at $report_dir/report-<unique>.<pid>:
 #     unique per process start, because migrate-init runs as PID 1 of a fresh PID namespace
 #     in the pid1 tests and <pid> alone would collide. GCC links UBSan as a separate
-#     libubsan.so whose log_path option has no effect when ASan is linked too (its
-#     __sanitizer_set_report_path call binds to libasan's copy), so libubsan's own
-#     __sanitizer_set_report_path is looked up and called explicitly.
+#     libubsan.so, and with ASan linked too its log_path option has no effect (GCC 12:
+#     UBSan reports still go to stderr, likely because its __sanitizer_set_report_path call
+#     binds to libasan's copy), so libubsan's own copy is looked up and called explicitly.
 # A canary then checks that ASan, UBSan and LSan reports of a process started with an empty
-# environment do land in $report_dir, before the suite runs.
+# environment (the LSan one as PID 1) do land in $report_dir, before the suite runs.
 #
 # LeakSanitizer suppressions for third-party libraries, if any: scripts/lsan.supp.
 set -euo pipefail
@@ -37,12 +37,21 @@ if [[ $report_dir == *[:\ \'\"]* ]]; then
 fi
 started=$SECONDS
 
+# Exported for the run: the test programs, and whatever they start with their environment.
 asan_options="detect_leaks=1:abort_on_error=1:halt_on_error=1:log_path=$report_dir/report"
 ubsan_options="print_stacktrace=1:halt_on_error=1:log_path=$report_dir/report"
 # print_suppressions=0: otherwise a process whose only leaks were suppressed prints the
 # "Suppressions used" table, which would create a report file.
 lsan_options="print_suppressions=0"
 [[ -f scripts/lsan.supp ]] && lsan_options+=":suppressions=$root/scripts/lsan.supp"
+# Built into every executable, so what migrate-init runs with (it never sees the variables).
+# abort_on_error=0 there: as PID 1 of a PID namespace (the pid1 tests, a container) a process
+# cannot kill itself with SIGABRT, abort() then faults, ASan reports that SEGV and spins
+# forever in its "already dying" loop; exiting with a code of its own works for PID 1 too.
+# 86/87 are no exit code migrate-init has (src/exit_code.hpp), so a test that checks the
+# exit code fails as well.
+asan_defaults="detect_leaks=1:abort_on_error=0:halt_on_error=1:exitcode=86:log_path=$report_dir/report"
+ubsan_defaults="print_stacktrace=1:abort_on_error=0:halt_on_error=1:exitcode=87:log_path=$report_dir/report"
 
 # --- the sanitizer defaults object ------------------------------------------------------------
 mkdir -p "$defaults_dir"
@@ -58,8 +67,8 @@ defaults_source=$(cat <<EOF
 #include <cstring>
 
 #define HOOK extern "C" __attribute__((visibility("default"), used))
-HOOK const char* __asan_default_options() { return "$asan_options"; }
-HOOK const char* __ubsan_default_options() { return "$ubsan_options"; }
+HOOK const char* __asan_default_options() { return "$asan_defaults"; }
+HOOK const char* __ubsan_default_options() { return "$ubsan_defaults"; }
 HOOK const char* __lsan_default_options() { return "$lsan_options"; }
 
 namespace {
@@ -110,6 +119,7 @@ if [[ ! -f $defaults_object ]]; then
   "${CXX:-g++}" -std=c++20 -O1 -g -Wall -Wextra -c "$defaults_dir/defaults.cpp" -o "$defaults_object.tmp"
   mv "$defaults_object.tmp" "$defaults_object"
 fi
+find "$defaults_dir" -name 'defaults-*.o' ! -name "${defaults_object##*/}" -delete
 
 # --- configure and build -----------------------------------------------------------------------
 cmake -S . -B "$build_dir" -DMIGRATE_INIT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
@@ -138,10 +148,15 @@ int main(int argc, char** argv) {
 EOF
 "${CXX:-g++}" -g -O0 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
   "$defaults_dir/canary.cpp" "$defaults_object" -o "$defaults_dir/canary"
+# As migrate-init is started: an empty environment; the leak one as PID 1, like the pid1 tests.
 for kind in asan ubsan leak; do
-  (env -i "$defaults_dir/canary" "$kind"; true) >/dev/null 2>&1 # a subshell: no "Aborted" line
-  if ! grep -qs -e 'ERROR: AddressSanitizer' -e 'runtime error:' -e 'ERROR: LeakSanitizer' "$report_dir"/report*; then
-    echo "test-sanitized.sh: canary: the $kind report of a process without environment went to no report file" >&2
+  canary=(env -i "$defaults_dir/canary" "$kind")
+  [[ $kind == leak ]] && canary=(unshare --pid --fork "${canary[@]}")
+  canary_status=0
+  timeout 60 "${canary[@]}" >/dev/null 2>&1 || canary_status=$?
+  if ((canary_status == 0 || canary_status == 124)) ||
+    ! grep -qs -e 'ERROR: AddressSanitizer' -e 'runtime error:' -e 'ERROR: LeakSanitizer' "$report_dir"/report*; then
+    echo "test-sanitized.sh: canary: ${canary[*]}: exit $canary_status; no report file, or it did not end" >&2
     exit 1
   fi
   rm -f "$report_dir"/report*

@@ -130,6 +130,19 @@ bool is_subcommand(const std::string& word) {
 // Options that are not settings but take a separate value.
 bool takes_value(std::string_view option) { return option == "to"; }
 
+// Refuses an unknown option before Boost.Program_options sees it: its error messages
+// substitute the option's name into a template, and a name that itself contains
+// "%canonical_option%" makes that substitution loop forever (found by fuzzing).
+void require_known_option(const std::string& word) {
+  bool known = word == "-h" || word == "-V";
+  if (word.rfind("--", 0) == 0) {
+    const std::string name = word.substr(2, word.find('=') == std::string::npos ? std::string::npos : word.find('=') - 2);
+    known = find_setting(name) || name == "help" || name == "version" || name == "json" || name == "to" ||
+            name == "applied" || name == "retry";
+  }
+  if (!known) throw UsageError("unknown option " + quote_value(word) + " (see migrate-init --help)");
+}
+
 // Options end at `--` or at the first word that is neither an option, an option's value
 // nor a subcommand: like dumb-init, `migrate-init node server.js` needs no `--`.
 SplitArgs split_args(const std::vector<std::string>& args) {
@@ -142,6 +155,7 @@ SplitArgs split_args(const std::vector<std::string>& args) {
       return split;
     }
     if (word.size() > 1 && word[0] == '-') {
+      require_known_option(word);
       const bool takes_next = word.rfind("--", 0) == 0 && word.find('=') == std::string::npos;
       const SettingSpec* spec = takes_next ? find_setting(std::string_view(word).substr(2)) : nullptr;
       const bool has_next = i + 1 < args.size() && args[i + 1] != "--";

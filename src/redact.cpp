@@ -18,22 +18,16 @@ bool iequals_at(std::string_view text, std::size_t pos, std::string_view word) {
   return true;
 }
 
-bool ends_uri(char c) { return std::isspace(static_cast<unsigned char>(c)) || c == '"' || c == '\'' || c == '<' || c == '>'; }
+// A URI in a message runs to the next whitespace: quotes and brackets may belong to a
+// password, so they do not end it.
+bool ends_uri(char c) { return std::isspace(static_cast<unsigned char>(c)); }
 
-// user:PASSWORD@host -> user:****@host. The userinfo ends at the last '@' before the
-// query string, and the query starts at the first '?' after a '/'. That also hides a
-// password holding a raw '@', '/' or '?' (libpq would misread it, but a message could
-// still quote it), while an '@' inside the query string stays out of it.
-std::size_t userinfo_end(std::string_view uri) {
-  std::size_t at = std::string_view::npos;
-  bool seen_slash = false;
-  for (std::size_t i = 0; i < uri.size(); ++i) {
-    if (uri[i] == '@') at = i;
-    else if (uri[i] == '/') seen_slash = true;
-    else if (uri[i] == '?' && seen_slash) break;
-  }
-  return at;
-}
+// user:PASSWORD@host -> user:****@host. The userinfo is taken to end at the URI's last
+// '@': a password may hold a raw '@', '/', '?' or quote (libpq would misread it, but a
+// message can still quote it), and no rule that stops earlier can tell such a password
+// from a query string. An '@' inside the query string then hides a little more than the
+// password, which is the safe way to be wrong.
+std::size_t userinfo_end(std::string_view uri) { return uri.rfind('@'); }
 
 std::string redact_uri_passwords(std::string_view text) {
   std::string out;

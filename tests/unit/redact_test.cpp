@@ -43,8 +43,16 @@ TEST_CASE("redact leaves a URI without a password unchanged") {
   }
 }
 
-TEST_CASE("redact keeps an @ in the query string out of the userinfo") {
-  CHECK(redact("postgres://u:p@h/db?options=a@b:c") == "postgres://u:****@h/db?options=a@b:c");
+TEST_CASE("redact errs towards hiding more when the query string holds an @") {
+  // The last '@' is taken as the end of the userinfo: safe for any password, at the cost
+  // of hiding host and database when a query value holds an '@'.
+  CHECK(redact("postgres://u:p@h/db?options=a@b:c") == "postgres://u:****@b:c");
+}
+
+TEST_CASE("redact hides URI passwords with a slash before a question mark, and with quotes") {
+  CHECK(redact("postgres://migrator:a/b?c@d@db/app") == "postgres://migrator:****@db/app");
+  CHECK(redact("postgres://migrator:p@ss:w/rd?#1@db:5432/x") == "postgres://migrator:****@db:5432/x");
+  CHECK(redact("url \"postgres://u:it's\"quoted@db/app\" failed") == "url \"postgres://u:****@db/app\" failed");
 }
 
 TEST_CASE("redact hides password parameters in URI query strings") {
