@@ -11,6 +11,7 @@ packages=(
   postgresql postgresql-client pgbouncer
   python3 python3-yaml util-linux
   podman runc debootstrap dpkg-dev
+  clang libclang-rt-14-dev hyperfine
 )
 missing=()
 for package in "${packages[@]}"; do

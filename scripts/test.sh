@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, builds, and runs every test with ctest.
-# Integration tests start their own throwaway PostgreSQL servers on free loopback ports.
+# The whole test suite: installs what is missing, builds, and runs every test with ctest
+# (unit, integration against throwaway PostgreSQL servers on free loopback ports, and the
+# podman container tests); then the same tests under ASan+UBSan, and a short fuzzing run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
+bash scripts/test-sanitized.sh
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
+# Last, so that its summary is the run's closing line.
 ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j2
