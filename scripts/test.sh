@@ -4,6 +4,9 @@
 # podman container tests); then the same tests under ASan+UBSan, and a short fuzzing run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Paths relative to the checkout in ccache's keys (every build below): a fresh clone
+# elsewhere still hits the cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 bash scripts/install-deps.sh
 bash scripts/build.sh
 bash scripts/test-sanitized.sh

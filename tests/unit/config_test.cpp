@@ -2,6 +2,8 @@
 
 #include "error.hpp"
 
+#include "usage_error.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -26,17 +28,7 @@ EnvLookup env_from(std::map<std::string, std::string> variables) {
 const EnvLookup k_no_env = env_from({});
 
 std::string usage_error_message(const Args& args, const EnvLookup& env) {
-  try {
-    parse_config(args, env);
-  } catch (const UsageError& e) {
-    CHECK(e.code() == ExitCode::usage);
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL("expected UsageError, got another exception: " << e.what());
-    return {};
-  }
-  FAIL("expected UsageError, nothing was thrown");
-  return {};
+  return test::usage_error_message_of([&] { parse_config(args, env); });
 }
 
 } // namespace

@@ -2,6 +2,8 @@
 
 #include "error.hpp"
 
+#include "usage_error.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -15,19 +17,9 @@ using std::chrono::milliseconds;
 namespace {
 
 // The message of the UsageError that `fn` throws; fails the test if it throws anything else.
-template <typename Fn>
+template <class Fn>
 std::string usage_error_message(Fn&& fn) {
-  try {
-    fn();
-  } catch (const UsageError& e) {
-    CHECK(e.code() == ExitCode::usage);
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL("expected UsageError, got another exception: " << e.what());
-    return {};
-  }
-  FAIL("expected UsageError, nothing was thrown");
-  return {};
+  return test::usage_error_message_of(std::forward<Fn>(fn));
 }
 
 } // namespace
