@@ -126,7 +126,8 @@ cmake -S . -B "$build_dir" -DMIGRATE_INIT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
   "-DCMAKE_EXE_LINKER_FLAGS=$defaults_object" >/dev/null
 cmake --build "$build_dir" -j2
 for program in "$build_dir"/migrate-init "$build_dir"/tests/unit_tests; do
-  if ! nm -D --defined-only "$program" | grep -q ' __asan_default_options$'; then
+  # grep without -q reads all of nm's output: under pipefail, -q's early exit would fail nm with SIGPIPE.
+  if ! nm -D --defined-only "$program" | grep ' __asan_default_options$' >/dev/null; then
     echo "test-sanitized.sh: $program does not carry the sanitizer defaults" >&2
     exit 1
   fi

@@ -57,7 +57,8 @@ run_app() { # run_app NAME DB [podman run options...]: the example image, detach
   containers+=("$name")
 }
 wait_for_log() { # wait_for_log NAME TEXT
-  for _ in $(seq 1 600); do podman logs "$1" 2>&1 | grep -q "$2" && return 0; sleep 0.1; done
+  # grep reads all the logs: under pipefail, grep -q's early exit could fail podman logs with SIGPIPE.
+  for _ in $(seq 1 600); do podman logs "$1" 2>&1 | grep -- "$2" >/dev/null && return 0; sleep 0.1; done
   return 1
 }
 
