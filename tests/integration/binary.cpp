@@ -144,6 +144,22 @@ Outcome Running::wait(std::chrono::seconds timeout) {
   return outcome;
 }
 
+std::optional<Outcome> Running::wait_for_exit(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (waitpid(m_pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  m_pid = -1;
+  Outcome outcome;
+  outcome.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - m_started);
+  outcome.exit_code = decode_status(status);
+  outcome.out = read_all(m_dir + "/stdout");
+  outcome.err = read_all(m_dir + "/stderr");
+  return outcome;
+}
+
 Outcome run(const Invocation& invocation, std::chrono::seconds timeout) {
   Running running(invocation);
   return running.wait(timeout);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -42,6 +43,9 @@ public:
 
   // Waits for the exit, at most `timeout` (then SIGKILLs and fails the test).
   Outcome wait(std::chrono::seconds timeout = std::chrono::seconds(60));
+  // Waits for the exit, at most `timeout` from now; nothing (and the process left running)
+  // if it has not exited by then.
+  std::optional<Outcome> wait_for_exit(std::chrono::milliseconds timeout);
   // Sends a signal to migrate-init itself (inside the namespace when it is PID 1).
   void signal(int number) const;
   // migrate-init's pid as seen from the tests.

@@ -64,7 +64,7 @@ PgServer::~PgServer() {
 void PgServer::start() {
   if (m_running) return;
   const std::string options = "-p " + std::to_string(m_port) + " -k " + m_dir +
-                              " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+                              " -c listen_addresses=" + m_listen_addresses + " -c fsync=off -c synchronous_commit=off"
                               " -c full_page_writes=off -c max_connections=60";
   run_or_throw(as_server_user(k_bin + "pg_ctl -D " + m_dir + "/data -l " + m_dir + "/server.log -w -o '" + options +
                               "' start >/dev/null"));
@@ -77,8 +77,18 @@ void PgServer::stop() {
   std::system(as_server_user(k_bin + "pg_ctl -D " + m_dir + "/data -m immediate -w stop >/dev/null 2>&1").c_str());
 }
 
-std::string PgServer::url(const std::string& database) const {
-  return "postgresql://postgres:" + std::string(k_password) + "@127.0.0.1:" + std::to_string(m_port) + "/" + database;
+void PgServer::restart() {
+  if (m_running) {
+    m_running = false;
+    run_or_throw(as_server_user(k_bin + "pg_ctl -D " + m_dir + "/data -m fast -w stop >/dev/null"));
+  }
+  start();
+}
+
+std::string PgServer::url(const std::string& database) const { return url_via("127.0.0.1", database); }
+
+std::string PgServer::url_via(const std::string& host, const std::string& database) const {
+  return "postgresql://postgres:" + std::string(k_password) + "@" + host + ":" + std::to_string(m_port) + "/" + database;
 }
 
 std::string PgServer::create_database() {

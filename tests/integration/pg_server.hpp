@@ -19,10 +19,17 @@ public:
 
   void start();
   void stop();
+  // A fast shutdown (every session is terminated, as in a real restart), then start().
+  void restart();
   int port() const { return m_port; }
+  // The addresses start() makes the server listen on (default "127.0.0.1"), for example
+  // "127.0.0.1,127.0.0.2" to give a second route to the same server.
+  void listen_on(const std::string& addresses) { m_listen_addresses = addresses; }
 
   // postgresql://postgres:<password>@127.0.0.1:<port>/<database>
   std::string url(const std::string& database = "postgres") const;
+  // The same through another of the addresses it listens on.
+  std::string url_via(const std::string& host, const std::string& database) const;
   // Creates a fresh database and returns its name (test_1, test_2, ...).
   std::string create_database();
 
@@ -34,6 +41,7 @@ public:
 
 private:
   std::string m_dir;
+  std::string m_listen_addresses = "127.0.0.1";
   int m_port = 0;
   bool m_running = false;
   int m_databases = 0;
