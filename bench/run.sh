@@ -2,39 +2,97 @@
 # Benchmarks migrate-init against the floor and the tools users would pick instead, on a
 # throwaway PostgreSQL (loopback TCP, SCRAM password authentication), and writes
 # bench/RESULTS.md. Figures are printed, never asserted: the machines are shared and noisy.
-#   bash bench/run.sh [RUNS]        (RUNS: repetitions per no-op measurement, default 30)
+#   bash bench/run.sh [RUNS]
+# RUNS: hyperfine repetitions per no-op measurement of the fast tools, default 30. Fewer
+# than 10 is the quick mode: 1 run of each slow peer, fewer interleaved rounds.
+# Environment (all optional):
+#   BENCH_WORKLOADS  which workloads, default "a b c d e" (e: many waiters)
+#   BENCH_PEERS      which peers, default "dbmate alembic sqitch seed"
+#   BENCH_SIZES      file counts, default "1 100 1000" ((b) skips 1, (c) takes the largest)
+#   BENCH_WAITERS    waiter counts for (e), default "50 100 200"
+#   BENCH_ROUNDS     interleaved rounds for (a), default 50 (quick mode: RUNS, at least 5)
+#   BUILD_DIR        the build directory, default build
+# Only a full run (every workload and peer, default RUNS) writes bench/RESULTS.md; any
+# other writes /tmp/migrate-init-bench-results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bench_started=$(date +%s)
 runs=${1:-30}
+workloads=${BENCH_WORKLOADS:-a b c d e}
+peers=${BENCH_PEERS:-dbmate alembic sqitch seed}
+waiter_counts=${BENCH_WAITERS:-50 100 200}
+sizes=${BENCH_SIZES:-1 100 1000}
+largest=$(tr ' ' '\n' <<<"$sizes" | sort -n | tail -1)
+if ((runs >= 10)); then
+  rounds=${BENCH_ROUNDS:-50}
+  slow_runs=10  # Alembic and sqitch no-op start-ups
+  apply_runs=5  # applying: psql, migrate-init, dbmate, Alembic at 100 files
+  few_runs=3    # the seed-style script and sqitch at 100 files, Alembic at 1000
+else
+  rounds=${BENCH_ROUNDS:-$((runs < 5 ? 5 : runs))}
+  slow_runs=1 apply_runs=1 few_runs=1
+fi
+one_run=1 # the seed-style script and sqitch at 1000 files: tens of seconds a run
+full=false
+[[ $runs == 30 && -z ${BENCH_WORKLOADS:-} && -z ${BENCH_PEERS:-} && -z ${BENCH_WAITERS:-} && -z ${BENCH_ROUNDS:-} && -z ${BENCH_SIZES:-} ]] && full=true
+selected() { [[ " $workloads " == *" $1 "* ]]; }
+peer() { [[ " $peers " == *" $1 "* ]]; }
+
 bash scripts/install-deps.sh
 command -v hyperfine >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
+# The peers from Debian: Alembic (with psycopg2) and sqitch (with DBD::Pg).
+peer_packages=(python3-alembic python3-psycopg2 sqitch libdbd-pg-perl)
+missing=()
+for package in "${peer_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  { DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" ||
+    { "${sudo_cmd[@]}" apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; }; } \
+    >/dev/null 2>&1 || echo "apt-get install ${missing[*]} failed" >&2
+fi
 bash scripts/build.sh >/dev/null
 binary="$PWD/${BUILD_DIR:-build}/migrate-init"
 work=$(mktemp -d /tmp/migrate-init-bench-XXXXXX)
 source scripts/lib/throwaway-pg.sh
 trap 'pg_stop; rm -rf "$work"' EXIT
 
-# Tools: the libpq floor (bench/floor.c), psql, and dbmate from the npm registry.
+# Tools: the libpq floor (bench/floor.c), psql, dbmate from the npm registry, Alembic (run
+# by Debian's own python3, whose dist-packages hold it) and sqitch.
 gcc -O2 -o "$work/floor" bench/floor.c -I/usr/include/postgresql -lpq -lcrypto
-if [[ ! -x "$work/tools/node_modules/@dbmate/linux-x64/bin/dbmate" ]]; then
+dbmate="$work/tools/node_modules/@dbmate/linux-x64/bin/dbmate"
+if peer dbmate && [[ ! -x $dbmate ]]; then
   npm install --silent --prefix "$work/tools" @dbmate/linux-x64 >/dev/null 2>&1 || echo "dbmate: npm install failed" >&2
 fi
-dbmate="$work/tools/node_modules/@dbmate/linux-x64/bin/dbmate"
-have_dbmate=false
-[[ -x "$dbmate" ]] && have_dbmate=true
+have() { # have PEER: selected and installed
+  peer "$1" || return 1
+  case $1 in
+    dbmate) [[ -x $dbmate ]] ;;
+    alembic) /usr/bin/python3 -c "import alembic, psycopg2" 2>/dev/null ;;
+    sqitch) command -v sqitch >/dev/null && perl -MDBD::Pg -e1 2>/dev/null ;;
+    seed) command -v psql >/dev/null ;;
+  esac
+}
+for p in dbmate alembic sqitch seed; do
+  peer "$p" && ! have "$p" && echo "$p: not installed, skipped" >&2
+done
+versions="psql $(psql --version | awk '{print $3}')"
+have dbmate && versions+=", dbmate $("$dbmate" --version | awk '{print $NF}')"
+have alembic && versions+=", Alembic $(/usr/bin/python3 -c 'import alembic, sqlalchemy, psycopg2; print(alembic.__version__, "(SQLAlchemy", sqlalchemy.__version__ + ", psycopg2", psycopg2.__version__.split()[0] + ")")')"
+have sqitch && versions+=", sqitch $(sqitch --version | awk '{print $3}')"
+versions+=", hyperfine $(hyperfine --version | awk '{print $2}')"
 
 pg_start
-url() { pg_url "$1"; }
 export PGPASSWORD=$PG_PASSWORD
+url() { pg_url "$1"; }
+alembic_url() { echo "postgresql+psycopg2://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT/$1"; }
 
-# N small migrations in dbmate's layout (which migrate-init reads too).
-make_set() { # make_set N DIR
-  mkdir -p "$2"
-  for i in $(seq 1 "$1"); do
-    printf -- '-- migrate:up\nCREATE TABLE t_%05d (id bigint PRIMARY KEY, note text);\n\n-- migrate:down\nDROP TABLE t_%05d;\n' \
-      "$i" "$i" >"$2/$(printf %05d "$i")_table_$i.sql"
-  done
-}
+# N small migrations in each tool's layout (bench/make_sets.py): $work/setN (dbmate's,
+# which migrate-init reads too), plainN (seed-style), alembicN, sqitchN.
+make_sets() { [[ -d $work/set$1 ]] || python3 bench/make_sets.py "$1" "$work"; }
 # psql in one session, a transaction per file, each with its ledger row (the fair floor
 # for applying: every file still commits atomically with its row).
 psql_script() { # psql_script DIR > script
@@ -47,121 +105,283 @@ psql_script() { # psql_script DIR > script
     echo "COMMIT;"
   done
 }
-fresh_db() { pg_sql "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1; pg_sql "CREATE DATABASE $1" >/dev/null; }
-# Set-up helpers (not measured): migrate a database, recreate one.
-printf '#!/bin/sh\nexport DATABASE_URL="postgresql://postgres:%s@127.0.0.1:%s/$1" AUTO_MIGRATE_DIR="$2"\nexec "%s" migrate 2>/dev/null\n' \
-  "$PG_PASSWORD" "$PG_PORT" "$binary" >"$work/mi"
+ensure_db() { [[ $(pg_sql "SELECT 1 FROM pg_database WHERE datname = '$1'") == 1 ]] || pg_sql "CREATE DATABASE $1" >/dev/null; }
 printf '#!/bin/sh\npsql -X -q "postgresql://postgres:%s@127.0.0.1:%s/postgres" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null 2>\&1\n' \
   "$PG_PASSWORD" "$PG_PORT" >"$work/recreate"
-chmod +x "$work/mi" "$work/recreate"
-mi() { "$work/mi" "$@"; }
+chmod +x "$work/recreate"
+
+# The command each tool runs to bring database DB up to date with N files (a shell string,
+# as hyperfine takes it). Each tool has its own databases, named TOOL_N.
+command_for() { # command_for TOOL N [DB]
+  local tool=$1 n=$2 db=${3:-$1_$2}
+  case $tool in
+    mi) echo "DATABASE_URL='$(url "$db")' AUTO_MIGRATE_DIR=$work/set$n $binary migrate" ;;
+    dbmate) echo "$dbmate --url '$(url "$db")?sslmode=disable' --migrations-dir $work/set$n --no-dump-schema up" ;;
+    alembic) echo "ALEMBIC_URL='$(alembic_url "$db")' /usr/bin/python3 -m alembic -c $work/alembic$n/alembic.ini upgrade head" ;;
+    sqitch) echo "sqitch -C $work/sqitch$n deploy 'db:pg://postgres@127.0.0.1:$PG_PORT/$db'" ;;
+    seed) echo "sh $PWD/bench/seed.sh '$(url "$db")' $work/plain$n" ;;
+    psql) echo "psql -X -q -v ON_ERROR_STOP=1 '$(url "$db")' -f $work/apply$n.sql" ;;
+  esac
+}
+# Brings TOOL_N up to date (not measured): a no-op if (b) left it applied.
+setup_db() { # setup_db TOOL N
+  make_sets "$2"
+  ensure_db "$1_$2"
+  [[ $1 == psql ]] && { pg_sql "SELECT 1" >/dev/null; return; }
+  sh -c "$(command_for "$1" "$2")" >/dev/null 2>"$work/setup.err" || { echo "  setup of $1 with $2 files failed:" >&2; tail -3 "$work/setup.err" >&2; return 1; }
+}
 
 median_ms() { # median_ms JSON_FILE COMMAND_INDEX
   python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][int(sys.argv[2])]; print(f\"{r['median']*1000:.1f}\")" "$1" "$2"
 }
-rss_mib() { # rss_mib COMMAND...: peak RSS in MiB
+# hf RUNS WARMUP PREPARE COMMAND: median ms of COMMAND over RUNS runs (PREPARE, if not
+# empty, before each), or "failed".
+hf() {
+  local args=(--runs "$1" --warmup "$2" --export-json "$work/hf.json")
+  [[ -n $3 ]] && args+=(--prepare "$3")
+  if hyperfine "${args[@]}" "$4" >/dev/null 2>"$work/hf.err"; then
+    median_ms "$work/hf.json" 0
+  else
+    echo "  failed: $4" >&2
+    tail -5 "$work/hf.err" >&2
+    echo failed
+  fi
+}
+ratio() { python3 -c "import sys; a, b = sys.argv[1:]; print(f'{float(a)/float(b):.2f}x' if a.replace('.','').isdigit() and b.replace('.','').isdigit() else '-')" "$1" "$2"; }
+rss_mib() { # rss_mib COMMAND...: peak RSS in MiB (of the largest single process, for a script)
   /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.1f", $1/1024}'
 }
+cell() { have "$1" && echo "$2" || echo "-"; }
 
+# --- (b) applying, run first so that (a) and (c) find its databases already applied -----
+if selected b; then
+  echo "== (b) applying small migrations to an empty database"
+  {
+    echo "## (b) Applying N small migrations to an empty database (ms, median)"
+    echo
+    echo "Runs: psql, migrate-init and dbmate $apply_runs; Alembic $apply_runs at 100 files and $few_runs at 1000;"
+    echo "sqitch and the seed-style script $few_runs at 100 files and $one_run at 1000 (tens of seconds a run)."
+    echo
+    echo "| files | psql, one session, a transaction per file | migrate-init | ratio | dbmate | Alembic | sqitch | seed-style |"
+    echo "|---|---|---|---|---|---|---|---|"
+  } >"$work/b.md"
+  for n in $sizes; do
+    ((n > 1)) || continue
+    make_sets "$n"
+    psql_script "$work/set$n" >"$work/apply$n.sql"
+    large=$((n >= 1000))
+    declare -A m=()
+    for tool in psql mi dbmate alembic sqitch seed; do
+      [[ $tool == psql || $tool == mi ]] || have "$tool" || { m[$tool]="-"; continue; }
+      case $tool in
+        psql | mi | dbmate) r=$apply_runs ;;
+        alembic) r=$((large ? few_runs : apply_runs)) ;;
+        *) r=$((large ? one_run : few_runs)) ;;
+      esac
+      m[$tool]=$(hf "$r" 0 "$work/recreate ${tool}_$n" "$(command_for "$tool" "$n")")
+    done
+    echo "| $n | ${m[psql]} | ${m[mi]} | $(ratio "${m[mi]}" "${m[psql]}") | ${m[dbmate]} | ${m[alembic]} | ${m[sqitch]} | ${m[seed]} |" >>"$work/b.md"
+    echo "  $n files: psql ${m[psql]}, migrate-init ${m[mi]} ($(ratio "${m[mi]}" "${m[psql]}")), dbmate ${m[dbmate]}, Alembic ${m[alembic]}, sqitch ${m[sqitch]}, seed-style ${m[seed]} ms"
+    unset m
+  done
+fi
+
+# --- (a) no-op start-up ------------------------------------------------------------------
+if selected a; then
+  echo "== (a) no-op start-up: everything applied"
+  {
+    echo "## (a) No-op start-up, everything already applied"
+    echo
+    echo "### Against the floor, interleaved (ms, median of $rounds rounds)"
+    echo
+    echo "\`bench/interleave.py\` runs the floor, the floor that also hashes every file, and"
+    echo "migrate-init (which verifies every file's checksum) once each per round, in an order"
+    echo "that rotates from round to round, so machine noise falls on all three alike. The"
+    echo "ratios are of the medians; in brackets, the quartiles of the per-round ratios."
+    echo
+    echo "| files | libpq floor | floor + hash files | migrate-init | ratio to floor | ratio to floor+hash |"
+    echo "|---|---|---|---|---|---|"
+  } >"$work/a1.md"
+  {
+    echo
+    echo "### Against the peers (ms, median; hyperfine, one command after the other)"
+    echo
+    echo "Runs: the floor, migrate-init and dbmate $runs; Alembic and sqitch $slow_runs; the seed-style"
+    echo "script $few_runs with 1 and 100 files, $one_run with 1000 (one psql per file: tens of seconds)."
+    echo "In brackets, the ratio to this table's floor."
+    echo
+    echo "| files | libpq floor | migrate-init | dbmate | Alembic | sqitch | seed-style |"
+    echo "|---|---|---|---|---|---|---|"
+  } >"$work/a2.md"
+  for n in $sizes; do
+    make_sets "$n"
+    for tool in mi dbmate alembic sqitch seed; do
+      [[ $tool == mi ]] || have "$tool" || continue
+      setup_db "$tool" "$n"
+    done
+    floor="$work/floor '$(url "mi_$n")'"
+    python3 bench/interleave.py --rounds "$rounds" --json "$work/inter$n.json" --ratio ours/floor --ratio ours/hashed \
+      "floor=$floor" "hashed=$floor --hash $work/set$n" "ours=$(command_for mi "$n")" >"$work/inter$n.txt"
+    python3 - "$work/inter$n.json" "$n" >>"$work/a1.md" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1])); c = r["commands"]; q = r["ratios"]
+def ratio(k): return f"{q[k]['of_medians']:.2f}x ({q[k]['per_round_q1']:.2f}-{q[k]['per_round_q3']:.2f})"
+print(f"| {sys.argv[2]} | {c['floor']['median_ms']:.1f} | {c['hashed']['median_ms']:.1f} | {c['ours']['median_ms']:.1f} | {ratio('ours/floor')} | {ratio('ours/hashed')} |")
+EOF
+    echo "  $n files, interleaved:"; sed 's/^/   /' "$work/inter$n.txt"
+    declare -A m=()
+    m[floor]=$(hf "$runs" 3 "" "$floor")
+    m[mi]=$(hf "$runs" 3 "" "$(command_for mi "$n")")
+    for tool in dbmate alembic sqitch seed; do
+      have "$tool" || { m[$tool]="-"; continue; }
+      case $tool in
+        dbmate) r=$runs w=3 ;;
+        alembic | sqitch) r=$slow_runs w=1 ;;
+        seed) r=$((n >= 1000 ? one_run : few_runs)) w=0 ;;
+      esac
+      m[$tool]=$(hf "$r" "$w" "" "$(command_for "$tool" "$n")")
+    done
+    row="| $n | ${m[floor]}"
+    for tool in mi dbmate alembic sqitch seed; do
+      if [[ ${m[$tool]} == - || ${m[$tool]} == failed ]]; then row+=" | ${m[$tool]}"; else row+=" | ${m[$tool]} ($(ratio "${m[$tool]}" "${m[floor]}"))"; fi
+    done
+    echo "$row |" >>"$work/a2.md"
+    echo "  $n files, hyperfine: floor ${m[floor]}, migrate-init ${m[mi]}, dbmate ${m[dbmate]}, Alembic ${m[alembic]}, sqitch ${m[sqitch]}, seed-style ${m[seed]} ms"
+    unset m
+  done
+fi
+
+# --- (c) peak memory ------------------------------------------------------------------
+if selected c; then
+  echo "== (c) peak memory"
+  big=$largest
+  make_sets "$big"
+  setup_db mi "$big"
+  {
+    echo "## (c) Peak RSS (MiB), no-op start-up with $big files on disk"
+    echo
+    echo "\`/usr/bin/time -f %M\`: for a script, the largest single process (psql, for the seed-style"
+    echo "script, whose processes do not grow with the file count)."
+    echo
+    echo "| tool | peak RSS (MiB) | ratio to the floor |"
+    echo "|---|---|---|"
+    floor_rss=$(rss_mib "$work/floor" "$(url "mi_$big")")
+    echo "| libpq floor | $floor_rss | 1.00x |"
+    r=$(rss_mib env DATABASE_URL="$(url "mi_$big")" AUTO_MIGRATE_DIR="$work/set$big" "$binary" migrate)
+    echo "| migrate-init | $r | $(ratio "$r" "$floor_rss") |"
+    r=$(rss_mib psql -X -q "$(url "mi_$big")" -c "SELECT count(*) FROM schema_migrations")
+    echo "| psql (one SELECT) | $r | $(ratio "$r" "$floor_rss") |"
+    for tool in dbmate alembic sqitch seed; do
+      have "$tool" || continue
+      n=$big; [[ $tool == seed ]] && ((n > 100)) && n=100
+      make_sets "$n"
+      setup_db "$tool" "$n"
+      r=$(rss_mib sh -c "$(command_for "$tool" "$n")")
+      case $tool in
+        alembic) label=Alembic ;;
+        seed) label="seed-style script (psql, $n files)" ;;
+        *) label=$tool ;;
+      esac
+      echo "| $label | $r | $(ratio "$r" "$floor_rss") |"
+    done
+  } >"$work/c.md"
+  sed 's/^/  /' "$work/c.md" | tail -n +8
+fi
+
+# --- (d) replicas at once ---------------------------------------------------------------
+if selected d; then
+  echo "== (d) replicas starting at the same moment on an empty database"
+  make_sets 100
+  {
+    echo "## (d) N replicas started at once on an empty database, 100 migrations"
+    echo
+    echo "Time from the start of all replicas to the last one starting its service, and from the"
+    echo "migrating replica's service start (just after it released the lock) to the last waiter's."
+    echo
+    echo "| replicas | until the last service started (ms) | hand-off after the lock release (ms) |"
+    echo "|---|---|---|"
+  } >"$work/d.md"
+  for n in 1 8 32; do
+    pg_sql "DROP DATABASE IF EXISTS replicas$n" >/dev/null 2>&1; pg_sql "CREATE DATABASE replicas$n" >/dev/null
+    marks="$work/marks$n"; mkdir -p "$marks"
+    t0=$(date +%s%N)
+    for i in $(seq 1 "$n"); do
+      DATABASE_URL=$(url "replicas$n") AUTO_MIGRATE_DIR="$work/set100" AUTO_MIGRATE_FAIL_ON_ERROR=true \
+        "$binary" -- sh -c "date +%s%N > $marks/$i" 2>"$marks/log$i" &
+    done
+    wait
+    last=$(cat "$marks"/[0-9]* | sort -n | tail -1)
+    first=$(cat "$marks"/[0-9]* | sort -n | head -1)
+    echo "| $n | $(( (last - t0) / 1000000 )) | $(( (last - first) / 1000000 )) |" >>"$work/d.md"
+    echo "  $n replicas: last started after $(( (last - t0) / 1000000 )) ms, hand-off $(( (last - first) / 1000000 )) ms"
+  done
+fi
+
+# --- (e) many waiters -------------------------------------------------------------------
+if selected e; then
+  echo "== (e) what many waiting replicas cost the server"
+  # Room for 200 waiters: raise max_connections in this throwaway server's own
+  # postgresql.auto.conf and restart it with the options it was started with.
+  pg_sql "ALTER SYSTEM SET max_connections = 300" >/dev/null
+  "${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$PG_DIR/data" -w -m fast restart >/dev/null
+  sleep_s=15
+  mkdir -p "$work/sleepset"
+  printf -- '-- migrate:up\nSELECT pg_sleep(%s);\n\n-- migrate:down\nSELECT 1;\n' "$sleep_s" >"$work/sleepset/00001_sleep.sql"
+  {
+    echo "## (e) What N waiting replicas cost the server"
+    echo
+    echo "One migrate-init holds the lock for ${sleep_s} s (a migration that runs \`SELECT pg_sleep($sleep_s)\`);"
+    echo "N more start once it holds it. Measured by \`bench/waiters.py\` over a window of the wait"
+    echo "that starts 1.5 s after the last waiter connected (their poll backoff is at its ceiling by"
+    echo "then) and ends 1 s before the release. CPU is utime+stime from /proc, as a percentage of one"
+    echo "core: the server's is the postmaster and all its children. Transactions per second are"
+    echo "pg_stat_database's xact_commit+xact_rollback deltas (every lock poll is one; backends flush"
+    echo "these counters about once a second). Memory per backend is a waiting backend's private"
+    echo "memory (smaps_rollup). The hand-off runs from the holder's service start (just after its"
+    echo "unlock and NOTIFY) to the last waiter's. max_connections is 300 here."
+    echo
+    echo "| waiters | connections held | server CPU (% of a core) | waiters' own CPU (% of a core) | transactions/s | private MiB per backend | window (s) | hand-off (ms) |"
+    echo "|---|---|---|---|---|---|---|---|"
+  } >"$work/e.md"
+  for n in $waiter_counts; do
+    pg_sql "DROP DATABASE IF EXISTS waiters$n" >/dev/null 2>&1; pg_sql "CREATE DATABASE waiters$n" >/dev/null
+    if python3 bench/waiters.py --binary "$binary" --url "$(url "waiters$n")" --dir "$work/sleepset" \
+      --marks "$work/wmarks$n" --data-dir "$PG_DIR/data" --sleep "$sleep_s" --waiters "$n" \
+      --psql "psql -h $PG_DIR -p $PG_PORT -U postgres -d postgres" --json "$work/waiters$n.json" >/dev/null; then
+      python3 - "$work/waiters$n.json" >>"$work/e.md" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"| {r['waiters']} | {r['connections']} | {r['server_cpu_pct']:.1f} | {r['waiters_cpu_pct']:.1f} | {r['xacts_per_s']:.0f} "
+      f"| {r['backend_private_mib']} | {r['window_s']:.1f} | {r['handoff_ms']:.0f} |")
+EOF
+      echo "  $(tail -1 "$work/e.md")"
+    else
+      echo "| $n | failed | | | | | | |" >>"$work/e.md"
+    fi
+  done
+fi
+
+# --- RESULTS.md -------------------------------------------------------------------------
+elapsed=$(( $(date +%s) - bench_started ))
 results="$work/results.md"
 {
   echo "# Benchmark results"
   echo
   echo "Run: $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"
   echo "$(free -g | awk '/Mem:/{print $2}') GiB, Linux $(uname -r); PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}')"
-  echo "over TCP on 127.0.0.1 with SCRAM password authentication. Medians of $runs runs unless said; expect about 20% noise."
-  echo "Produced by \`bash bench/run.sh\`; \`migrate-init\` is the RelWithDebInfo build."
-  echo
-} >"$results"
-
-echo "== (a) no-op start-up: everything applied"
-{
-  echo "## (a) No-op start-up, everything already applied (ms, median)"
-  echo
-  echo "| files | libpq floor | floor + hash files | migrate-init | ratio to floor+hash | dbmate |"
-  echo "|---|---|---|---|---|---|"
-} >>"$results"
-for n in 1 100 1000; do
-  dir="$work/set$n"; make_set "$n" "$dir"
-  fresh_db "noop$n"; mi "noop$n" "$dir"
-  fresh_db "dbm$n"
-  $have_dbmate && "$dbmate" --url "$(url dbm$n)?sslmode=disable" --migrations-dir "$dir" --no-dump-schema up >/dev/null
-  commands=("$work/floor '$(url noop$n)'" "$work/floor '$(url noop$n)' --hash $dir" "DATABASE_URL='$(url noop$n)' AUTO_MIGRATE_DIR=$dir $binary migrate")
-  $have_dbmate && commands+=("$dbmate --url '$(url dbm$n)?sslmode=disable' --migrations-dir $dir --no-dump-schema up")
-  hyperfine --warmup 3 --runs "$runs" --export-json "$work/noop$n.json" "${commands[@]}" >/dev/null
-  floor=$(median_ms "$work/noop$n.json" 0); hashed=$(median_ms "$work/noop$n.json" 1); ours=$(median_ms "$work/noop$n.json" 2)
-  dbm="-"; $have_dbmate && dbm=$(median_ms "$work/noop$n.json" 3)
-  ratio=$(python3 -c "print(f'{$ours/$hashed:.2f}x')")
-  echo "| $n | $floor | $hashed | $ours | $ratio | $dbm |" >>"$results"
-  echo "  $n files: floor $floor ms, floor+hash $hashed ms, migrate-init $ours ms ($ratio), dbmate $dbm ms"
-done
-
-echo "== (b) applying small migrations to an empty database"
-{
-  echo
-  echo "## (b) Applying N small migrations to an empty database (ms, median of 5)"
-  echo
-  echo "| files | psql, one session, a transaction per file | migrate-init | ratio | dbmate |"
-  echo "|---|---|---|---|---|"
-} >>"$results"
-for n in 100 1000; do
-  dir="$work/set$n"
-  psql_script "$dir" >"$work/apply$n.sql"
-  args=(--prepare "$work/recreate applypsql" "psql -X -q -v ON_ERROR_STOP=1 '$(url applypsql)' -f $work/apply$n.sql"
-        --prepare "$work/recreate applymi" "DATABASE_URL='$(url applymi)' AUTO_MIGRATE_DIR=$dir $binary migrate")
-  if $have_dbmate; then
-    args+=(--prepare "$work/recreate applydbm"
-           "$dbmate --url '$(url applydbm)?sslmode=disable' --migrations-dir $dir --no-dump-schema up")
-  fi
-  hyperfine --runs 5 --export-json "$work/apply$n.json" "${args[@]}" >/dev/null
-  psql_ms=$(median_ms "$work/apply$n.json" 0); ours=$(median_ms "$work/apply$n.json" 1)
-  dbm="-"; $have_dbmate && dbm=$(median_ms "$work/apply$n.json" 2)
-  ratio=$(python3 -c "print(f'{$ours/$psql_ms:.2f}x')")
-  echo "| $n | $psql_ms | $ours | $ratio | $dbm |" >>"$results"
-  echo "  $n files: psql $psql_ms ms, migrate-init $ours ms ($ratio), dbmate $dbm ms"
-done
-
-echo "== (c) peak memory"
-fresh_db rss; mi rss "$work/set1000"
-{
-  echo
-  echo "## (c) Peak RSS (MiB), no-op start-up with 1000 files on disk"
-  echo
-  echo "| libpq floor | migrate-init | dbmate | psql (one SELECT) |"
-  echo "|---|---|---|---|"
-  floor_rss=$(rss_mib "$work/floor" "$(url rss)")
-  ours_rss=$(rss_mib env DATABASE_URL="$(url rss)" AUTO_MIGRATE_DIR="$work/set1000" "$binary" migrate)
-  dbm_rss="-"; $have_dbmate && dbm_rss=$(rss_mib "$dbmate" --url "$(url noop1000)?sslmode=disable" --migrations-dir "$work/set1000" --no-dump-schema up)
-  psql_rss=$(rss_mib psql -X -q "$(url rss)" -c "SELECT count(*) FROM schema_migrations")
-  echo "| $floor_rss | $ours_rss | $dbm_rss | $psql_rss |"
-} >>"$results"
-tail -1 "$results"
-
-echo "== (d) replicas starting at the same moment on an empty database"
-{
-  echo
-  echo "## (d) N replicas started at once on an empty database, 100 migrations"
-  echo
-  echo "Time from the start of all replicas to the last one starting its service, and from the"
-  echo "migrating replica's service start (just after it released the lock) to the last waiter's."
-  echo
-  echo "| replicas | until the last service started (ms) | hand-off after the lock release (ms) |"
-  echo "|---|---|---|"
-} >>"$results"
-for n in 1 8 32; do
-  fresh_db "replicas$n"
-  marks="$work/marks$n"; mkdir -p "$marks"
-  t0=$(date +%s%N)
-  for i in $(seq 1 "$n"); do
-    DATABASE_URL=$(url "replicas$n") AUTO_MIGRATE_DIR="$work/set100" AUTO_MIGRATE_FAIL_ON_ERROR=true \
-      "$binary" -- sh -c "date +%s%N > $marks/$i" 2>"$marks/log$i" &
+  echo "over TCP on 127.0.0.1 with SCRAM password authentication. $versions."
+  echo "Produced by \`bash bench/run.sh $*\` in $((elapsed / 60)) min $((elapsed % 60)) s; \`migrate-init\` is the RelWithDebInfo build."
+  echo "Load average (1 min) at the end: $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores. Expect about 20% noise."
+  for part in a1 a2 b c d e; do
+    [[ -f $work/$part.md ]] || continue
+    [[ $part == a2 ]] || echo
+    cat "$work/$part.md"
   done
-  wait
-  last=$(cat "$marks"/[0-9]* | sort -n | tail -1)
-  first=$(cat "$marks"/[0-9]* | sort -n | head -1)
-  echo "| $n | $(( (last - t0) / 1000000 )) | $(( (last - first) / 1000000 )) |" >>"$results"
-  echo "  $n replicas: last started after $(( (last - t0) / 1000000 )) ms, hand-off $(( (last - first) / 1000000 )) ms"
-done
-
-cp "$results" bench/RESULTS.md
-echo "== wrote bench/RESULTS.md"
+} >"$results"
+if $full; then
+  cp "$results" bench/RESULTS.md
+  echo "== wrote bench/RESULTS.md ($((elapsed / 60)) min $((elapsed % 60)) s)"
+else
+  cp "$results" /tmp/migrate-init-bench-results.md
+  echo "== partial run: wrote /tmp/migrate-init-bench-results.md ($((elapsed / 60)) min $((elapsed % 60)) s)"
+fi

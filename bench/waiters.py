@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""What N waiting replicas cost the server. One migrate-init (the holder) takes the lock and
+applies a migration that sleeps; once it holds the lock, N more start and wait for it. In a
+window during the wait (after every waiter has connected and its poll backoff has reached
+its ceiling) this measures:
+
+  - connections held: pg_stat_activity rows for the database;
+  - server CPU: utime+stime of the postmaster and all its children (/proc/PID/stat),
+    after minus before, over the window, as a percentage of one core;
+  - waiters' own CPU the same way (the migrate-init processes);
+  - transactions per second: pg_stat_database.xact_commit + xact_rollback of the database,
+    after minus before (every lock poll is a transaction; backends flush these counters
+    about once a second, so this is approximate);
+  - private memory per waiting backend (Private_Clean + Private_Dirty of smaps_rollup);
+
+and after the holder releases the lock: the hand-off, from the holder's service start
+(just after its unlock and NOTIFY) to the last waiter's service start.
+
+  waiters.py --binary B --url URL --dir DIR --marks DIR --data-dir PGDATA --sleep S
+             --psql 'psql -h SOCKETDIR -p PORT -U postgres -d postgres' --waiters N [--json FILE]
+
+DIR must hold one migration that sleeps S seconds. Prints one JSON object.
+"""
+import argparse
+import glob
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def ticks(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        # After the command name: state is field 3, ppid 4, utime 14, stime 15.
+        return int(fields[1]), int(fields[11]) + int(fields[12])
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+
+
+def server_ticks(postmaster):
+    result = {}
+    for path in glob.glob("/proc/[0-9]*/stat"):
+        pid = int(path.split("/")[2])
+        sample = ticks(pid)
+        if sample and (pid == postmaster or sample[0] == postmaster):
+            result[pid] = sample[1]
+    return result
+
+
+def client_ticks(pids):
+    result = {}
+    for pid in pids:
+        sample = ticks(pid)
+        if sample:
+            result[pid] = sample[1]
+    return result
+
+
+def delta(before, after):
+    return sum(after[pid] - before[pid] for pid in after if pid in before)
+
+
+def private_kib(pid):
+    total = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total += int(line.split()[1])
+    except FileNotFoundError:
+        return None
+    return total
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    for name in ("--binary", "--url", "--dir", "--marks", "--data-dir", "--psql"):
+        parser.add_argument(name, required=True)
+    parser.add_argument("--sleep", type=float, required=True)
+    parser.add_argument("--waiters", type=int, required=True)
+    parser.add_argument("--json")
+    options = parser.parse_args()
+    database = options.url.rsplit("/", 1)[1].split("?")[0]
+    psql = shlex.split(options.psql) + ["-X", "-q", "-A", "-t", "-F", " "]
+
+    def sql(query):
+        return subprocess.run(psql + ["-c", query], check=True, capture_output=True, text=True).stdout.strip()
+
+    with open(os.path.join(options.data_dir, "postmaster.pid")) as f:
+        postmaster = int(f.readline())
+    os.makedirs(options.marks, exist_ok=True)
+    env = dict(os.environ, DATABASE_URL=options.url, AUTO_MIGRATE_DIR=options.dir, AUTO_MIGRATE_FAIL_ON_ERROR="true")
+
+    def start(name):
+        with open(os.path.join(options.marks, f"{name}.log"), "w") as log:
+            return subprocess.Popen([options.binary, "--", "sh", "-c", f"date +%s%N > {options.marks}/{name}"],
+                                    env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+    holder = start("holder")
+    deadline = time.monotonic() + 30
+    while sql(f"SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+              f"WHERE l.locktype = 'advisory' AND l.granted AND d.datname = '{database}'") != "1":
+        if time.monotonic() > deadline or holder.poll() is not None:
+            sys.exit("waiters: the holder never took the lock")
+        time.sleep(0.02)
+    locked_at = time.monotonic()
+    release_expected = locked_at + options.sleep
+    waiters = [start(f"w{i}") for i in range(options.waiters)]
+    started_all = time.monotonic()
+    while int(sql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}'")) < options.waiters + 1:
+        if time.monotonic() > release_expected - 3:
+            sys.exit("waiters: not all waiters connected in time; raise --sleep")
+        time.sleep(0.05)
+    connected_at = time.monotonic()
+    # Let every waiter's backoff reach its ceiling (50, 100, 200, 400, then 500 ms).
+    time.sleep(1.5)
+
+    def snapshot():
+        sample = {"t": time.monotonic(), "server": server_ticks(postmaster),
+                  "client": client_ticks([p.pid for p in waiters])}
+        row = sql(f"SELECT xact_commit + xact_rollback, (SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}')"
+                  f"  FROM pg_stat_database WHERE datname = '{database}'").split()
+        sample["xacts"], sample["connections"] = int(row[0]), int(row[1])
+        return sample
+
+    before = snapshot()
+    backend_pids = [int(p) for p in sql(f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}' "
+                                        f"AND query LIKE '%pg_try_advisory_lock%'").split()]
+    memory = [m for m in (private_kib(pid) for pid in backend_pids) if m is not None]
+    window_end = release_expected - 1.0
+    if window_end - time.monotonic() < 2:
+        sys.exit("waiters: the measurement window is under 2 s; raise --sleep")
+    time.sleep(window_end - time.monotonic())
+    after = snapshot()
+    window = after["t"] - before["t"]
+
+    failed = [p.args for p in [holder] + waiters if p.wait() != 0]
+    if failed:
+        sys.exit(f"waiters: {len(failed)} migrate-init processes failed; see {options.marks}/*.log")
+    marks = {}
+    for name in ["holder"] + [f"w{i}" for i in range(options.waiters)]:
+        with open(os.path.join(options.marks, name)) as f:
+            marks[name] = int(f.read())
+    last = max(marks.values())
+    report = {
+        "waiters": options.waiters,
+        "connect_s": round(connected_at - started_all, 2),
+        "window_s": round(window, 2),
+        "connections": after["connections"],
+        "server_cpu_pct": round(100.0 * delta(before["server"], after["server"]) / TICKS / window, 2),
+        "waiters_cpu_pct": round(100.0 * delta(before["client"], after["client"]) / TICKS / window, 2),
+        "xacts_per_s": round((after["xacts"] - before["xacts"]) / window, 1),
+        "backend_private_mib": round(sum(memory) / len(memory) / 1024, 2) if memory else None,
+        "handoff_ms": round((last - marks["holder"]) / 1e6, 1),
+    }
+    print(json.dumps(report))
+    if options.json:
+        with open(options.json, "w") as out:
+            json.dump(report, out)
+
+
+if __name__ == "__main__":
+    main()
