@@ -69,7 +69,9 @@ std::chrono::milliseconds parse_seconds(std::string_view source, std::string_vie
   if (!std::isfinite(seconds) || seconds > k_max_seconds) {
     invalid(source, text, "a number of seconds no larger than ten years");
   }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(seconds * 1000.0)));
+  // Rounded to the nearest millisecond by hand (seconds is never negative here): std::llround
+  // was the binary's only use of libm, which would otherwise be loaded at every start.
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
 }
 
 std::int64_t parse_int64(std::string_view source, std::string_view text) {
