@@ -26,11 +26,12 @@ largest=$(tr ' ' '\n' <<<"$sizes" | sort -n | tail -1)
 if ((runs >= 10)); then
   rounds=${BENCH_ROUNDS:-50}
   slow_runs=10  # Alembic and sqitch no-op start-ups
+  waiter_reps=3 # (e): each waiter count
   apply_runs=5  # applying: psql, migrate-init, dbmate, Alembic at 100 files
   few_runs=3    # the seed-style script and sqitch at 100 files, Alembic at 1000
 else
   rounds=${BENCH_ROUNDS:-$((runs < 5 ? 5 : runs))}
-  slow_runs=1 apply_runs=1 few_runs=1
+  slow_runs=1 apply_runs=1 few_runs=1 waiter_reps=1
 fi
 one_run=1 # the seed-style script and sqitch at 1000 files: tens of seconds a run
 full=false
@@ -340,24 +341,33 @@ if selected e; then
     echo "memory (smaps_rollup). The hand-off runs from the holder's service start (just after its"
     echo "unlock and NOTIFY) to the last waiter's. max_connections is 300 here."
     echo
-    echo "| waiters | connections held | server CPU (% of a core) | waiters' own CPU (% of a core) | transactions/s | private MiB per backend | window (s) | hand-off (ms) |"
-    echo "|---|---|---|---|---|---|---|---|"
+    echo "Medians of $waiter_reps runs per row (the hand-off of each run in brackets)."
+    echo
+    echo "| waiters | connections held | server CPU (% of a core) | server CPU per transaction (µs) | waiters' own CPU (% of a core) | transactions/s | private MiB per backend | window (s) | hand-off (ms) |"
+    echo "|---|---|---|---|---|---|---|---|---|"
   } >"$work/e.md"
   for n in $waiter_counts; do
-    pg_sql "DROP DATABASE IF EXISTS waiters$n" >/dev/null 2>&1; pg_sql "CREATE DATABASE waiters$n" >/dev/null
-    if python3 bench/waiters.py --binary "$binary" --url "$(url "waiters$n")" --dir "$work/sleepset" \
-      --marks "$work/wmarks$n" --data-dir "$PG_DIR/data" --sleep "$sleep_s" --waiters "$n" \
-      --psql "psql -h $PG_DIR -p $PG_PORT -U postgres -d postgres" --json "$work/waiters$n.json" >/dev/null; then
-      python3 - "$work/waiters$n.json" >>"$work/e.md" <<'EOF'
-import json, sys
-r = json.load(open(sys.argv[1]))
-print(f"| {r['waiters']} | {r['connections']} | {r['server_cpu_pct']:.1f} | {r['waiters_cpu_pct']:.1f} | {r['xacts_per_s']:.0f} "
-      f"| {r['backend_private_mib']} | {r['window_s']:.1f} | {r['handoff_ms']:.0f} |")
+    for rep in $(seq 1 "$waiter_reps"); do
+      pg_sql "DROP DATABASE IF EXISTS waiters$n" >/dev/null 2>&1; pg_sql "CREATE DATABASE waiters$n" >/dev/null
+      python3 bench/waiters.py --binary "$binary" --url "$(url "waiters$n")" --dir "$work/sleepset" \
+        --marks "$work/wmarks$n-$rep" --data-dir "$PG_DIR/data" --sleep "$sleep_s" --waiters "$n" \
+        --psql "psql -h $PG_DIR -p $PG_PORT -U postgres -d postgres" --json "$work/waiters$n-$rep.json" >/dev/null ||
+        echo "  waiters.py failed with $n waiters" >&2
+    done
+    python3 - "$n" "$work"/waiters"$n"-*.json >>"$work/e.md" <<'EOF'
+import json, statistics, sys
+import os
+runs = [json.load(open(path)) for path in sys.argv[2:] if os.path.exists(path)]
+if not runs:
+    print(f"| {sys.argv[1]} | failed | | | | | | | |")
+    sys.exit()
+def m(key, fmt):
+    return format(statistics.median(r[key] for r in runs), fmt)
+print(f"| {sys.argv[1]} | {m('connections', '.0f')} | {m('server_cpu_pct', '.1f')} | {m('server_us_per_xact', '.0f')} "
+      f"| {m('waiters_cpu_pct', '.1f')} | {m('xacts_per_s', '.0f')} | {m('backend_private_mib', '.1f')} "
+      f"| {m('window_s', '.1f')} | {m('handoff_ms', '.0f')} ({', '.join(format(r['handoff_ms'], '.0f') for r in runs)}) |")
 EOF
-      echo "  $(tail -1 "$work/e.md")"
-    else
-      echo "| $n | failed | | | | | | |" >>"$work/e.md"
-    fi
+    echo "  $(tail -1 "$work/e.md")"
   done
 fi
 

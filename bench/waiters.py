@@ -156,6 +156,8 @@ def main():
         "server_cpu_pct": round(100.0 * delta(before["server"], after["server"]) / TICKS / window, 2),
         "waiters_cpu_pct": round(100.0 * delta(before["client"], after["client"]) / TICKS / window, 2),
         "xacts_per_s": round((after["xacts"] - before["xacts"]) / window, 1),
+        "server_us_per_xact": round(1e6 * delta(before["server"], after["server"]) / TICKS
+                                    / max(1, after["xacts"] - before["xacts"]), 1),
         "backend_private_mib": round(sum(memory) / len(memory) / 1024, 2) if memory else None,
         "handoff_ms": round((last - marks["holder"]) / 1e6, 1),
     }
