@@ -44,6 +44,12 @@ JsonObject& JsonObject::add(std::string_view key, bool value) { return field(key
 
 JsonObject& JsonObject::add_raw(std::string_view key, const std::string& json) { return field(key, json); }
 
+JsonObject& JsonObject::add_fields(const JsonObject& other) {
+  if (!m_fields.empty() && !other.m_fields.empty()) m_fields += ",";
+  m_fields += other.m_fields;
+  return *this;
+}
+
 std::string json_array(const std::vector<std::string>& items) {
   std::string out = "[";
   for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];

@@ -22,6 +22,8 @@ public:
   JsonObject& add(std::string_view key, bool value);
   // A value that is already JSON (an object or array).
   JsonObject& add_raw(std::string_view key, const std::string& json);
+  // Every field of `other`, after this object's own.
+  JsonObject& add_fields(const JsonObject& other);
   std::string str() const { return "{" + m_fields + "}"; }
 
 private:

@@ -1,6 +1,7 @@
 #include "migrate/context.hpp"
 
 #include "lock_key.hpp"
+#include "migrate/ledger_name.hpp"
 #include "log.hpp"
 #include "pg/connect.hpp"
 #include "pg/pooler_probe.hpp"
@@ -71,6 +72,31 @@ void enforce(const SafetyReport& report) {
     if (problem.code == ExitCode::refused) code = ExitCode::refused;
   }
   throw Error(code, "not migrating: " + std::to_string(report.errors.size()) + " problems (listed above)");
+}
+
+bool has_tenants(const Config& config) { return !config.schemas.empty() || !config.schemas_query.empty(); }
+
+std::vector<std::string> tenant_schemas(const Config& config, Session& session) {
+  if (!config.schemas.empty()) return config.schemas;
+  const pg::Result result = session.connection.exec(config.schemas_query);
+  std::vector<std::string> schemas;
+  for (int row = 0; row < result.rows(); ++row) schemas.push_back(result.value(row, 0));
+  return schemas;
+}
+
+void for_each_ledger(const Config& config,
+                     const std::function<void(const std::string& schema, MigrationContext& context)>& visit) {
+  if (!has_tenants(config)) {
+    MigrationContext context(config);
+    visit("", context);
+    return;
+  }
+  Session session(config);
+  for (const auto& schema : tenant_schemas(config, session)) {
+    session.connection.exec("SET search_path TO " + quote_identifier(schema));
+    MigrationContext context(config, session, LedgerName{schema, config.ledger.table});
+    visit(schema, context);
+  }
 }
 
 } // namespace migrate_init

@@ -8,7 +8,9 @@
 #include "pg/advisory_lock.hpp"
 #include "pg/connection.hpp"
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace migrate_init {
@@ -57,5 +59,17 @@ public:
 // Logs each warning, then throws when there are errors: the one problem itself, or a
 // summary after logging every one of them.
 void enforce(const SafetyReport& report);
+
+// Whether the run covers tenant schemas (AUTO_MIGRATE_SCHEMAS or AUTO_MIGRATE_SCHEMAS_QUERY).
+bool has_tenants(const Config& config);
+
+// The tenant schemas: the configured list, or the first column of the configured query.
+std::vector<std::string> tenant_schemas(const Config& config, Session& session);
+
+// Calls `visit` with the context of every ledger the configuration covers: each tenant's
+// in turn (search_path set to the tenant, its schema as the first argument), or the one
+// configured ledger (with an empty schema). For the read-only reports.
+void for_each_ledger(const Config& config,
+                     const std::function<void(const std::string& schema, MigrationContext& context)>& visit);
 
 } // namespace migrate_init

@@ -128,14 +128,6 @@ MigrateOutcome migrate_ledger(MigrationContext& context) {
   return {applied, total, lock_wait_ms};
 }
 
-std::vector<std::string> tenant_schemas(const Config& config, Session& session) {
-  if (!config.schemas.empty()) return config.schemas;
-  const pg::Result result = session.connection.exec(config.schemas_query);
-  std::vector<std::string> schemas;
-  for (int row = 0; row < result.rows(); ++row) schemas.push_back(result.value(row, 0));
-  return schemas;
-}
-
 // Every tenant schema in turn, each with search_path set to it, its own ledger and its
 // own lock key; one tenant's failure does not stop the others.
 MigrateOutcome migrate_tenants(const Config& config) {
@@ -183,7 +175,7 @@ MigrateOutcome migrate_tenants(const Config& config) {
 } // namespace
 
 MigrateOutcome migrate(const Config& config) {
-  if (!config.schemas.empty() || !config.schemas_query.empty()) return migrate_tenants(config);
+  if (has_tenants(config)) return migrate_tenants(config);
   MigrationContext context(config);
   return migrate_ledger(context);
 }

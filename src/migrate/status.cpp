@@ -37,6 +37,7 @@ std::vector<StatusEntry> entries_of(const MigrationContext& context) {
   return entries;
 }
 
+// The JSON array of every migration's state.
 std::string status_json(const MigrationContext& context, const std::vector<StatusEntry>& entries) {
   std::vector<std::string> items;
   for (const auto& entry : entries) {
@@ -54,7 +55,7 @@ std::string status_json(const MigrationContext& context, const std::vector<Statu
     }
     items.push_back(item.str());
   }
-  return JsonObject().add_raw("migrations", json_array(items)).str() + "\n";
+  return json_array(items);
 }
 
 std::string problems_json(const SafetyReport& report) {
@@ -85,65 +86,125 @@ std::string format_status(const std::vector<StatusEntry>& entries) {
   return out;
 }
 
-int print_status(const Config& config) {
-  const MigrationContext context(config);
+namespace {
+
+// One ledger's report: its text, the fields of its JSON object, and its exit code.
+struct LedgerReport {
+  std::string text;
+  JsonObject json;
+  ExitCode code = ExitCode::ok;
+};
+
+LedgerReport status_report(const MigrationContext& context) {
   const auto entries = entries_of(context);
-  std::cout << (config.json ? status_json(context, entries) : format_status(entries)) << std::flush;
+  LedgerReport report;
+  report.text = format_status(entries);
+  report.json.add_raw("migrations", status_json(context, entries));
+  return report;
+}
+
+ExitCode code_of(const SafetyReport& report) {
+  if (report.errors.empty()) return ExitCode::ok;
+  const bool refused = std::any_of(report.errors.begin(), report.errors.end(),
+                                   [](const Problem& p) { return p.code == ExitCode::refused; });
+  return refused ? ExitCode::refused : ExitCode::migration_failed;
+}
+
+std::string problems_text(const SafetyReport& report) {
+  std::string text;
+  for (const auto& warning : report.warnings) text += "warning: " + warning + "\n";
+  for (const auto& problem : report.errors) text += "problem: " + problem.message + "\n";
+  return text;
+}
+
+LedgerReport plan_report(const MigrationContext& context) {
+  const Plan plan = context.plan();
+  const SafetyReport safety = context.check(plan);
+  LedgerReport report;
+  std::vector<std::string> items;
+  if (plan.pending.empty()) {
+    report.text = "nothing to apply (" + std::to_string(context.set.migrations.size()) + " migrations)\n";
+  }
+  for (std::size_t index : plan.pending) {
+    const Migration& m = context.set.migrations[index];
+    report.text += m.file.file_name + "  " + m.checksum + "  " + mode_name(m) + "\n";
+    items.push_back(JsonObject()
+                        .add("version", m.file.version)
+                        .add("name", m.file.name)
+                        .add("file", m.file.file_name)
+                        .add("checksum", m.checksum)
+                        .add("mode", mode_name(m))
+                        .add("statements", static_cast<long long>(m.script().up_statements.size()))
+                        .str());
+  }
+  report.text += problems_text(safety);
+  report.json.add_raw("pending", json_array(items)).add_raw("report", problems_json(safety));
+  report.code = code_of(safety);
+  return report;
+}
+
+LedgerReport verify_report(const MigrationContext& context) {
+  const Plan plan = context.plan();
+  SafetyReport safety = context.check(plan);
+  for (std::size_t index : plan.pending) {
+    safety.errors.push_back({ExitCode::refused, context.set.migrations[index].file.file_name + " is not applied"});
+  }
+  LedgerReport report;
+  report.text = problems_text(safety);
+  if (safety.errors.empty()) {
+    report.text += "ok: the database matches the " + std::to_string(context.set.migrations.size()) + " migration files\n";
+  }
+  report.json.add("ok", safety.errors.empty()).add_raw("report", problems_json(safety));
+  report.code = safety.errors.empty() ? ExitCode::ok : ExitCode::refused;
+  return report;
+}
+
+// The exit code of two reports together: refused (5) outranks a failure (1), which
+// outranks ok.
+ExitCode worse(ExitCode a, ExitCode b) {
+  if (a == ExitCode::refused || b == ExitCode::refused) return ExitCode::refused;
+  return a != ExitCode::ok ? a : b;
+}
+
+// Prints the report of every ledger the configuration covers and returns the worst exit
+// code. Without tenants the output is the one ledger's report; with tenants, each tenant's
+// text under a "tenant <schema>:" heading, and JSON as {"tenants": [{"schema", ...}]}.
+int print_reports(const Config& config, LedgerReport (*report_of)(const MigrationContext&)) {
+  std::string text;
+  JsonObject single;
+  std::vector<std::string> tenants;
+  ExitCode worst = ExitCode::ok;
+  for_each_ledger(config, [&](const std::string& schema, MigrationContext& context) {
+    const LedgerReport report = report_of(context);
+    worst = worse(worst, report.code);
+    if (schema.empty()) {
+      text = report.text;
+      single = report.json;
+      return;
+    }
+    text += (text.empty() ? "" : "\n") + std::string("tenant ") + schema + ":\n" + report.text;
+    tenants.push_back(JsonObject().add("schema", schema).add_fields(report.json).str());
+  });
+  if (!has_tenants(config)) {
+    std::cout << (config.json ? single.str() + "\n" : text) << std::flush;
+  } else if (config.json) {
+    std::cout << JsonObject().add("ok", worst == ExitCode::ok).add_raw("tenants", json_array(tenants)).str() << "\n"
+              << std::flush;
+  } else {
+    std::cout << (tenants.empty() ? "no tenant schemas\n" : text) << std::flush;
+  }
+  return to_int(worst);
+}
+
+} // namespace
+
+int print_status(const Config& config) {
+  print_reports(config, status_report);
   return 0;
 }
 
-int print_plan(const Config& config) {
-  const MigrationContext context(config);
-  const Plan plan = context.plan();
-  const SafetyReport report = context.check(plan);
-  if (config.json) {
-    std::vector<std::string> items;
-    for (std::size_t index : plan.pending) {
-      const Migration& m = context.set.migrations[index];
-      items.push_back(JsonObject()
-                          .add("version", m.file.version)
-                          .add("name", m.file.name)
-                          .add("file", m.file.file_name)
-                          .add("checksum", m.checksum)
-                          .add("mode", mode_name(m))
-                          .add("statements", static_cast<long long>(m.script().up_statements.size()))
-                          .str());
-    }
-    std::cout << JsonObject().add_raw("pending", json_array(items)).add_raw("report", problems_json(report)).str() << "\n";
-  } else {
-    if (plan.pending.empty()) std::cout << "nothing to apply (" << context.set.migrations.size() << " migrations)\n";
-    for (std::size_t index : plan.pending) {
-      const Migration& m = context.set.migrations[index];
-      std::cout << m.file.file_name << "  " << m.checksum << "  " << mode_name(m) << "\n";
-    }
-    for (const auto& warning : report.warnings) std::cout << "warning: " << warning << "\n";
-    for (const auto& problem : report.errors) std::cout << "problem: " << problem.message << "\n";
-  }
-  std::cout << std::flush;
-  if (report.errors.empty()) return 0;
-  const bool refused = std::any_of(report.errors.begin(), report.errors.end(),
-                                   [](const Problem& p) { return p.code == ExitCode::refused; });
-  return to_int(refused ? ExitCode::refused : ExitCode::migration_failed);
-}
+int print_plan(const Config& config) { return print_reports(config, plan_report); }
 
-int print_verify(const Config& config) {
-  const MigrationContext context(config);
-  const Plan plan = context.plan();
-  SafetyReport report = context.check(plan);
-  for (std::size_t index : plan.pending) {
-    report.errors.push_back({ExitCode::refused, context.set.migrations[index].file.file_name + " is not applied"});
-  }
-  if (config.json) {
-    std::cout << JsonObject().add("ok", report.errors.empty()).add_raw("report", problems_json(report)).str() << "\n";
-  } else {
-    for (const auto& warning : report.warnings) std::cout << "warning: " << warning << "\n";
-    for (const auto& problem : report.errors) std::cout << "problem: " << problem.message << "\n";
-    if (report.errors.empty()) {
-      std::cout << "ok: the database matches the " << context.set.migrations.size() << " migration files\n";
-    }
-  }
-  std::cout << std::flush;
-  return to_int(report.errors.empty() ? ExitCode::ok : ExitCode::refused);
-}
+int print_verify(const Config& config) { return print_reports(config, verify_report); }
 
 } // namespace migrate_init

@@ -90,6 +90,39 @@ TEST_CASE("Tenant schemas are migrated in turn, each with its own ledger; a fail
   }
 }
 
+TEST_CASE("status, plan and verify report every tenant's ledger, and verify fails if any tenant is behind") {
+  const std::string db = shared_server().create_database();
+  auto env = env_for(db, {{"AUTO_MIGRATE_SCHEMAS", "shop_eu,shop_us"}});
+  CHECK(test::run({{"migrate"}, env}).exit_code == 0);
+  // shop_new appears later, with nothing applied yet.
+  shared_server().query(db, "CREATE SCHEMA shop_new");
+  env["AUTO_MIGRATE_SCHEMAS"] = "shop_eu,shop_us,shop_new";
+
+  const auto status = test::run({{"status"}, env});
+  CHECK(status.exit_code == 0);
+  CHECK(contains(status.out, "tenant shop_eu:\nVERSION"));
+  CHECK(contains(status.out, "tenant shop_new:\nVERSION"));
+  CHECK(test::count(status.out, "pending") == 5); // shop_new's five files only
+
+  const auto plan = test::run({{"plan"}, env});
+  CHECK(plan.exit_code == 0);
+  CHECK(test::count(plan.out, "nothing to apply (5 migrations)") == 2);
+  CHECK(contains(plan.out, "tenant shop_new:\n001_"));
+
+  const auto verify = test::run({{"verify", "--json"}, env});
+  CHECK(verify.exit_code == 5);
+  CHECK(contains(verify.out, R"({"ok":false,"tenants":[{"schema":"shop_eu","ok":true,)"));
+  CHECK(contains(verify.out, R"({"schema":"shop_new","ok":false,)"));
+  CHECK(contains(verify.out, "is not applied"));
+
+  SUBCASE("once every tenant is migrated, verify passes") {
+    CHECK(test::run({{"migrate"}, env}).exit_code == 0);
+    const auto again = test::run({{"verify"}, env});
+    CHECK(again.exit_code == 0);
+    CHECK(test::count(again.out, "ok: the database matches the 5 migration files") == 3);
+  }
+}
+
 TEST_CASE("A hostile tenant name is only ever a quoted identifier") {
   const std::string db = shared_server().create_database();
   shared_server().query(db, "CREATE TABLE victim (id int)");
