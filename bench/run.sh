@@ -55,6 +55,8 @@ if ((${#missing[@]})); then
       DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; }; } \
     >/dev/null 2>&1 || echo "apt-get install ${missing[*]} failed" >&2
 fi
+commit=$(git rev-parse --short HEAD)
+tree_state=$(git diff --quiet HEAD -- src CMakeLists.txt 2>/dev/null && echo "src/ as committed" || echo "src/ with uncommitted changes")
 bash scripts/build.sh >/dev/null
 binary="$PWD/${BUILD_DIR:-build}/migrate-init"
 work=$(mktemp -d /tmp/migrate-init-bench-XXXXXX)
@@ -380,7 +382,8 @@ results="$work/results.md"
   echo "Run: $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"
   echo "$(free -g | awk '/Mem:/{print $2}') GiB, Linux $(uname -r); PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}')"
   echo "over TCP on 127.0.0.1 with SCRAM password authentication. $versions."
-  echo "Produced by \`bash bench/run.sh $*\` in $((elapsed / 60)) min $((elapsed % 60)) s; \`migrate-init\` is the RelWithDebInfo build."
+  echo "Produced by \`bash bench/run.sh $*\` in $((elapsed / 60)) min $((elapsed % 60)) s; \`migrate-init\` is the RelWithDebInfo build"
+  echo "of commit $commit (working tree as built: $tree_state)."
   echo "Load average (1 min) at the end: $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores. Expect about 20% noise."
   for part in a1 a2 b c d e; do
     [[ -f $work/$part.md ]] || continue
