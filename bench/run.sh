@@ -17,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench_started=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 runs=${1:-30}
 workloads=${BENCH_WORKLOADS:-a b c d e}
 peers=${BENCH_PEERS:-dbmate alembic sqitch seed}
@@ -384,7 +385,8 @@ results="$work/results.md"
   echo "over TCP on 127.0.0.1 with SCRAM password authentication. $versions."
   echo "Produced by \`bash bench/run.sh $*\` in $((elapsed / 60)) min $((elapsed % 60)) s; \`migrate-init\` is the RelWithDebInfo build"
   echo "of commit $commit (working tree as built: $tree_state)."
-  echo "Load average (1 min) at the end: $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores. Expect about 20% noise."
+  echo "Load average (1, 5, 15 min) at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg) (on $(nproc) cores;"
+  echo "other work shares this machine). Expect about 20% noise, more when the load exceeds the cores."
   for part in a1 a2 b c d e; do
     [[ -f $work/$part.md ]] || continue
     [[ $part == a2 ]] || echo
