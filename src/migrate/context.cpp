@@ -44,8 +44,13 @@ std::unique_ptr<pg::AdvisoryLock> MigrationContext::lock(const std::function<boo
   }
   const std::int64_t key = config.lock_key.value_or(derive_lock_key(info.database, info.schema, ledger.name().table));
   spdlog::info("taking the migration lock (key {})", key);
-  // Let the server notice a vanished lock holder within seconds: its lock then drops.
-  connection.exec("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3");
+  // Let the server notice a vanished lock holder within seconds, its lock then drops: TCP
+  // keepalives for a holder cut off while idle, and (PostgreSQL 14+) a check of the client
+  // socket every few seconds while a statement runs, so that a SIGKILLed holder's long
+  // statement is cancelled and rolled back instead of keeping the lock to its end.
+  connection.exec("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3;"
+                  "SELECT set_config(name, '5s', false) FROM pg_settings"
+                  " WHERE name = 'client_connection_check_interval'");
   return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout, still_needed);
 }
 

@@ -153,6 +153,18 @@ void run_statement(pg::Connection& connection, const SqlStatement& statement, co
   with_lock_retries(settings, what, [&] { return connection.exec(statement.text); });
 }
 
+// Records a no-transaction file's failure in its ledger row, when the connection still
+// allows it. When the connection is what failed (or a second stop signal came, or the
+// cancelled statement is still running), the first error is the one to report, with the
+// repair command: the row already says the file is unfinished, and up to which statement.
+void record_failure(Ledger& ledger, const std::string& version, const std::string& reason) {
+  try {
+    ledger.record_error(version, reason);
+  } catch (const std::exception& e) {
+    spdlog::warn("could not record the failure of {} in the ledger: {}", version, e.what());
+  }
+}
+
 long long apply_statements(pg::Connection& connection, Ledger& ledger, const LedgerInfo& info,
                            const Migration& migration, const RunSettings& settings, int resume_at) {
   const auto& statements = migration.script().up_statements;
@@ -183,20 +195,14 @@ long long apply_statements(pg::Connection& connection, Ledger& ledger, const Led
       const std::string reason = fmt::format("statement {} of {}: ", current + 1, total) +
                                  locate_error(migration.file.file_name, {statement.text, statement.line}, e, statement.line) +
                                  gave_up_note(e, settings);
-      ledger.record_error(version, reason);
+      record_failure(ledger, version, reason);
       fail(migration, reason + "; " + repair_hint(version, current + 1));
     } catch (const Interrupted& e) {
-      try {
-        ledger.record_error(version, "interrupted by " + signal_name(e.signal_number()) + " at " + where);
-      } catch (const std::exception& ignored) {
-        // The statement may still be running (cancel unanswered) or a second signal came:
-        // the interruption is what must be reported, not this.
-        spdlog::debug("recording the interruption in the ledger: {}", ignored.what());
-      }
+      record_failure(ledger, version, "interrupted by " + signal_name(e.signal_number()) + " at " + where);
       throw Interrupted(e.signal_number(), "interrupted by " + signal_name(e.signal_number()) + " at " + where +
                                                " of " + migration.file.id() + "; " + repair_hint(version, current + 1));
     } catch (const Error& e) {
-      ledger.record_error(version, where + ": " + e.what());
+      record_failure(ledger, version, where + ": " + e.what());
       fail(migration, where + ": " + e.what() + "; " + repair_hint(version, current + 1));
     }
     ledger.record_progress(version, current + 1);

@@ -31,6 +31,10 @@ public:
   bool held() const { return m_held; }
 
 private:
+  // The polling loop of the constructor.
+  void wait_for_lock(std::chrono::steady_clock::time_point started, std::chrono::milliseconds timeout,
+                     const std::function<bool()>& still_needed);
+
   Connection& m_connection;
   std::int64_t m_key;
   bool m_held = false;

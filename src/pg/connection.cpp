@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <string_view>
 
 namespace migrate_init::pg {
 namespace {
@@ -26,11 +27,24 @@ std::string compose(const std::string& severity, const std::string& primary, con
   return text;
 }
 
+// libpq's own error text. When the connection is gone it runs to several lines ("server
+// closed the connection unexpectedly", "This probably means the server terminated
+// abnormally...", "invalid socket"): the first says what happened, the rest is noise.
+std::string libpq_message(PGconn* connection) {
+  std::string_view text = PQerrorMessage(connection);
+  text = text.substr(0, text.find('\n'));
+  for (std::string_view prefix : {"FATAL:  ", "ERROR:  "}) {
+    if (text.substr(0, prefix.size()) == prefix) text.remove_prefix(prefix.size());
+  }
+  const std::string message(text.empty() ? "unknown libpq error" : text);
+  return PQstatus(connection) == CONNECTION_BAD ? "lost the connection to the database server: " + message : message;
+}
+
 // Turns a failed result into a DatabaseError; a lost connection has no SQLSTATE, only
 // libpq's message.
 [[noreturn]] void throw_failure(PGconn* connection, const PGresult* result) {
   std::string primary = field(result, PG_DIAG_MESSAGE_PRIMARY);
-  if (primary.empty()) primary = PQerrorMessage(connection);
+  if (primary.empty()) primary = libpq_message(connection);
   const std::string position = field(result, PG_DIAG_STATEMENT_POSITION);
   throw DatabaseError(field(result, PG_DIAG_SQLSTATE), field(result, PG_DIAG_SEVERITY_NONLOCALIZED), primary,
                       field(result, PG_DIAG_MESSAGE_DETAIL), field(result, PG_DIAG_MESSAGE_HINT),
