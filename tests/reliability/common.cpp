@@ -64,6 +64,17 @@ void write_checkable_set(const test::TempDir& dir, int count, int no_transaction
   }
 }
 
+std::string sleep_statement() {
+  return "SELECT pg_sleep(coalesce((SELECT substring(setting from '^reliability\\.sleep=(.*)$')"
+         " FROM pg_db_role_setting, unnest(setconfig) AS setting"
+         " WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND setrole = 0"
+         " AND setting LIKE 'reliability.sleep=%'), '0')::float8);\n";
+}
+
+void set_sleep_seconds(const test::PgServer& server, const std::string& database, int seconds) {
+  server.query("postgres", "ALTER DATABASE " + database + " SET reliability.sleep = '" + std::to_string(seconds) + "'");
+}
+
 std::set<int> LedgerAndSchema::applied() const {
   std::set<int> versions;
   for (const auto& [version, state] : ledger) {

@@ -39,6 +39,13 @@ std::string checkable_file_name(int number);
 // no-transaction one (1: all of them).
 void write_checkable_set(const test::TempDir& dir, int count, int no_transaction_every = 0);
 
+// A statement that sleeps for the seconds set with set_sleep_seconds() (the database setting
+// reliability.sleep): a window for faults. It is read from the catalog when the statement
+// runs, not from the session's settings, so that a test can shorten the sleep for sessions
+// that are already connected.
+std::string sleep_statement();
+void set_sleep_seconds(const test::PgServer& server, const std::string& database, int seconds);
+
 // What the ledger and the schema say about a checkable set.
 struct LedgerAndSchema {
   std::map<int, std::string> ledger;  // version -> state (applied, running)

@@ -21,21 +21,19 @@ test::PgServer& fault_server() {
   return server;
 }
 
-// 001 and 003 are quick; 002 sleeps for the database setting reliability.sleep (seconds),
-// which opens a window for the fault and is set to 0 for the start after it. Changing a
-// setting instead of the file keeps the next start honest: same files, no drift.
+// 001 and 003 are quick; 002 sleeps (sleep_statement()), which opens a window for the
+// fault, and the sleep is set to 0 for the start after it. Changing a setting instead of the
+// file keeps the next start honest: same files, no drift.
 struct FaultScenario {
   explicit FaultScenario(bool slow_file_without_transaction) {
-    const std::string sleep = "SELECT pg_sleep(coalesce(current_setting('reliability.sleep', true), '0')::float8);\n";
+    const std::string sleep = sleep_statement();
     migrations.write(checkable_file_name(1), checkable_migration(1, false));
     migrations.write(checkable_file_name(2), checkable_migration(2, slow_file_without_transaction, sleep));
     migrations.write(checkable_file_name(3), checkable_migration(3, false));
     set_sleep(60);
   }
 
-  void set_sleep(int seconds) const {
-    server.query("postgres", "ALTER DATABASE " + db + " SET reliability.sleep = '" + std::to_string(seconds) + "'");
-  }
+  void set_sleep(int seconds) const { set_sleep_seconds(server, db, seconds); }
   std::map<std::string, std::string> env() const {
     return {{"DATABASE_URL", server.url(db)},
             {"AUTO_MIGRATE_DIR", migrations.path().string()},
