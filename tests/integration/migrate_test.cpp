@@ -393,6 +393,9 @@ TEST_CASE("Refused connections fail at once with exit 4 and never print the pass
            Case{{{"DATABASE_URL", "host=127.0.0.1 port=" + std::to_string(shared_server().port()) +
                                       " user=postgres password=Wr0ng-pa55word dbname=" + db}},
                 "password authentication failed for user \"postgres\" (not retried: check DATABASE_URL)"},
+           // PostgreSQL does not tell an unknown role from a wrong password.
+           Case{{{"DATABASE_URL", "postgresql://no_such_role:Wr0ng-pa55word@" + host + "/" + db}},
+                "password authentication failed for user \"no_such_role\" (not retried: check DATABASE_URL)"},
            Case{{{"AUTO_MIGRATE_DATABASE_URL", "postgresql://postgres:Wr0ng-pa55word@" + host + "/" + db}},
                 "password authentication failed for user \"postgres\" (not retried: check AUTO_MIGRATE_DATABASE_URL)"},
        }) {
@@ -513,4 +516,28 @@ TEST_CASE("A failing AUTO_MIGRATE_SCHEMAS_QUERY fails with exit 1 and the server
   CHECK(result.out.empty());
   CHECK(result.err.find("error: ERROR: relation \"nowhere\" does not exist") != std::string::npos);
   CHECK_FALSE(table_exists(db, "schema_migrations"));
+}
+
+TEST_CASE("Without DATABASE_URL libpq's PG* variables are used; a missing socket or host is waited for, then exit 4") {
+  test::TempDir empty;
+  SUBCASE("no URL, PGHOST names a directory without a socket") {
+    const auto result = test::run({{"migrate"},
+                                   {{"PGHOST", empty.path().string()},
+                                    {"AUTO_MIGRATE_WAIT", "0"},
+                                    {"AUTO_MIGRATE_DIR", test::example_migrations().string()}}});
+    CHECK(result.exit_code == 4);
+    CHECK(result.err.find("error: database not reachable after 1 attempts in ") != std::string::npos);
+    CHECK(result.err.find("(AUTO_MIGRATE_WAIT is 0 s): connection to server on socket \"" + empty.path().string() +
+                          "/.s.PGSQL.5432\" failed: No such file or directory") != std::string::npos);
+  }
+  SUBCASE("a host name that does not resolve") {
+    const auto result = test::run({{"migrate"},
+                                   {{"DATABASE_URL", "postgresql://app:topsecret-value@no-such-host.invalid/app"},
+                                    {"AUTO_MIGRATE_WAIT", "1"},
+                                    {"AUTO_MIGRATE_DIR", test::example_migrations().string()}}});
+    CHECK(result.exit_code == 4);
+    CHECK(result.err.find("(AUTO_MIGRATE_WAIT is 1 s): could not translate host name \"no-such-host.invalid\" to address") !=
+          std::string::npos);
+    CHECK(result.err.find("topsecret") == std::string::npos);
+  }
 }

@@ -71,6 +71,8 @@ TEST_CASE("Bad settings not covered elsewhere are usage errors naming the variab
                 "AUTO_MIGRATE_STATEMENT_TIMEOUT: \"2147484\" is more than PostgreSQL allows (2147483 seconds)"},
            Case{{{"AUTO_MIGRATE_DB_LOCK_RETRIES", "1001"}},
                 "AUTO_MIGRATE_DB_LOCK_RETRIES: \"1001\" is not a number of attempts from 1 to 1000"},
+           // (to fix: wording) names the variable, but calls a number of attempts a 64-bit integer.
+           Case{{{"AUTO_MIGRATE_DB_LOCK_RETRIES", "x"}}, "AUTO_MIGRATE_DB_LOCK_RETRIES: \"x\" is not a 64-bit integer"},
            Case{{{"AUTO_MIGRATE_PROCESS_GROUP", "all"}},
                 "AUTO_MIGRATE_PROCESS_GROUP: \"all\" is not a boolean (use true/false, 1/0, yes/no or on/off)"},
            Case{{{"AUTO_MIGRATE_ALLOW_OUT_OF_ORDER", "sometimes"}},
