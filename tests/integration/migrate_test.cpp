@@ -501,6 +501,16 @@ TEST_CASE("A role that may not create the ledger fails with exit 1, applying not
     CHECK(result.err.find("error: ERROR: permission denied for database " + db) != std::string::npos);
     CHECK(result.err.find(role_password) == std::string::npos);
   }
+  SUBCASE("a ledger it may not read") {
+    shared_server().query(db, "CREATE TABLE schema_migrations (version text PRIMARY KEY); GRANT CREATE ON SCHEMA public TO " +
+                                  role);
+    const auto result = test::run({{"migrate"}, {{"DATABASE_URL", url}, {"AUTO_MIGRATE_DIR", dir.path()}}});
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find("error: ERROR: permission denied for table schema_migrations") != std::string::npos);
+    CHECK(result.err.find(role_password) == std::string::npos);
+    CHECK(shared_server().scalar(db, "SELECT count(*) FROM schema_migrations") == "0");
+    shared_server().query(db, "DROP TABLE schema_migrations");
+  }
   CHECK_FALSE(table_exists(db, "schema_migrations"));
   CHECK_FALSE(table_exists(db, "a"));
 }

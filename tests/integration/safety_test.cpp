@@ -635,6 +635,15 @@ TEST_CASE("repair and rollback refuse bad targets without changing anything") {
     CHECK(contains(transactional.err, "error: repair --retry: 001_x.sql is not a no-transaction file\n"));
     CHECK(s.versions() == "001:running");
   }
+  SUBCASE("a down section that fails on the server undoes nothing") {
+    s.dir.write("001_a.sql", "-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE a;\nDROP TABLE nope;\n");
+    REQUIRE(s.run({"migrate"}).exit_code == 0);
+    const auto result = s.run({"rollback"});
+    CHECK(result.exit_code == 1);
+    CHECK(contains(result.err, "error: rolling back 001_a failed: 001_a.sql: ERROR: table \"nope\" does not exist\n"));
+    CHECK(s.has_table("a"));
+    CHECK(s.versions() == "001:applied");
+  }
   SUBCASE("rollback of a migration whose file is gone") {
     s.dir.write("001_a.sql", "-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE a;\n");
     REQUIRE(s.run({"migrate"}).exit_code == 0);
