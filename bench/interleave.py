@@ -8,7 +8,11 @@ is a shell-like string split with shlex and run directly, without a shell; leadi
 NAME=VALUE words set environment variables, as env(1) would. A command that fails stops
 the measurement.
 
-  interleave.py [--rounds N] [--warmup N] [--json FILE] [--ratio A/B ...] NAME=COMMAND ...
+  interleave.py [--rounds N] [--warmup N] [--json FILE] [--ratio A/B ...]
+                [--prepare NAME=COMMAND ...] NAME=COMMAND ...
+
+--prepare NAME=COMMAND runs COMMAND, untimed, before each run of command NAME (to
+recreate its database, say).
 
 Prints, per command, the median and quartiles in ms, and for each --ratio A/B (names of
 two commands) the ratio of the medians and the quartiles of the per-round ratios A_r/B_r,
@@ -59,8 +63,9 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--json")
     parser.add_argument("--ratio", action="append", default=[], help="A/B: names of two commands")
+    parser.add_argument("--prepare", action="append", default=[], help="NAME=COMMAND, untimed, before each run of NAME")
     parser.add_argument("commands", nargs="+", help="NAME=COMMAND")
-    options = parser.parse_args()
+    options = parser.parse_intermixed_args()
     if options.rounds < 2:
         parser.error("--rounds must be at least 2")
 
@@ -71,11 +76,19 @@ def main():
             parser.error(f"expected NAME=COMMAND, got {spec!r}")
         names.append(name)
         commands.append(parse_command(text))
+    prepare = {}
+    for spec in options.prepare:
+        name, _, text = spec.partition("=")
+        if name not in names or not text:
+            parser.error(f"--prepare {spec!r}: expected NAME=COMMAND for a known NAME")
+        prepare[name] = parse_command(text)
     samples = {name: [] for name in names}
     count = len(commands)
     for round_index in range(-options.warmup, options.rounds):
         for offset in range(count):
             index = (round_index + offset) % count
+            if names[index] in prepare:
+                run_once(*prepare[names[index]])
             elapsed = run_once(*commands[index])
             if round_index >= 0:
                 samples[names[index]].append(elapsed)

@@ -28,8 +28,8 @@ if ((runs >= 10)); then
   rounds=${BENCH_ROUNDS:-50}
   slow_runs=10  # Alembic and sqitch no-op start-ups
   waiter_reps=3 # (e): each waiter count
-  apply_runs=5  # applying: psql, migrate-init, dbmate, Alembic at 100 files
-  few_runs=3    # the seed-style script and sqitch at 100 files, Alembic at 1000
+  apply_runs=5  # applying: interleaved rounds of psql, migrate-init, dbmate and Alembic
+  few_runs=3    # the seed-style script and sqitch at 100 files
 else
   rounds=${BENCH_ROUNDS:-$((runs < 5 ? 5 : runs))}
   slow_runs=1 apply_runs=1 few_runs=1 waiter_reps=1
@@ -160,11 +160,15 @@ cell() { have "$1" && echo "$2" || echo "-"; }
 # --- (b) applying, run first so that (a) and (c) find its databases already applied -----
 if selected b; then
   echo "== (b) applying small migrations to an empty database"
+  apply_rounds=$((apply_runs < 2 ? 2 : apply_runs))
   {
     echo "## (b) Applying N small migrations to an empty database (ms, median)"
     echo
-    echo "Runs: psql, migrate-init and dbmate $apply_runs; Alembic $apply_runs at 100 files and $few_runs at 1000;"
-    echo "sqitch and the seed-style script $few_runs at 100 files and $one_run at 1000 (tens of seconds a run)."
+    echo "psql, migrate-init, dbmate and Alembic run interleaved (\`bench/interleave.py\`, $apply_rounds rounds,"
+    echo "each run on a freshly created database, in an order that rotates from round to round); the"
+    echo "ratio is migrate-init's median over psql's, with the quartiles of the per-round ratios in"
+    echo "brackets. sqitch and the seed-style script run under hyperfine, $few_runs times with 100 files"
+    echo "and $one_run time with 1000 (tens of seconds a run)."
     echo
     echo "| files | psql, one session, a transaction per file | migrate-init | ratio | dbmate | Alembic | sqitch | seed-style |"
     echo "|---|---|---|---|---|---|---|---|"
@@ -174,18 +178,29 @@ if selected b; then
     make_sets "$n"
     psql_script "$work/set$n" >"$work/apply$n.sql"
     large=$((n >= 1000))
-    declare -A m=()
-    for tool in psql mi dbmate alembic sqitch seed; do
-      [[ $tool == psql || $tool == mi ]] || have "$tool" || { m[$tool]="-"; continue; }
-      case $tool in
-        psql | mi | dbmate) r=$apply_runs ;;
-        alembic) r=$((large ? few_runs : apply_runs)) ;;
-        *) r=$((large ? one_run : few_runs)) ;;
-      esac
-      m[$tool]=$(hf "$r" 0 "$work/recreate ${tool}_$n" "$(command_for "$tool" "$n")")
+    args=()
+    for tool in psql mi dbmate alembic; do
+      [[ $tool == psql || $tool == mi ]] || have "$tool" || continue
+      args+=(--prepare "$tool=$work/recreate ${tool}_$n" "$tool=$(command_for "$tool" "$n")")
     done
-    echo "| $n | ${m[psql]} | ${m[mi]} | $(ratio "${m[mi]}" "${m[psql]}") | ${m[dbmate]} | ${m[alembic]} | ${m[sqitch]} | ${m[seed]} |" >>"$work/b.md"
-    echo "  $n files: psql ${m[psql]}, migrate-init ${m[mi]} ($(ratio "${m[mi]}" "${m[psql]}")), dbmate ${m[dbmate]}, Alembic ${m[alembic]}, sqitch ${m[sqitch]}, seed-style ${m[seed]} ms"
+    python3 bench/interleave.py --rounds "$apply_rounds" --warmup 0 --json "$work/apply$n.json" --ratio mi/psql \
+      "${args[@]}" | sed 's/^/   /'
+    declare -A m=()
+    eval "$(python3 - "$work/apply$n.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1])); q = r["ratios"]["mi/psql"]
+for name, c in r["commands"].items():
+    print(f"m[{name}]={c['median_ms']:.1f}")
+print(f"m[ratio]='{q['of_medians']:.2f}x ({q['per_round_q1']:.2f}-{q['per_round_q3']:.2f})'")
+EOF
+    )"
+    for tool in dbmate alembic sqitch seed; do
+      have "$tool" || { m[$tool]="-"; continue; }
+      [[ -n ${m[$tool]:-} ]] && continue
+      m[$tool]=$(hf $((large ? one_run : few_runs)) 0 "$work/recreate ${tool}_$n" "$(command_for "$tool" "$n")")
+    done
+    echo "| $n | ${m[psql]} | ${m[mi]} | ${m[ratio]} | ${m[dbmate]} | ${m[alembic]} | ${m[sqitch]} | ${m[seed]} |" >>"$work/b.md"
+    echo "  $n files: psql ${m[psql]}, migrate-init ${m[mi]} (${m[ratio]}), dbmate ${m[dbmate]}, Alembic ${m[alembic]}, sqitch ${m[sqitch]}, seed-style ${m[seed]} ms"
     unset m
   done
 fi
@@ -337,7 +352,7 @@ if selected e; then
     echo "One migrate-init holds the lock for ${sleep_s} s (a migration that runs \`SELECT pg_sleep($sleep_s)\`);"
     echo "N more start once it holds it. Measured by \`bench/waiters.py\` over a window of the wait"
     echo "that starts 1.5 s after the last waiter connected (their poll backoff is at its ceiling by"
-    echo "then) and ends 1 s before the release. CPU is utime+stime from /proc, as a percentage of one"
+    echo "then) and ends 1 s before the release. CPU is time on a CPU (/proc/PID/schedstat), as a percentage of one"
     echo "core: the server's is the postmaster and all its children. Transactions per second are"
     echo "pg_stat_database's xact_commit+xact_rollback deltas (every lock poll is one; backends flush"
     echo "these counters about once a second). Memory per backend is a waiting backend's private"
@@ -365,7 +380,8 @@ if not runs:
     print(f"| {sys.argv[1]} | failed | | | | | | | |")
     sys.exit()
 def m(key, fmt):
-    return format(statistics.median(r[key] for r in runs), fmt)
+    values = [r[key] for r in runs if r[key] is not None]
+    return format(statistics.median(values), fmt) if values else "-"
 print(f"| {sys.argv[1]} | {m('connections', '.0f')} | {m('server_cpu_pct', '.1f')} | {m('server_us_per_xact', '.0f')} "
       f"| {m('waiters_cpu_pct', '.1f')} | {m('xacts_per_s', '.0f')} | {m('backend_private_mib', '.1f')} "
       f"| {m('window_s', '.1f')} | {m('handoff_ms', '.0f')} ({', '.join(format(r['handoff_ms'], '.0f') for r in runs)}) |")
@@ -383,7 +399,7 @@ results="$work/results.md"
   echo "Run: $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"
   echo "$(free -g | awk '/Mem:/{print $2}') GiB, Linux $(uname -r); PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}')"
   echo "over TCP on 127.0.0.1 with SCRAM password authentication. $versions."
-  echo "Produced by \`bash bench/run.sh $*\` in $((elapsed / 60)) min $((elapsed % 60)) s; \`migrate-init\` is the RelWithDebInfo build"
+  echo "Produced by \`bash bench/run.sh${*:+ $*}\` in $((elapsed / 60)) min $((elapsed % 60)) s; \`migrate-init\` is the RelWithDebInfo build"
   echo "of commit $commit (working tree as built: $tree_state)."
   echo "Load average (1, 5, 15 min) at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg) (on $(nproc) cores;"
   echo "other work shares this machine). Expect about 20% noise, more when the load exceeds the cores."

@@ -5,8 +5,9 @@ window during the wait (after every waiter has connected and its poll backoff ha
 its ceiling) this measures:
 
   - connections held: pg_stat_activity rows for the database;
-  - server CPU: utime+stime of the postmaster and all its children (/proc/PID/stat),
-    after minus before, over the window, as a percentage of one core;
+  - server CPU: time on a CPU of the postmaster and all its children (the scheduler's
+    count in /proc/PID/schedstat), after minus before, over the window, as a percentage
+    of one core;
   - waiters' own CPU the same way (the migrate-init processes);
   - transactions per second: pg_stat_database.xact_commit + xact_rollback of the database,
     after minus before (every lock poll is a transaction; backends flush these counters
@@ -30,15 +31,18 @@ import subprocess
 import sys
 import time
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
 
 def ticks(pid):
+    """(parent pid, nanoseconds on a CPU so far). The time is the scheduler's own count
+    (/proc/PID/schedstat), not utime+stime, which are sampled at clock ticks and miss
+    most of a process that runs for 50 us every half second."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        # After the command name: state is field 3, ppid 4, utime 14, stime 15.
-        return int(fields[1]), int(fields[11]) + int(fields[12])
+        with open(f"/proc/{pid}/schedstat") as f:
+            on_cpu_ns = int(f.read().split()[0])
+        # After the command name: state is field 3, ppid field 4.
+        return int(fields[1]), on_cpu_ns
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return None
 
@@ -153,10 +157,10 @@ def main():
         "connect_s": round(connected_at - started_all, 2),
         "window_s": round(window, 2),
         "connections": after["connections"],
-        "server_cpu_pct": round(100.0 * delta(before["server"], after["server"]) / TICKS / window, 2),
-        "waiters_cpu_pct": round(100.0 * delta(before["client"], after["client"]) / TICKS / window, 2),
+        "server_cpu_pct": round(100.0 * delta(before["server"], after["server"]) / 1e9 / window, 2),
+        "waiters_cpu_pct": round(100.0 * delta(before["client"], after["client"]) / 1e9 / window, 2),
         "xacts_per_s": round((after["xacts"] - before["xacts"]) / window, 1),
-        "server_us_per_xact": round(1e6 * delta(before["server"], after["server"]) / TICKS
+        "server_us_per_xact": round(delta(before["server"], after["server"]) / 1e3
                                     / max(1, after["xacts"] - before["xacts"]), 1),
         "backend_private_mib": round(sum(memory) / len(memory) / 1024, 2) if memory else None,
         "handoff_ms": round((last - marks["holder"]) / 1e6, 1),
