@@ -7,6 +7,7 @@
 #include <boost/program_options.hpp>
 
 #include <array>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <cstdlib>
@@ -141,6 +142,10 @@ void require_known_option(const std::string& word) {
             name == "applied" || name == "retry";
   }
   if (!known) throw UsageError("unknown option " + quote_value(word) + " (see migrate-init --help)");
+  // Boost's own words for `--wait=` are about where the value should have been.
+  if (word.size() > 2 && word.back() == '=') {
+    throw UsageError("option '" + word.substr(0, word.size() - 1) + "' has an empty value (see migrate-init --help)");
+  }
 }
 
 // Options end at `--` or at the first word that is neither an option, an option's value
@@ -237,10 +242,16 @@ std::string parse_version(std::string_view source, const std::string& text) {
 }
 
 int parse_count(std::string_view source, const std::string& text) {
-  const std::int64_t value = parse_int64(source, text);
-  if (value < 1 || value > 1000) {
-    throw UsageError(std::string(source) + ": " + quote_value(text) + " is not a number of attempts from 1 to 1000");
+  const auto refuse = [&] {
+    return UsageError(std::string(source) + ": " + quote_value(text) + " is not a number of attempts from 1 to 1000");
+  };
+  std::int64_t value = 0;
+  try {
+    value = parse_int64(source, text);
+  } catch (const UsageError&) {
+    throw refuse(); // "not a 64-bit integer" would be true, and no help
   }
+  if (value < 1 || value > 1000) throw refuse();
   return static_cast<int>(value);
 }
 
@@ -363,6 +374,13 @@ void apply_subcommand_arguments(Config& config, const SplitArgs& split, const po
 
 SecretFileReader read_secret_file() {
   return [](const std::string& path, const std::string& source) {
+    // Checked before opening: a directory opens, then fails on the first read, and a FIFO
+    // would block the open. Secrets are regular files (or symlinks to them, as Kubernetes
+    // mounts them).
+    std::error_code ignored;
+    if (std::filesystem::exists(path, ignored) && !std::filesystem::is_regular_file(path, ignored)) {
+      throw UsageError(source + ": not a regular file");
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) throw UsageError(source + ": cannot read the file");
     std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -29,15 +29,17 @@ bool ends_uri(char c) { return std::isspace(static_cast<unsigned char>(c)); }
 // password, which is the safe way to be wrong.
 std::size_t userinfo_end(std::string_view uri) { return uri.rfind('@'); }
 
-std::string redact_uri_passwords(std::string_view text) {
-  std::string out;
+// Where the password of each postgres:// or postgresql:// URI in `text` is, as
+// [begin, end) offsets; empty passwords (user:@host) included.
+std::vector<std::pair<std::size_t, std::size_t>> uri_password_spans(std::string_view text) {
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t scheme_len = 0;
     if (iequals_at(text, pos, "postgresql://")) scheme_len = 13;
     else if (iequals_at(text, pos, "postgres://")) scheme_len = 11;
     if (scheme_len == 0) {
-      out += text[pos++];
+      ++pos;
       continue;
     }
     const std::size_t start = pos + scheme_len;
@@ -45,17 +47,23 @@ std::string redact_uri_passwords(std::string_view text) {
     while (end < text.size() && !ends_uri(text[end])) ++end;
     const std::string_view uri = text.substr(start, end - start);
     const std::size_t at = userinfo_end(uri);
-    out += text.substr(pos, scheme_len);
     if (at != std::string_view::npos && uri.substr(0, at).find(':') != std::string_view::npos) {
-      const std::size_t colon = uri.find(':');
-      out += uri.substr(0, colon + 1);
-      out += k_redacted;
-      out += uri.substr(at);
-    } else {
-      out += uri;
+      spans.emplace_back(start + uri.find(':') + 1, start + at);
     }
     pos = end;
   }
+  return spans;
+}
+
+std::string redact_uri_passwords(std::string_view text) {
+  std::string out;
+  std::size_t copied = 0;
+  for (const auto& [begin, end] : uri_password_spans(text)) {
+    out += text.substr(copied, begin - copied);
+    out += k_redacted;
+    copied = end;
+  }
+  out += text.substr(copied);
   return out;
 }
 
@@ -116,6 +124,14 @@ std::string redact(std::string_view text, const std::vector<std::string>& known_
     if (secret.size() >= k_min_known_secret_length) replace_all(out, secret);
   }
   return redact_password_parameters(redact_uri_passwords(out));
+}
+
+std::vector<std::string> uri_passwords(std::string_view text) {
+  std::vector<std::string> passwords;
+  for (const auto& [begin, end] : uri_password_spans(text)) {
+    if (end > begin) passwords.emplace_back(text.substr(begin, end - begin));
+  }
+  return passwords;
 }
 
 } // namespace migrate_init

@@ -14,4 +14,8 @@ inline constexpr std::string_view k_redacted = "****";
 // values included), and every occurrence of each known secret. Pure.
 std::string redact(std::string_view text, const std::vector<std::string>& known_secrets = {});
 
+// The passwords of the postgres:// and postgresql:// URIs in `text`, as written (still
+// percent-encoded): libpq quotes a password it cannot decode verbatim, outside any URI.
+std::vector<std::string> uri_passwords(std::string_view text);
+
 } // namespace migrate_init

@@ -64,10 +64,10 @@ std::chrono::milliseconds parse_seconds(std::string_view source, std::string_vie
     seconds = std::stod(std::string(text));
   } catch (const std::out_of_range&) {
     // Beyond double's range, or so small it underflows: neither is a sensible wait.
-    invalid(source, text, "a number of seconds no larger than ten years");
+    invalid(source, text, "a number of seconds (at most ten years)");
   }
   if (!std::isfinite(seconds) || seconds > k_max_seconds) {
-    invalid(source, text, "a number of seconds no larger than ten years");
+    invalid(source, text, "a number of seconds (at most ten years)");
   }
   // Rounded to the nearest millisecond by hand (seconds is never negative here): std::llround
   // was the binary's only use of libm, which would otherwise be loaded at every start.

@@ -26,4 +26,8 @@ std::string one_line(std::string_view text) {
   return out;
 }
 
+std::string counted(long long count, std::string_view singular, std::string_view plural) {
+  return std::to_string(count) + " " + std::string(count == 1 ? singular : plural);
+}
+
 } // namespace migrate_init

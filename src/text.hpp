@@ -12,4 +12,7 @@ std::string lowercase(std::string_view text);
 // the indentation after it become one space; trailing space is dropped.
 std::string one_line(std::string_view text);
 
+// "1 attempt", "2 attempts": a count with its noun, in the plural unless the count is 1.
+std::string counted(long long count, std::string_view singular, std::string_view plural);
+
 } // namespace migrate_init

@@ -16,6 +16,12 @@ namespace {
 [[noreturn]] void fail(const std::string& message) { throw Error(ExitCode::migration_failed, message); }
 
 std::string read_file(const std::filesystem::path& path) {
+  // Checked before opening: a FIFO (or a device) named like a migration would block the
+  // open, or never end, at a moment when stop signals are already taken over.
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error); // follows symlinks
+  if (error) fail("cannot read migration " + path.string() + ": " + error.message());
+  if (!std::filesystem::is_regular_file(status)) fail("cannot read migration " + path.string() + ": not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("cannot read migration " + path.string() + ": " + std::strerror(errno));
   std::ostringstream contents;

@@ -47,6 +47,17 @@ constexpr std::array<std::pair<const char*, const char*>, 10> k_columns{{
     {"last_error", "text"},
 }};
 
+// Runs `query`, prefixing a database error with what was being done: "ERROR: permission
+// denied for schema public" alone does not say that it was about the ledger.
+template <class Query>
+auto doing(const std::string& what, Query query) {
+  try {
+    return query();
+  } catch (const pg::DatabaseError& e) {
+    throw Error(e.code(), what + ": " + e.what());
+  }
+}
+
 } // namespace
 
 LedgerInfo Ledger::inspect() {
@@ -84,7 +95,8 @@ LedgerInfo Ledger::inspect() {
 std::vector<LedgerRow> Ledger::read(const LedgerInfo& info) {
   std::vector<LedgerRow> rows;
   if (!info.exists()) return rows;
-  const pg::Result result = m_connection.exec(select_rows_sql(info, table_sql()));
+  const pg::Result result = doing("reading the ledger " + m_name.display(),
+                                  [&] { return m_connection.exec(select_rows_sql(info, table_sql())); });
   rows.reserve(static_cast<std::size_t>(result.rows()));
   for (int row = 0; row < result.rows(); ++row) {
     rows.push_back(LedgerRow{result.value(row, 0), result.value(row, 1), result.optional_value(row, 2),
@@ -106,7 +118,7 @@ LedgerInfo Ledger::ensure(const LedgerInfo& info) {
         sql += fmt::format(", {} {}", column, type);
       }
     }
-    m_connection.exec(sql + ")");
+    doing("creating the ledger " + m_name.display(), [&] { return m_connection.exec(sql + ")"); });
     return inspect();
   }
   std::string additions;
@@ -125,7 +137,7 @@ LedgerInfo Ledger::ensure(const LedgerInfo& info) {
                        "WHERE version IS NULL OR name IS NULL;\n",
                        table, k_version_from_id, k_name_from_id);
   }
-  m_connection.exec(sql + "COMMIT");
+  doing("adding columns to the ledger " + m_name.display(), [&] { return m_connection.exec(sql + "COMMIT"); });
   return inspect();
 }
 

@@ -95,6 +95,11 @@ int rollback(const Config& config) {
       throw Error(ExitCode::migration_failed,
                   "cannot roll back " + id + ": " + migration->file.file_name + " has no -- migrate:down section");
     }
+    const auto problems = down_section_problems(migration->file.file_name, migration->script());
+    if (!problems.empty()) {
+      throw Error(ExitCode::migration_failed, "cannot roll back " + id + ": " + problems.front() +
+                                                  " (in the -- migrate:down section; nothing was rolled back)");
+    }
     files.push_back(migration);
   }
   configure_session(context.connection, config.db_lock_timeout, config.statement_timeout);

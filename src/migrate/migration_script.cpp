@@ -219,6 +219,48 @@ std::optional<ConcurrentIndex> concurrent_index(const SqlStatement& statement) {
   return std::nullopt;
 }
 
+namespace {
+
+// A section split into statements, with file line numbers.
+SplitSql split_section(const ScriptSection& section) {
+  SplitSql split = split_sql(section.sql);
+  const std::size_t shift = section.first_line - 1;
+  for (auto& statement : split.statements) {
+    statement.line += shift;
+    for (auto& token : statement.tokens) token.line += shift;
+  }
+  if (split.error_line) *split.error_line += shift;
+  if (split.meta_command_line) *split.meta_command_line += shift;
+  return split;
+}
+
+// What no server can run, in either direction: unterminated text, psql meta-commands,
+// COPY from the client.
+std::vector<std::string> statement_problems(std::string_view file_name, const SplitSql& split) {
+  std::vector<std::string> problems;
+  if (split.error) problems.push_back(location(file_name, split.error_line.value_or(1)) + ": " + *split.error);
+  if (split.meta_command_line) {
+    problems.push_back(location(file_name, *split.meta_command_line) +
+                       ": a psql meta-command (\\...) cannot run on the server; use plain SQL");
+  }
+  for (const auto& statement : split.statements) {
+    const auto words = words_of(statement);
+    if (word_at(words, 0) == "copy" && (has_top_level_word(words, "stdin") || has_top_level_word(words, "stdout"))) {
+      problems.push_back(location(file_name, statement.line) +
+                         ": COPY ... STDIN/STDOUT needs psql to send or read the data; use INSERT, or COPY "
+                         "from a file on the server");
+    }
+  }
+  return problems;
+}
+
+} // namespace
+
+std::vector<std::string> down_section_problems(std::string_view file_name, const MigrationScript& script) {
+  if (!script.down) return {};
+  return statement_problems(file_name, split_section(*script.down));
+}
+
 MigrationScript parse_migration_script(std::string_view file_name, std::string_view text) {
   MigrationScript script;
   const auto lines = lines_of(text);
@@ -242,26 +284,23 @@ MigrationScript parse_migration_script(std::string_view file_name, std::string_v
   script.up = section(up_first, up_end);
   if (down_marker) script.down = section(*down_marker + 1, up_marker && *up_marker > *down_marker ? *up_marker : lines.size());
 
-  SplitSql split = split_sql(script.up.sql);
-  const std::size_t shift = script.up.first_line - 1;
-  for (auto& statement : split.statements) {
-    statement.line += shift;
-    for (auto& token : statement.tokens) token.line += shift;
+  if (down_marker && !up_marker) {
+    script.problems.push_back(location(file_name, *down_marker + 1) +
+                              ": a -- migrate:down section but no -- migrate:up section, so nothing would be "
+                              "applied; put -- migrate:up above the statements to apply");
   }
+  // libpq sends text up to its first NUL byte: the rest of the file, the ledger row and the
+  // COMMIT would be dropped without an error.
+  if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    const auto line = static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n')) + 1;
+    script.problems.push_back(location(file_name, line) +
+                              ": a NUL byte, which cannot be sent to the server (is the file UTF-16 or binary?)");
+  }
+
+  SplitSql split = split_section(script.up);
+  auto problems = statement_problems(file_name, split);
+  script.problems.insert(script.problems.end(), problems.begin(), problems.end());
   script.up_statements = std::move(split.statements);
-  if (split.error) script.problems.push_back(location(file_name, split.error_line.value_or(1) + shift) + ": " + *split.error);
-  if (split.meta_command_line) {
-    script.problems.push_back(location(file_name, *split.meta_command_line + shift) +
-                              ": a psql meta-command (\\...) cannot run on the server; use plain SQL");
-  }
-  for (const auto& statement : script.up_statements) {
-    const auto words = words_of(statement);
-    if (word_at(words, 0) == "copy" && (has_top_level_word(words, "stdin") || has_top_level_word(words, "stdout"))) {
-      script.problems.push_back(location(file_name, statement.line) +
-                                ": COPY ... STDIN/STDOUT needs psql to send or read the data; use INSERT, or COPY "
-                                "from a file on the server");
-    }
-  }
   if (script.mode == TransactionMode::transaction) check_transactional(file_name, script);
   return script;
 }

@@ -45,6 +45,11 @@ struct MigrationScript {
 // `-- migrate:down` sections. Pure.
 MigrationScript parse_migration_script(std::string_view file_name, std::string_view text);
 
+// What in the `-- migrate:down` section could not run (unterminated text, psql
+// meta-commands, COPY from the client), as "file:line: ..." problems; checked before a
+// rollback undoes anything. Pure.
+std::vector<std::string> down_section_problems(std::string_view file_name, const MigrationScript& script);
+
 // Why a statement cannot run inside a transaction block ("CREATE INDEX CONCURRENTLY",
 // "VACUUM", ...), or nullopt when it can.
 std::optional<std::string> needs_no_transaction(const SqlStatement& statement);

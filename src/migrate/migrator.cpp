@@ -4,6 +4,7 @@
 #include "migrate/context.hpp"
 #include "migrate/runner.hpp"
 #include "process/signal_channel.hpp"
+#include "text.hpp"
 
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
@@ -48,9 +49,9 @@ void warn_if_unledgered_tables(MigrationContext& context) {
                                        "('pg_catalog', 'information_schema')")
                                  .value(0, 0);
   if (tables != "0") {
-    spdlog::warn("the database has {} tables but no ledger; migrating from the first file (if those tables came from "
+    spdlog::warn("the database has {} but no ledger; migrating from the first file (if those tables came from "
                  "these migrations, set AUTO_MIGRATE_BASELINE to the last version they include)",
-                 tables);
+                 counted(std::stoll(tables), "table", "tables"));
   }
 }
 

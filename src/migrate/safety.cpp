@@ -8,12 +8,31 @@
 namespace migrate_init {
 namespace {
 
+// A version migrate-init could have written: digits, as in file names.
+bool is_version(const std::string& version) {
+  return !version.empty() && version.find_first_not_of("0123456789") == std::string::npos;
+}
+
 const LedgerRow* newest_row(const std::vector<LedgerRow>& ledger) {
   const LedgerRow* newest = nullptr;
   for (const auto& row : ledger) {
+    if (!is_version(row.version)) continue; // reported once by check_foreign_rows
     if (!newest || compare_versions(row.version, newest->version) > 0) newest = &row;
   }
   return newest;
+}
+
+// Rows another tool (or a hand) wrote: their versions order against nothing, so every
+// pending file would otherwise be reported as out of order behind them.
+void check_foreign_rows(const std::vector<LedgerRow>& ledger, SafetyReport& report) {
+  for (const auto& row : ledger) {
+    if (is_version(row.version)) continue;
+    report.errors.push_back(
+        {ExitCode::refused,
+         fmt::format("the ledger has a row with version \"{}\", which is not a migration version (digits): another "
+                     "tool or a hand wrote it; delete that row, or set AUTO_MIGRATE_TABLE to a ledger of migrate-init's own",
+                     row.version)});
+  }
 }
 
 void check_unfinished(const std::vector<LedgerRow>& ledger, SafetyReport& report) {
@@ -75,10 +94,12 @@ std::string unfinished_message(const LedgerRow& row) {
 SafetyReport check_safety(const std::vector<Migration>& migrations, const std::vector<LedgerRow>& ledger,
                           const Plan& plan, const SafetyOptions& options) {
   SafetyReport report;
+  check_foreign_rows(ledger, report);
   check_unfinished(ledger, report);
   check_drift(migrations, ledger, options, report);
   check_pending(migrations, ledger, plan, options, report);
   for (const auto& row : plan.without_file) {
+    if (!is_version(row.version)) continue;
     report.warnings.push_back(fmt::format("the ledger records migration {}_{}, which has no file here (the database "
                                           "is ahead of this image)",
                                           row.version, row.name));

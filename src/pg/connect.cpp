@@ -3,6 +3,7 @@
 #include "host_name.hpp"
 #include "log.hpp"
 #include "process/signal_channel.hpp"
+#include "redact.hpp"
 #include "setting_values.hpp"
 #include "text.hpp"
 
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <new>
 
@@ -92,22 +94,54 @@ Connection attempt(const ConnectOptions& options, milliseconds remaining, std::s
 
 } // namespace
 
+std::string connection_option_problem(std::string_view keyword, std::string_view value) {
+  if (keyword == "port") {
+    // One port per host of a multi-host URL; an empty item means the default port.
+    std::size_t begin = 0;
+    for (;;) {
+      const std::size_t end = std::min(value.find(',', begin), value.size());
+      const std::string_view item = value.substr(begin, end - begin);
+      int port = 0;
+      const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), port);
+      if (!item.empty() && (ec != std::errc() || ptr != item.data() + item.size() || port < 1 || port > 65535)) {
+        return "port \"" + std::string(item) + "\" is not a port number (1 to 65535)";
+      }
+      if (end == value.size()) return "";
+      begin = end + 1;
+    }
+  }
+  if (keyword == "sslmode") {
+    static constexpr std::array k_modes{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+    if (std::find(k_modes.begin(), k_modes.end(), value) == k_modes.end()) {
+      return "sslmode \"" + std::string(value) +
+             "\" is not an SSL mode (use disable, allow, prefer, require, verify-ca or verify-full)";
+    }
+  }
+  return "";
+}
+
 void validate_database_url(const std::string& database_url, const std::string& source) {
   if (const char* password = std::getenv("PGPASSWORD")) add_log_secret(password);
   if (database_url.empty()) return;
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(database_url.c_str(), &error);
   if (!options) {
-    // libpq's message can quote part of the URL; the log sink redacts what it can.
+    // libpq's message can quote part of the URL, the password itself when its
+    // percent-encoding is bad: hide the URL and its password as written.
     add_log_secret(database_url);
+    for (const auto& password : uri_passwords(database_url)) add_log_secret(password);
     const std::string reason = error ? one_line(error) : "out of memory";
     PQfreemem(error);
     throw UsageError(source + " is not a valid PostgreSQL URI or conninfo: " + reason);
   }
+  std::string problem;
   for (PQconninfoOption* option = options; option->keyword; ++option) {
-    if (option->val && std::string_view(option->keyword) == "password") add_log_secret(option->val);
+    if (!option->val) continue;
+    if (std::string_view(option->keyword) == "password") add_log_secret(option->val);
+    if (problem.empty()) problem = connection_option_problem(option->keyword, option->val);
   }
   PQconninfoFree(options);
+  if (!problem.empty()) throw UsageError(source + ": " + problem);
 }
 
 ConnectFailure classify_connect_error(std::string_view message) {
@@ -149,7 +183,7 @@ Connection connect_with_wait(const ConnectOptions& options) {
     if (reason.empty()) {
       if (attempt_number > 1) {
         const long long waited = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
-        log_event(spdlog::level::info, "db.up", fmt::format("database is up after {} attempts, {} ms", attempt_number, waited),
+        log_event(spdlog::level::info, "db.up", fmt::format("database is up after {}, {} ms", counted(attempt_number, "attempt", "attempts"), waited),
                   {{"attempts", static_cast<long long>(attempt_number)}, {"waited_ms", waited}});
       }
       return connection;
@@ -161,8 +195,8 @@ Connection connect_with_wait(const ConnectOptions& options) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
       throw Error(ExitCode::database_unreachable,
-                  fmt::format("database not reachable after {} attempts in {} ms (AUTO_MIGRATE_WAIT is {:g} s): {}",
-                              attempt_number,
+                  fmt::format("database not reachable after {} in {} ms (AUTO_MIGRATE_WAIT is {:g} s): {}",
+                              counted(attempt_number, "attempt", "attempts"),
                               std::chrono::duration_cast<milliseconds>(Clock::now() - started).count(),
                               options.wait.count() / 1000.0, reason));
     }

@@ -16,9 +16,14 @@ struct ConnectOptions {
   std::string application_name;             // shown in pg_stat_activity
 };
 
-// Checks that the URL parses (UsageError naming `source` otherwise) and registers its
-// password, and PGPASSWORD, as log secrets.
+// Checks that the URL parses and that its port and sslmode are valid (UsageError naming
+// `source` otherwise: libpq itself would only find out when connecting), and registers
+// its password, and PGPASSWORD, as log secrets.
 void validate_database_url(const std::string& database_url, const std::string& source);
+
+// What is wrong with one connection option's value ("" if nothing): a port that is not
+// 1-65535 (per host of a multi-host list), an unknown sslmode. Pure.
+std::string connection_option_problem(std::string_view keyword, std::string_view value);
 
 // Whether a failed connection attempt is worth another try.
 enum class ConnectFailure {

@@ -71,8 +71,8 @@ TEST_CASE("Bad settings not covered elsewhere are usage errors naming the variab
                 "AUTO_MIGRATE_STATEMENT_TIMEOUT: \"2147484\" is more than PostgreSQL allows (2147483 seconds)"},
            Case{{{"AUTO_MIGRATE_DB_LOCK_RETRIES", "1001"}},
                 "AUTO_MIGRATE_DB_LOCK_RETRIES: \"1001\" is not a number of attempts from 1 to 1000"},
-           // (to fix: wording) names the variable, but calls a number of attempts a 64-bit integer.
-           Case{{{"AUTO_MIGRATE_DB_LOCK_RETRIES", "x"}}, "AUTO_MIGRATE_DB_LOCK_RETRIES: \"x\" is not a 64-bit integer"},
+           Case{{{"AUTO_MIGRATE_DB_LOCK_RETRIES", "x"}},
+                "AUTO_MIGRATE_DB_LOCK_RETRIES: \"x\" is not a number of attempts from 1 to 1000"},
            Case{{{"AUTO_MIGRATE_PROCESS_GROUP", "all"}},
                 "AUTO_MIGRATE_PROCESS_GROUP: \"all\" is not a boolean (use true/false, 1/0, yes/no or on/off)"},
            Case{{{"AUTO_MIGRATE_ALLOW_OUT_OF_ORDER", "sometimes"}},
@@ -124,10 +124,8 @@ TEST_CASE("The secret-file reader names the variable and the path for a missing 
   CHECK(read(url, "DATABASE_URL_FILE") == "postgres://a@b/c");
 }
 
-// (to fix) A _FILE variable naming a directory ends in "unexpected error: basic_filebuf::
-// underflow error reading the file: Is a directory", exit 1, without naming the variable.
-// Remove should_fail once read_secret_file() refuses it as a usage error.
-TEST_CASE("The secret-file reader refuses a directory as a usage error naming the variable" * doctest::should_fail()) {
+// A directory opens, then fails on the first read with an error that names nothing.
+TEST_CASE("The secret-file reader refuses a directory as a usage error naming the variable") {
   Scratch scratch;
   const SecretFileReader read = read_secret_file();
   const std::string source = "DATABASE_URL_FILE (" + scratch.path.string() + ")";
@@ -196,18 +194,17 @@ TEST_CASE("Empty, blank and comment-only files are not problems: they apply as n
   }
 }
 
-// (to fix) A NUL byte ends the text libpq sends: the rest of the file, the ledger row and
-// the COMMIT are silently dropped, yet the log says "applied". Remove should_fail once a
-// NUL byte is a problem naming file:line.
-TEST_CASE("A NUL byte in a migration is a problem naming file:line" * doctest::should_fail()) {
+// A NUL byte ends the text libpq sends: the rest of the file, the ledger row and the
+// COMMIT would be dropped silently.
+TEST_CASE("A NUL byte in a migration is a problem naming file:line") {
   const auto problems = problems_of("012_nul.sql", std::string("CREATE TABLE y (id int);\n") + '\0' + "\nCREATE TABLE z (id int);\n");
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].find("012_nul.sql:2:") == 0);
 }
 
-// (to fix) A file with `-- migrate:down` but no `-- migrate:up` has an empty up section:
-// it is recorded as applied having run nothing. dbmate refuses such a file.
-TEST_CASE("A file with a down section but no up section is a problem" * doctest::should_fail()) {
+// A file with `-- migrate:down` but no `-- migrate:up` has an empty up section: it
+// would be recorded as applied having run nothing. dbmate refuses such a file too.
+TEST_CASE("A file with a down section but no up section is a problem") {
   const auto problems = problems_of("013_down.sql", "-- migrate:down\nDROP TABLE ok;\n");
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].find("013_down.sql:1:") == 0);

@@ -56,3 +56,18 @@ TEST_CASE("classify_connect_error is not fooled by a host name that contains a p
   CHECK(classify_connect_error("connection to server at \"permission-denied.internal\" (10.0.0.1), port 5432 failed: "
                                "Connection refused") == ConnectFailure::transient);
 }
+
+TEST_CASE("connection_option_problem refuses bad ports and SSL modes before any connection is tried") {
+  using pg::connection_option_problem;
+  CHECK(connection_option_problem("port", "5432") == "");
+  CHECK(connection_option_problem("port", "5432,,6432") == ""); // multi-host; empty: the default
+  CHECK(connection_option_problem("port", "abc") == "port \"abc\" is not a port number (1 to 65535)");
+  CHECK(connection_option_problem("port", "5432,0") == "port \"0\" is not a port number (1 to 65535)");
+  CHECK(connection_option_problem("port", "65536") == "port \"65536\" is not a port number (1 to 65535)");
+  CHECK(connection_option_problem("port", "54 32") == "port \"54 32\" is not a port number (1 to 65535)");
+  for (const char* mode : {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}) {
+    CHECK(connection_option_problem("sslmode", mode) == "");
+  }
+  CHECK(connection_option_problem("sslmode", "sometimes").find("sslmode \"sometimes\" is not an SSL mode") == 0);
+  CHECK(connection_option_problem("host", "anything at all") == "");
+}

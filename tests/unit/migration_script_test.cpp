@@ -142,3 +142,17 @@ TEST_CASE("Meta-commands and unterminated text are problems with their file line
   CHECK(has_problem(parse_migration_script("006_m.sql", "SELECT 1;\nSELECT 'open;\n"), "006_m.sql:2: unterminated"));
   CHECK(parse_migration_script("006_m.sql", "SELECT '\\i not a command';\n").problems.empty());
 }
+
+TEST_CASE("down_section_problems finds what a rollback could not run, with file lines; the up section is not its concern") {
+  const auto script = parse_migration_script(
+      "004_d.sql", "-- migrate:up\nCREATE TABLE t (a int);\n-- migrate:down\nDROP TABLE t;\n\\set x 1\nCOPY t FROM STDIN;\n");
+  CHECK(script.problems.empty());
+  const auto problems = down_section_problems("004_d.sql", script);
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0] == "004_d.sql:5: a psql meta-command (\\...) cannot run on the server; use plain SQL");
+  CHECK(problems[1].find("004_d.sql:6: COPY ... STDIN/STDOUT") == 0);
+  CHECK(down_section_problems("004_d.sql", parse_migration_script("004_d.sql", "CREATE TABLE t (a int);\n")).empty());
+  CHECK(down_section_problems("005_e.sql", parse_migration_script("005_e.sql", "-- migrate:up\nSELECT 1;\n-- migrate:down\n"
+                                                                               "SELECT 'open;\n"))
+            .at(0) == "005_e.sql:4: unterminated quoted string");
+}

@@ -138,3 +138,12 @@ TEST_CASE("redact leaves text without secrets unchanged") {
     CHECK(redact(text, {"hunter2x"}) == text);
   }
 }
+
+TEST_CASE("uri_passwords finds each URI's password as written, percent-encoding and all") {
+  CHECK(uri_passwords("postgresql://app:top%zzsecret@db/app") == std::vector<std::string>{"top%zzsecret"});
+  CHECK(uri_passwords("a postgres://u:p%40ss@h/d and postgresql://v:w@x/y") ==
+        std::vector<std::string>{"p%40ss", "w"});
+  CHECK(uri_passwords("postgresql://app@db/app").empty());
+  CHECK(uri_passwords("postgresql://app:@db/app").empty()); // an empty password hides nothing
+  CHECK(uri_passwords("password=abc host=db").empty());     // conninfo: redact() covers it
+}
