@@ -6,6 +6,7 @@
 #include "migrate/migration_file.hpp"
 #include "migrate/migration_script.hpp"
 
+#include "env_from.hpp"
 #include "usage_error.hpp"
 
 #include <doctest/doctest.h>
@@ -20,17 +21,10 @@
 #include <vector>
 
 using namespace migrate_init;
+using test::env_from;
 using Args = std::vector<std::string>;
 
 namespace {
-
-EnvLookup env_from(std::map<std::string, std::string> variables) {
-  return [variables = std::move(variables)](const std::string& name) -> std::optional<std::string> {
-    const auto found = variables.find(name);
-    if (found == variables.end()) return std::nullopt;
-    return found->second;
-  };
-}
 
 std::string config_error(const Args& args, std::map<std::string, std::string> env = {}) {
   const EnvLookup lookup = env_from(std::move(env));

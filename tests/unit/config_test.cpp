@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 
+#include "env_from.hpp"
 #include "usage_error.hpp"
 
 #include <doctest/doctest.h>
@@ -12,18 +13,11 @@
 #include <vector>
 
 using namespace migrate_init;
+using test::env_from;
 using std::chrono::milliseconds;
 using Args = std::vector<std::string>;
 
 namespace {
-
-EnvLookup env_from(std::map<std::string, std::string> variables) {
-  return [variables = std::move(variables)](const std::string& name) -> std::optional<std::string> {
-    const auto found = variables.find(name);
-    if (found == variables.end()) return std::nullopt;
-    return found->second;
-  };
-}
 
 const EnvLookup k_no_env = env_from({});
 
