@@ -341,8 +341,11 @@ if selected e; then
   echo "== (e) what many waiting replicas cost the server"
   # Room for 200 waiters: raise max_connections in this throwaway server's own
   # postgresql.auto.conf and restart it with the options it was started with.
+  # Also load pg_stat_statements, to count the waiters' statements.
   pg_sql "ALTER SYSTEM SET max_connections = 300" >/dev/null
+  pg_sql "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
   "${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$PG_DIR/data" -w -m fast restart >/dev/null
+  pg_sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
   sleep_s=15
   mkdir -p "$work/sleepset"
   printf -- '-- migrate:up\nSELECT pg_sleep(%s);\n\n-- migrate:down\nSELECT 1;\n' "$sleep_s" >"$work/sleepset/00001_sleep.sql"
@@ -352,17 +355,19 @@ if selected e; then
     echo "One migrate-init holds the lock for ${sleep_s} s (a migration that runs \`SELECT pg_sleep($sleep_s)\`);"
     echo "N more start once it holds it. Measured by \`bench/waiters.py\` over a window of the wait"
     echo "that starts 1.5 s after the last waiter connected (their poll backoff is at its ceiling by"
-    echo "then) and ends 1 s before the release. CPU is time on a CPU (/proc/PID/schedstat), as a percentage of one"
-    echo "core: the server's is the postmaster and all its children. Transactions per second are"
-    echo "pg_stat_database's xact_commit+xact_rollback deltas (every lock poll is one; backends flush"
-    echo "these counters about once a second). Memory per backend is a waiting backend's private"
-    echo "memory (smaps_rollup). The hand-off runs from the holder's service start (just after its"
-    echo "unlock and NOTIFY) to the last waiter's. max_connections is 300 here."
+    echo "then) and ends 1 s before the release. CPU is time on a CPU (/proc/PID/schedstat), as a"
+    echo "percentage of one core: the server's is the postmaster and all its children. Lock polls"
+    echo "(\`SELECT pg_try_advisory_lock(\$1)\`) and holder look-ups (the query on pg_locks and"
+    echo "pg_stat_activity a waiter runs to log who holds the lock) are pg_stat_statements' calls in"
+    echo "the window; the server's CPU per statement divides the one by the other. Memory per backend"
+    echo "is a waiting backend's private memory (smaps_rollup). The hand-off runs from the holder's"
+    echo "service start (just after its unlock and NOTIFY) to the last waiter's. max_connections is"
+    echo "300 here, and pg_stat_statements is loaded."
     echo
     echo "Medians of $waiter_reps runs per row (the hand-off of each run in brackets)."
     echo
-    echo "| waiters | connections held | server CPU (% of a core) | server CPU per transaction (µs) | waiters' own CPU (% of a core) | transactions/s | private MiB per backend | window (s) | hand-off (ms) |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| waiters | connections held | server CPU (% of a core) | lock polls/s | holder look-ups/s | server CPU per statement (µs) | waiters' own CPU (% of a core) | private MiB per backend | window (s) | hand-off (ms) |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
   } >"$work/e.md"
   for n in $waiter_counts; do
     for rep in $(seq 1 "$waiter_reps"); do
@@ -377,17 +382,45 @@ import json, statistics, sys
 import os
 runs = [json.load(open(path)) for path in sys.argv[2:] if os.path.exists(path)]
 if not runs:
-    print(f"| {sys.argv[1]} | failed | | | | | | | |")
+    print(f"| {sys.argv[1]} | failed | | | | | | | | |")
     sys.exit()
 def m(key, fmt):
     values = [r[key] for r in runs if r[key] is not None]
     return format(statistics.median(values), fmt) if values else "-"
-print(f"| {sys.argv[1]} | {m('connections', '.0f')} | {m('server_cpu_pct', '.1f')} | {m('server_us_per_xact', '.0f')} "
-      f"| {m('waiters_cpu_pct', '.1f')} | {m('xacts_per_s', '.0f')} | {m('backend_private_mib', '.1f')} "
+print(f"| {sys.argv[1]} | {m('connections', '.0f')} | {m('server_cpu_pct', '.1f')} | {m('polls_per_s', '.0f')} "
+      f"| {m('lookups_per_s', '.0f')} | {m('server_us_per_query', '.0f')} "
+      f"| {m('waiters_cpu_pct', '.1f')} | {m('backend_private_mib', '.1f')} "
       f"| {m('window_s', '.1f')} | {m('handoff_ms', '.0f')} ({', '.join(format(r['handoff_ms'], '.0f') for r in runs)}) |")
 EOF
     echo "  $(tail -1 "$work/e.md")"
   done
+  # What each kind of statement costs, apart from the rest: pgbench at the waiters' rates.
+  {
+    echo
+    echo "### The cost of one statement (pgbench, \`bench/query_cost.py\`)"
+    echo
+    echo "pgbench sends one statement at a fixed total rate from C clients that sleep in between, as"
+    echo "waiters do, while another session holds the lock; server CPU and statements are measured as"
+    echo "above over 6 s in the middle of a 14 s run. One client at the same rate shows the statement"
+    echo "on a backend that never goes idle."
+    echo
+    echo "| statement | clients | statements/s | server CPU (% of a core) | server CPU per statement (µs) |"
+    echo "|---|---|---|---|---|"
+  } >>"$work/e.md"
+  pg_sql "DROP DATABASE IF EXISTS querycost" >/dev/null 2>&1; pg_sql "CREATE DATABASE querycost" >/dev/null
+  if python3 bench/query_cost.py --url "$(url querycost)" --data-dir "$PG_DIR/data" \
+    --psql "psql -h $PG_DIR -p $PG_PORT -U postgres -d postgres" --json "$work/querycost.json" \
+    poll:1:400 poll:50:100 poll:200:400 lookup:50:10 lookup:200:40 >/dev/null; then
+    python3 - "$work/querycost.json" >>"$work/e.md" <<'EOF'
+import json, sys
+labels = {"poll": "lock poll", "lookup": "holder look-up"}
+for r in json.load(open(sys.argv[1])):
+    print(f"| {labels[r['statement']]} | {r['clients']} | {r['statements_per_s']:.0f} | {r['server_cpu_pct']:.1f} | {r['server_us_per_statement']:.0f} |")
+EOF
+    tail -5 "$work/e.md" | sed 's/^/  /'
+  else
+    echo "| failed | | | | |" >>"$work/e.md"
+  fi
 fi
 
 # --- RESULTS.md -------------------------------------------------------------------------

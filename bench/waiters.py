@@ -9,9 +9,10 @@ its ceiling) this measures:
     count in /proc/PID/schedstat), after minus before, over the window, as a percentage
     of one core;
   - waiters' own CPU the same way (the migrate-init processes);
-  - transactions per second: pg_stat_database.xact_commit + xact_rollback of the database,
-    after minus before (every lock poll is a transaction; backends flush these counters
-    about once a second, so this is approximate);
+  - lock polls and holder look-ups per second, from pg_stat_statements' calls (when the
+    extension exists in the monitoring database): the waiters' pg_try_advisory_lock
+    statements, and the query on pg_locks and pg_stat_activity a waiter runs to log who
+    holds the lock;
   - private memory per waiting backend (Private_Clean + Private_Dirty of smaps_rollup);
 
 and after the holder releases the lock: the hand-off, from the holder's service start
@@ -106,6 +107,7 @@ def main():
             return subprocess.Popen([options.binary, "--", "sh", "-c", f"date +%s%N > {options.marks}/{name}"],
                                     env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 
+    statements = sql("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'") == "1"
     holder = start("holder")
     deadline = time.monotonic() + 30
     while sql(f"SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
@@ -128,9 +130,14 @@ def main():
     def snapshot():
         sample = {"t": time.monotonic(), "server": server_ticks(postmaster),
                   "client": client_ticks([p.pid for p in waiters])}
-        row = sql(f"SELECT xact_commit + xact_rollback, (SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}')"
-                  f"  FROM pg_stat_database WHERE datname = '{database}'").split()
-        sample["xacts"], sample["connections"] = int(row[0]), int(row[1])
+        row = sql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}'").split()
+        sample["connections"] = int(row[0])
+        if statements:
+            row = sql("SELECT coalesce(sum(calls) FILTER (WHERE query LIKE '%pg_try_advisory_lock%'), 0),"
+                      "       coalesce(sum(calls) FILTER (WHERE query LIKE '%FROM pg_locks%'), 0)"
+                      "  FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+                      f" WHERE d.datname = '{database}'").split()
+            sample["polls"], sample["lookups"] = int(row[0]), int(row[1])
         return sample
 
     before = snapshot()
@@ -159,9 +166,10 @@ def main():
         "connections": after["connections"],
         "server_cpu_pct": round(100.0 * delta(before["server"], after["server"]) / 1e9 / window, 2),
         "waiters_cpu_pct": round(100.0 * delta(before["client"], after["client"]) / 1e9 / window, 2),
-        "xacts_per_s": round((after["xacts"] - before["xacts"]) / window, 1),
-        "server_us_per_xact": round(delta(before["server"], after["server"]) / 1e3
-                                    / max(1, after["xacts"] - before["xacts"]), 1),
+        "polls_per_s": round((after["polls"] - before["polls"]) / window, 1) if statements else None,
+        "lookups_per_s": round((after["lookups"] - before["lookups"]) / window, 1) if statements else None,
+        "server_us_per_query": round(delta(before["server"], after["server"]) / 1e3 / max(
+            1, after["polls"] + after["lookups"] - before["polls"] - before["lookups"]), 1) if statements else None,
         "backend_private_mib": round(sum(memory) / len(memory) / 1024, 2) if memory else None,
         "handoff_ms": round((last - marks["holder"]) / 1e6, 1),
     }
