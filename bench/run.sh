@@ -442,7 +442,13 @@ results="$work/results.md"
     cat "$work/$part.md"
   done
 } >"$results"
+# The hand-written analysis at the end of RESULTS.md (from its marker line on) is kept; it
+# names the run it was written for, so check it against the new figures.
+marker='<!-- analysis: written by hand; bench/run.sh keeps it -->'
 if $full; then
+  if grep -qF "$marker" bench/RESULTS.md 2>/dev/null; then
+    { echo; awk -v m="$marker" 'index($0, m) == 1 { on = 1 } on' bench/RESULTS.md; } >>"$results"
+  fi
   cp "$results" bench/RESULTS.md
   echo "== wrote bench/RESULTS.md ($((elapsed / 60)) min $((elapsed % 60)) s)"
 else
