@@ -187,5 +187,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   check(!holds_any(migrate_init::redact(text, {}), forms));
   check(!holds_any(migrate_init::redact(text, {password}), forms));
+
+  // uri_passwords: what it finds is in the text, and a URI appended after a space is found
+  // with its password exactly as written (what libpq quotes when it cannot decode it).
+  for (const auto& found : migrate_init::uri_passwords(rest)) check(rest.find(found) != std::string_view::npos);
+  const std::string written = percent_encoded(password);
+  const auto found = migrate_init::uri_passwords(std::string(rest) + " postgresql://app:" + written + "@db/app");
+  check(!found.empty() && found.back() == written);
   return 0;
 }

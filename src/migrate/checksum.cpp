@@ -7,9 +7,12 @@
 namespace migrate_init {
 
 std::array<std::uint8_t, 32> sha256(std::string_view data) {
+  // Fetched once: with OpenSSL 3, EVP_sha256() makes every digest look the algorithm up
+  // again, which shows when a thousand files are hashed at each start.
+  static EVP_MD* const k_sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   std::array<std::uint8_t, 32> digest{};
   unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1 ||
+  if (!k_sha256 || EVP_Digest(data.data(), data.size(), digest.data(), &length, k_sha256, nullptr) != 1 ||
       length != digest.size()) {
     throw std::runtime_error("SHA-256 failed in libcrypto");
   }
@@ -40,6 +43,12 @@ std::string canonical_migration_text(std::string_view file_contents) {
 }
 
 std::string migration_checksum(std::string_view file_contents) {
+  // Most files have no CR: hash them as they are (without a BOM), without a copy.
+  if (file_contents.find('\r') == std::string_view::npos) {
+    constexpr std::string_view k_bom = "\xEF\xBB\xBF";
+    if (file_contents.substr(0, k_bom.size()) == k_bom) file_contents.remove_prefix(k_bom.size());
+    return sha256_hex(file_contents);
+  }
   return sha256_hex(canonical_migration_text(file_contents));
 }
 

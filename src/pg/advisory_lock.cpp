@@ -17,9 +17,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+// What waiting costs the server, per waiter (bench/RESULTS.md): a poll is ~80 us of server
+// CPU, a holder look-up ~1 ms, more with many backends. The holder's NOTIFY wakes waiters
+// at once when it lets go, so polling is only the fallback for a holder that vanished:
+// a 3 s ceiling and a look-up a minute keep a thousand waiters to a few percent of a core.
 constexpr milliseconds k_first_poll_delay{50};
-constexpr milliseconds k_max_poll_delay{500};
-constexpr milliseconds k_holder_log_interval{5000};
+constexpr milliseconds k_max_poll_delay{3000};
+constexpr milliseconds k_wait_log_interval{10'000};   // "still waiting" lines
+constexpr milliseconds k_holder_lookup_interval{60'000}; // who holds it, asked again
 
 bool try_lock(Connection& connection, std::int64_t key) {
   return connection.exec_params("SELECT pg_try_advisory_lock($1::bigint)", {std::to_string(key)}).value(0, 0) == "t";
@@ -41,7 +46,9 @@ std::string describe_lock_holder(Connection& connection, std::int64_t key) {
   const Result holder = connection.exec_params(
       "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(host(a.client_addr), 'local socket'),"
       "       extract(epoch FROM now() - a.backend_start)::bigint"
-      "  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+      // pg_stat_get_activity(pid) reads one backend's entry, where pg_stat_activity would
+      // build every backend's: a thousand waiters each asking would add up.
+      "  FROM pg_locks l, LATERAL pg_stat_get_activity(l.pid) a"
       " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
       "   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
       "   AND l.classid = $1::oid AND l.objid = $2::oid",
@@ -74,7 +81,9 @@ void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout
                                  const std::function<bool()>& still_needed) {
   m_connection.exec("LISTEN " + wake_channel(m_key));
   const auto deadline = started + timeout;
-  auto next_holder_log = started; // say at once who holds it, then every few seconds
+  auto next_wait_log = started; // say at once who holds it, then every few seconds
+  auto next_holder_lookup = started;
+  std::string holder; // as last looked up
   milliseconds delay = k_first_poll_delay;
   while (!try_lock(m_connection, m_key)) {
     const auto now = Clock::now();
@@ -86,14 +95,17 @@ void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout
                               m_key, std::chrono::duration_cast<milliseconds>(now - started).count(),
                               holder.empty() ? "" : ": held by " + holder));
     }
-    if (now >= next_holder_log) {
-      const std::string holder = describe_lock_holder(m_connection, m_key);
+    if (now >= next_wait_log) {
+      if (now >= next_holder_lookup) {
+        holder = describe_lock_holder(m_connection, m_key);
+        next_holder_lookup = now + k_holder_lookup_interval;
+      }
       const long long waited = std::chrono::duration_cast<milliseconds>(now - started).count();
       log_event(spdlog::level::info, "lock.waiting",
                 fmt::format("waiting for the migration lock (key {}) for {} s, held by {}", m_key, waited / 1000,
                             holder.empty() ? "nobody now" : holder),
                 {{"key", static_cast<long long>(m_key)}, {"waited_ms", waited}, {"holder", holder}});
-      next_holder_log = now + k_holder_log_interval;
+      next_wait_log = now + k_wait_log_interval;
     }
     const auto poll_at = now + std::min(with_jitter(delay), std::chrono::duration_cast<milliseconds>(deadline - now));
     const bool woken = wait_for_fd(PQsocket(m_connection.get()), POLLIN, poll_at,
