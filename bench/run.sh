@@ -110,7 +110,7 @@ psql_script() { # psql_script DIR > script
   done
 }
 ensure_db() { [[ $(pg_sql "SELECT 1 FROM pg_database WHERE datname = '$1'") == 1 ]] || pg_sql "CREATE DATABASE $1" >/dev/null; }
-printf '#!/bin/sh\npsql -X -q "postgresql://postgres:%s@127.0.0.1:%s/postgres" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null 2>\&1\n' \
+printf '#!/bin/sh\npsql -X -q "postgresql://postgres:%s@127.0.0.1:%s/postgres" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null 2>&1\n' \
   "$PG_PASSWORD" "$PG_PORT" >"$work/recreate"
 chmod +x "$work/recreate"
 
