@@ -10,6 +10,8 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include <tuple>
+
 namespace migrate_init {
 
 Session::Session(const Config& config)
@@ -27,12 +29,14 @@ Session::Session(const Config& config)
 
 MigrationContext::MigrationContext(const Config& config_)
     : m_own_session(std::make_unique<Session>(config_)), config(config_), set(m_own_session->set),
-      connection(m_own_session->connection), ledger(connection, config.ledger), info(ledger.inspect()),
-      rows(ledger.read(info)) {}
+      connection(m_own_session->connection), ledger(connection, config.ledger) {
+  std::tie(info, rows) = ledger.inspect_and_read();
+}
 
 MigrationContext::MigrationContext(const Config& config_, Session& session, LedgerName ledger_name)
-    : config(config_), set(session.set), connection(session.connection), ledger(connection, std::move(ledger_name)),
-      info(ledger.inspect()), rows(ledger.read(info)) {}
+    : config(config_), set(session.set), connection(session.connection), ledger(connection, std::move(ledger_name)) {
+  std::tie(info, rows) = ledger.inspect_and_read();
+}
 
 std::unique_ptr<pg::AdvisoryLock> MigrationContext::lock(const std::function<bool()>& still_needed) {
   if (pg::behind_transaction_pooler(connection, {config.migration_url(), config.migration_url_source(), config.wait,

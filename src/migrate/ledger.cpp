@@ -58,16 +58,33 @@ auto doing(const std::string& what, Query query) {
   }
 }
 
+// The rows of a select_rows_sql() result.
+std::vector<LedgerRow> rows_from(const pg::Result& result) {
+  std::vector<LedgerRow> rows;
+  rows.reserve(static_cast<std::size_t>(result.rows()));
+  for (int row = 0; row < result.rows(); ++row) {
+    rows.push_back(LedgerRow{result.value(row, 0), result.value(row, 1), result.optional_value(row, 2),
+                             result.value(row, 3), result.value(row, 4), std::stoi(result.value(row, 5)),
+                             std::stoi(result.value(row, 6)), result.optional_value(row, 7)});
+  }
+  return rows;
+}
+
 } // namespace
 
-LedgerInfo Ledger::inspect() {
-  const pg::Result result = m_connection.exec_params(
-      "SELECT current_database(),"
-      "       coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-      "                  WHERE c.oid = to_regclass($1)), $2, current_schema(), ''),"
-      "       (SELECT string_agg(attname::text, ',') FROM pg_attribute"
-      "         WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped)",
-      {m_name.quoted(), m_name.schema}); // resolved through search_path only here
+std::string Ledger::inspect_sql() {
+  // Literals rather than parameters: this statement also travels in inspect_and_read()'s
+  // batch, which only the simple query protocol allows.
+  const std::string regclass = "to_regclass(" + m_connection.escape_literal(m_name.quoted()) + ")";
+  const std::string schema = m_name.schema ? m_connection.escape_literal(*m_name.schema) : std::string("NULL");
+  return "SELECT current_database(),"
+         "       coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+         "                  WHERE c.oid = " + regclass + "), " + schema + ", current_schema(), ''),"
+         "       (SELECT string_agg(attname::text, ',') FROM pg_attribute"
+         "         WHERE attrelid = " + regclass + " AND attnum > 0 AND NOT attisdropped)"; // resolved through search_path only here
+}
+
+LedgerInfo Ledger::info_from(const pg::Result& result) {
   LedgerInfo info{result.value(0, 0), result.value(0, 1), {}};
   m_schema = info.schema;
   if (!result.is_null(0, 2)) {
@@ -92,18 +109,30 @@ LedgerInfo Ledger::inspect() {
   return info;
 }
 
-std::vector<LedgerRow> Ledger::read(const LedgerInfo& info) {
-  std::vector<LedgerRow> rows;
-  if (!info.exists()) return rows;
-  const pg::Result result = doing("reading the ledger " + m_name.display(),
-                                  [&] { return m_connection.exec(select_rows_sql(info, table_sql())); });
-  rows.reserve(static_cast<std::size_t>(result.rows()));
-  for (int row = 0; row < result.rows(); ++row) {
-    rows.push_back(LedgerRow{result.value(row, 0), result.value(row, 1), result.optional_value(row, 2),
-                             result.value(row, 3), result.value(row, 4), std::stoi(result.value(row, 5)),
-                             std::stoi(result.value(row, 6)), result.optional_value(row, 7)});
+LedgerInfo Ledger::inspect() { return info_from(m_connection.exec(inspect_sql())); }
+
+std::pair<LedgerInfo, std::vector<LedgerRow>> Ledger::inspect_and_read() {
+  // The read is sent with the metadata query, written for a ledger with every column of
+  // migrate-init's: one round trip on every start but the first. It fails, and the server
+  // logs that, only when the table is missing or lacks columns (a first start, a seed-style
+  // ledger to adopt); the rows are then read as the metadata says.
+  LedgerInfo full;
+  for (const auto& [column, type] : k_columns) full.columns.insert(column);
+  const std::string optimistic_read = select_rows_sql(full, m_name.quoted());
+  const auto results = m_connection.exec_batch(inspect_sql() + ";\n" + optimistic_read);
+  // No result: the metadata query itself failed, and inspect() will say why.
+  LedgerInfo info = results.empty() ? inspect() : info_from(results[0]);
+  if (results.size() == 2 && select_rows_sql(info, m_name.quoted()) == optimistic_read) {
+    return {std::move(info), rows_from(results[1])};
   }
-  return rows;
+  std::vector<LedgerRow> rows = read(info);
+  return {std::move(info), std::move(rows)};
+}
+
+std::vector<LedgerRow> Ledger::read(const LedgerInfo& info) {
+  if (!info.exists()) return {};
+  return rows_from(doing("reading the ledger " + m_name.display(),
+                         [&] { return m_connection.exec(select_rows_sql(info, table_sql())); }));
 }
 
 LedgerInfo Ledger::ensure(const LedgerInfo& info) {

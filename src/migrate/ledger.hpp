@@ -7,6 +7,7 @@
 
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace migrate_init {
@@ -32,6 +33,9 @@ public:
   LedgerInfo inspect();
   // Every recorded migration; empty when there is no ledger yet.
   std::vector<LedgerRow> read(const LedgerInfo& info);
+  // inspect() and read() in one round trip when the ledger is one of migrate-init's own
+  // (every start but the first); in two otherwise.
+  std::pair<LedgerInfo, std::vector<LedgerRow>> inspect_and_read();
   // Creates the ledger, or adds the columns an older or seed-style one lacks; call under the lock.
   LedgerInfo ensure(const LedgerInfo& info);
 
@@ -55,6 +59,8 @@ public:
   const LedgerName& name() const { return m_name; }
 
 private:
+  std::string inspect_sql();
+  LedgerInfo info_from(const pg::Result& result);
   // The table, schema-qualified once inspect() has resolved it: a migration that changes
   // search_path must not send the ledger row to another table.
   std::string table_sql() const;

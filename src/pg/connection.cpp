@@ -88,6 +88,17 @@ Result Connection::exec(const std::string& sql) {
   return collect_results();
 }
 
+std::vector<Result> Connection::exec_batch(const std::string& sql) {
+  if (!PQsendQuery(m_connection.get(), sql.c_str())) throw_failure(m_connection.get(), nullptr);
+  std::vector<Result> results;
+  try {
+    collect_results(&results);
+  } catch (const DatabaseError&) {
+    if (PQstatus(m_connection.get()) != CONNECTION_OK) throw;
+  }
+  return results;
+}
+
 Result Connection::exec_params(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
@@ -101,7 +112,7 @@ Result Connection::exec_params(const std::string& sql, const std::vector<std::op
 
 // libpq's PQexec, made interruptible: wait on the socket and the signal channel together.
 // Like PQexec, returns the last result, or the first error.
-Result Connection::collect_results() {
+Result Connection::collect_results(std::vector<Result>* all) {
   PGconn* connection = m_connection.get();
   Result last(nullptr);
   Result error(nullptr);
@@ -124,6 +135,8 @@ Result Connection::collect_results() {
       Result result(raw);
       if (failed(raw)) {
         if (!error.get()) error = std::move(result);
+      } else if (all) {
+        all->push_back(std::move(result));
       } else {
         last = std::move(result);
       }
@@ -133,7 +146,9 @@ Result Connection::collect_results() {
     throw;
   }
   if (error.get()) throw_failure(connection, error.get());
-  if (!last.get() && PQstatus(connection) != CONNECTION_OK) throw_failure(connection, nullptr);
+  if (!last.get() && (!all || all->empty()) && PQstatus(connection) != CONNECTION_OK) {
+    throw_failure(connection, nullptr);
+  }
   return last;
 }
 

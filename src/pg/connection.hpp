@@ -54,6 +54,11 @@ public:
   // last statement's result. Throws DatabaseError. A stop signal while the server works
   // sends a cancel request, waits briefly for the server to stop, and throws Interrupted.
   Result exec(const std::string& sql);
+  // Runs several statements sent as one message (one round trip) and returns each one's
+  // result, in order, up to the first that fails: the server skips the rest, and that
+  // failure is not thrown, since callers act on what succeeded. A lost connection and a
+  // stop signal are thrown as by exec().
+  std::vector<Result> exec_batch(const std::string& sql);
   // Runs one statement with text parameters (nullopt is NULL); otherwise like exec().
   Result exec_params(const std::string& sql, const std::vector<std::optional<std::string>>& params);
 
@@ -76,7 +81,8 @@ public:
   PGconn* get() const { return m_connection.get(); }
 
 private:
-  Result collect_results();
+  // The last result, or the first error; with `all`, every successful result goes there.
+  Result collect_results(std::vector<Result>* all = nullptr);
   void cancel_and_discard();
 
   std::unique_ptr<PGconn, decltype(&PQfinish)> m_connection;
