@@ -58,6 +58,17 @@ auto doing(const std::string& what, Query query) {
   }
 }
 
+// A name as regnamespace prints it: quoted, with "" for ", when it needs quoting.
+std::string unquote_identifier(const std::string& printed) {
+  if (printed.size() < 2 || printed.front() != '"' || printed.back() != '"') return printed;
+  std::string name;
+  for (std::size_t i = 1; i + 1 < printed.size(); ++i) {
+    name += printed[i];
+    if (printed[i] == '"') ++i; // "" stands for one "
+  }
+  return name;
+}
+
 // The rows of a select_rows_sql() result.
 std::vector<LedgerRow> rows_from(const pg::Result& result) {
   std::vector<LedgerRow> rows;
@@ -86,7 +97,6 @@ std::string Ledger::inspect_sql() {
 
 LedgerInfo Ledger::info_from(const pg::Result& result) {
   LedgerInfo info{result.value(0, 0), result.value(0, 1), {}};
-  m_schema = info.schema;
   if (!result.is_null(0, 2)) {
     const std::string columns = result.value(0, 2);
     std::size_t start = 0;
@@ -96,6 +106,11 @@ LedgerInfo Ledger::info_from(const pg::Result& result) {
       start = comma + 1;
     }
   }
+  return checked(std::move(info));
+}
+
+LedgerInfo Ledger::checked(LedgerInfo info) {
+  m_schema = info.schema;
   if (info.exists() && info.has("dirty") && !info.has("name")) {
     throw Error(ExitCode::migration_failed,
                 "table " + m_name.display() + " looks like golang-migrate's ledger (it has a dirty column); "
@@ -112,18 +127,29 @@ LedgerInfo Ledger::info_from(const pg::Result& result) {
 LedgerInfo Ledger::inspect() { return info_from(m_connection.exec(inspect_sql())); }
 
 std::pair<LedgerInfo, std::vector<LedgerRow>> Ledger::inspect_and_read() {
-  // The read is sent with the metadata query, written for a ledger with every column of
-  // migrate-init's: one round trip on every start but the first. It fails, and the server
-  // logs that, only when the table is missing or lacks columns (a first start, a seed-style
-  // ledger to adopt); the rows are then read as the metadata says.
+  // One message, three statements, cheap for the server in a fresh session: the database
+  // and the table's schema (syscache look-ups, no catalog joins), the table's columns (the
+  // field names of an empty SELECT *), and the read written for a ledger with every column
+  // of migrate-init's. The second fails only when the table is missing (a first start),
+  // the third only when it lacks columns (a ledger to adopt); the server logs that once,
+  // and the rest is done as inspect() and read() say.
   LedgerInfo full;
   for (const auto& [column, type] : k_columns) full.columns.insert(column);
   const std::string optimistic_read = select_rows_sql(full, m_name.quoted());
-  const auto results = m_connection.exec_batch(inspect_sql() + ";\n" + optimistic_read);
-  // No result: the metadata query itself failed, and inspect() will say why.
-  LedgerInfo info = results.empty() ? inspect() : info_from(results[0]);
-  if (results.size() == 2 && select_rows_sql(info, m_name.quoted()) == optimistic_read) {
-    return {std::move(info), rows_from(results[1])};
+  const auto results = m_connection.exec_batch(
+      "SELECT current_database(), (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = to_regclass(" +
+      m_connection.escape_literal(m_name.quoted()) + "));\nSELECT * FROM " + m_name.quoted() + " LIMIT 0;\n" +
+      optimistic_read);
+  if (results.size() < 2 || results[0].is_null(0, 1)) {
+    LedgerInfo info = inspect();
+    std::vector<LedgerRow> rows = read(info);
+    return {std::move(info), std::move(rows)};
+  }
+  LedgerInfo found{results[0].value(0, 0), unquote_identifier(results[0].value(0, 1)), {}};
+  for (int column = 0; column < results[1].columns(); ++column) found.columns.insert(results[1].column_name(column));
+  LedgerInfo info = checked(std::move(found));
+  if (results.size() == 3 && select_rows_sql(info, m_name.quoted()) == optimistic_read) {
+    return {std::move(info), rows_from(results[2])};
   }
   std::vector<LedgerRow> rows = read(info);
   return {std::move(info), std::move(rows)};

@@ -61,6 +61,8 @@ public:
 private:
   std::string inspect_sql();
   LedgerInfo info_from(const pg::Result& result);
+  // Refuses tables that are not ledgers, and remembers the ledger's schema.
+  LedgerInfo checked(LedgerInfo info);
   // The table, schema-qualified once inspect() has resolved it: a migration that changes
   // search_path must not send the ledger row to another table.
   std::string table_sql() const;

@@ -40,6 +40,8 @@ public:
   std::optional<std::string> optional_value(int row, int column) const {
     return is_null(row, column) ? std::nullopt : std::optional<std::string>(value(row, column));
   }
+  int columns() const { return PQnfields(m_result.get()); }
+  std::string column_name(int column) const { return PQfname(m_result.get(), column); }
 
 private:
   std::unique_ptr<PGresult, decltype(&PQclear)> m_result;
