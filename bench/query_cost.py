@@ -27,7 +27,7 @@ SCRIPTS = {
     "poll": "SELECT pg_try_advisory_lock(42::bigint);\n",
     "lookup": "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(host(a.client_addr), 'local socket'),"
               " extract(epoch FROM now() - a.backend_start)::bigint"
-              " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+              " FROM pg_locks l, LATERAL pg_stat_get_activity(l.pid) a"
               " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
               " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
               " AND l.classid = 0::oid AND l.objid = 42::oid;\n",

@@ -371,7 +371,7 @@ if selected e; then
     echo "then) and ends 1 s before the release. CPU is time on a CPU (/proc/PID/schedstat), as a"
     echo "percentage of one core: the server's is the postmaster and all its children. Lock polls"
     echo "(\`SELECT pg_try_advisory_lock(\$1)\`) and holder look-ups (the query on pg_locks and"
-    echo "pg_stat_activity a waiter runs to log who holds the lock) are pg_stat_statements' calls in"
+    echo "pg_stat_get_activity(pid) a waiter runs to log who holds the lock) are pg_stat_statements' calls in"
     echo "the window; the server's CPU per statement divides the one by the other. Memory per backend"
     echo "is a waiting backend's private memory (smaps_rollup). The hand-off runs from the holder's"
     echo "service start (just after its unlock and NOTIFY) to the last waiter's. max_connections is"

@@ -11,7 +11,7 @@ its ceiling) this measures:
   - waiters' own CPU the same way (the migrate-init processes);
   - lock polls and holder look-ups per second, from pg_stat_statements' calls (when the
     extension exists in the monitoring database): the waiters' pg_try_advisory_lock
-    statements, and the query on pg_locks and pg_stat_activity a waiter runs to log who
+    statements, and the query on pg_locks and pg_stat_get_activity(pid) a waiter runs to log who
     holds the lock;
   - private memory per waiting backend (Private_Clean + Private_Dirty of smaps_rollup);
 

@@ -17,8 +17,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// What waiting costs the server, per waiter (bench/RESULTS.md): a poll is ~80 us of server
-// CPU, a holder look-up ~1 ms, more with many backends. The holder's NOTIFY wakes waiters
+// What waiting costs the server, per waiter (bench/RESULTS.md): a poll is 75-145 us of
+// server CPU, a holder look-up 0.3-0.6 ms, more with many backends. The holder's NOTIFY wakes waiters
 // at once when it lets go, so polling is only the fallback for a holder that vanished:
 // a 3 s ceiling and a look-up a minute keep a thousand waiters to a few percent of a core.
 constexpr milliseconds k_first_poll_delay{50};
