@@ -83,18 +83,6 @@ std::vector<LedgerRow> rows_from(const pg::Result& result) {
 
 } // namespace
 
-std::string Ledger::inspect_sql() {
-  // Literals rather than parameters: this statement also travels in inspect_and_read()'s
-  // batch, which only the simple query protocol allows.
-  const std::string regclass = "to_regclass(" + m_connection.escape_literal(m_name.quoted()) + ")";
-  const std::string schema = m_name.schema ? m_connection.escape_literal(*m_name.schema) : std::string("NULL");
-  return "SELECT current_database(),"
-         "       coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-         "                  WHERE c.oid = " + regclass + "), " + schema + ", current_schema(), ''),"
-         "       (SELECT string_agg(attname::text, ',') FROM pg_attribute"
-         "         WHERE attrelid = " + regclass + " AND attnum > 0 AND NOT attisdropped)"; // resolved through search_path only here
-}
-
 LedgerInfo Ledger::info_from(const pg::Result& result) {
   LedgerInfo info{result.value(0, 0), result.value(0, 1), {}};
   if (!result.is_null(0, 2)) {
@@ -124,7 +112,15 @@ LedgerInfo Ledger::checked(LedgerInfo info) {
   return info;
 }
 
-LedgerInfo Ledger::inspect() { return info_from(m_connection.exec(inspect_sql())); }
+LedgerInfo Ledger::inspect() {
+  return info_from(m_connection.exec_params(
+      "SELECT current_database(),"
+      "       coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+      "                  WHERE c.oid = to_regclass($1)), $2, current_schema(), ''),"
+      "       (SELECT string_agg(attname::text, ',') FROM pg_attribute"
+      "         WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped)",
+      {m_name.quoted(), m_name.schema})); // resolved through search_path only here
+}
 
 std::pair<LedgerInfo, std::vector<LedgerRow>> Ledger::inspect_and_read() {
   // One message, three statements, cheap for the server in a fresh session: the database

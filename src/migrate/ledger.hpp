@@ -59,7 +59,7 @@ public:
   const LedgerName& name() const { return m_name; }
 
 private:
-  std::string inspect_sql();
+  // The LedgerInfo of inspect()'s query result.
   LedgerInfo info_from(const pg::Result& result);
   // Refuses tables that are not ledgers, and remembers the ledger's schema.
   LedgerInfo checked(LedgerInfo info);
