@@ -87,13 +87,8 @@ bool has_tenants(const Config& config) { return !config.schemas.empty() || !conf
 
 std::vector<std::string> tenant_schemas(const Config& config, Session& session) {
   if (!config.schemas.empty()) return config.schemas;
-  const pg::Result result = [&] {
-    try {
-      return session.connection.exec(config.schemas_query);
-    } catch (const pg::DatabaseError& e) {
-      throw Error(e.code(), std::string("AUTO_MIGRATE_SCHEMAS_QUERY failed: ") + e.what());
-    }
-  }();
+  const pg::Result result =
+      pg::in_context("AUTO_MIGRATE_SCHEMAS_QUERY failed", [&] { return session.connection.exec(config.schemas_query); });
   std::vector<std::string> schemas;
   for (int row = 0; row < result.rows(); ++row) schemas.push_back(result.value(row, 0));
   return schemas;

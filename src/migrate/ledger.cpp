@@ -47,17 +47,6 @@ constexpr std::array<std::pair<const char*, const char*>, 10> k_columns{{
     {"last_error", "text"},
 }};
 
-// Runs `query`, prefixing a database error with what was being done: "ERROR: permission
-// denied for schema public" alone does not say that it was about the ledger.
-template <class Query>
-auto doing(const std::string& what, Query query) {
-  try {
-    return query();
-  } catch (const pg::DatabaseError& e) {
-    throw Error(e.code(), what + ": " + e.what());
-  }
-}
-
 // A name as regnamespace prints it: quoted, with "" for ", when it needs quoting.
 std::string unquote_identifier(const std::string& printed) {
   if (printed.size() < 2 || printed.front() != '"' || printed.back() != '"') return printed;
@@ -153,7 +142,7 @@ std::pair<LedgerInfo, std::vector<LedgerRow>> Ledger::inspect_and_read() {
 
 std::vector<LedgerRow> Ledger::read(const LedgerInfo& info) {
   if (!info.exists()) return {};
-  return rows_from(doing("reading the ledger " + m_name.display(),
+  return rows_from(pg::in_context("reading the ledger " + m_name.display(),
                          [&] { return m_connection.exec(select_rows_sql(info, table_sql())); }));
 }
 
@@ -169,7 +158,7 @@ LedgerInfo Ledger::ensure(const LedgerInfo& info) {
         sql += fmt::format(", {} {}", column, type);
       }
     }
-    doing("creating the ledger " + m_name.display(), [&] { return m_connection.exec(sql + ")"); });
+    pg::in_context("creating the ledger " + m_name.display(), [&] { return m_connection.exec(sql + ")"); });
     return inspect();
   }
   std::string additions;
@@ -188,7 +177,7 @@ LedgerInfo Ledger::ensure(const LedgerInfo& info) {
                        "WHERE version IS NULL OR name IS NULL;\n",
                        table, k_version_from_id, k_name_from_id);
   }
-  doing("adding columns to the ledger " + m_name.display(), [&] { return m_connection.exec(sql + "COMMIT"); });
+  pg::in_context("adding columns to the ledger " + m_name.display(), [&] { return m_connection.exec(sql + "COMMIT"); });
   return inspect();
 }
 

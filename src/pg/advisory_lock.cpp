@@ -68,13 +68,10 @@ AdvisoryLock::AdvisoryLock(Connection& connection, std::int64_t key, millisecond
   const auto started = Clock::now();
   // The holder NOTIFYs this channel as it lets go: waiters wake at once instead of at
   // their next poll, and polling stays the fallback for a holder that vanished.
-  try {
-    wait_for_lock(started, timeout, still_needed);
-  } catch (const DatabaseError& e) {
-    // Usually the connection went away (server restart, pg_terminate_backend): say what
-    // was going on, since libpq's text alone does not.
-    throw Error(e.code(), fmt::format("waiting for the migration lock (key {}): {}", m_key, e.what()));
-  }
+  // A failure here is usually the connection going away (server restart,
+  // pg_terminate_backend): libpq's text alone does not say it was during the wait.
+  in_context(fmt::format("waiting for the migration lock (key {})", m_key),
+             [&] { wait_for_lock(started, timeout, still_needed); });
 }
 
 void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout,

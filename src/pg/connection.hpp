@@ -29,6 +29,18 @@ private:
   std::size_t m_position;
 };
 
+// Runs `work`; a DatabaseError from it is thrown again as an Error with the same exit code,
+// prefixed with what was being done ("reading the ledger schema_migrations: ERROR: ..."):
+// the server's text alone does not say which step failed.
+template <class Work>
+auto in_context(const std::string& what, Work work) {
+  try {
+    return work();
+  } catch (const DatabaseError& e) {
+    throw Error(e.code(), what + ": " + e.what());
+  }
+}
+
 // A query result; owns the PGresult.
 class Result {
 public:
