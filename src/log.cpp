@@ -5,6 +5,7 @@
 
 #include <spdlog/sinks/base_sink.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -49,10 +50,20 @@ public:
 
 protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
+    if (m_stderr_gone) return;
     const std::string line = m_json ? json_line(msg) : text_line(msg);
-    std::fwrite(line.data(), 1, line.size(), stderr);
+    // A reader that went away (a closed pipe, a logging sidecar that died) must never stop
+    // migrating, stopping on a signal or releasing the lock: the line is dropped, and once
+    // the stream is gone for good (EPIPE, EBADF, EIO, ...) nothing more is written, so no
+    // more SIGPIPEs are raised either. A full non-blocking pipe loses only this line.
+    if (std::fwrite(line.data(), 1, line.size(), stderr) != line.size()) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) m_stderr_gone = true;
+      std::clearerr(stderr);
+    }
   }
-  void flush_() override { std::fflush(stderr); }
+  void flush_() override {
+    if (!m_stderr_gone) std::fflush(stderr);
+  }
 
 private:
   std::string text_line(const spdlog::details::log_msg& msg) {
@@ -82,6 +93,7 @@ private:
 
   std::vector<std::string> m_secrets;
   bool m_json = false;
+  bool m_stderr_gone = false;
 };
 
 std::shared_ptr<RedactingStderrSink>& sink() {

@@ -26,6 +26,16 @@ ChannelState& state() {
   return instance;
 }
 
+// A SIGPIPE the kernel raised because one of migrate-init's own writes found its reader
+// gone (the sender is the process itself). The write already failed with EPIPE and its
+// caller deals with that; as a signal it means nothing, and logging it would write to the
+// same closed pipe, raise another SIGPIPE and loop forever, lower-numbered than SIGTERM,
+// which signalfd would then never deliver. A SIGPIPE that another process sends is kept
+// (forwarded to the service when supervising).
+bool is_own_write_failure(const signalfd_siginfo& info) {
+  return info.ssi_signo == SIGPIPE && info.ssi_code == SI_USER && static_cast<pid_t>(info.ssi_pid) == getpid();
+}
+
 // Handles one signal received outside the supervisor: a stop signal interrupts.
 void handle_while_migrating(int signal_number, const std::string& while_doing) {
   if (is_stop_signal(signal_number)) {
@@ -58,10 +68,13 @@ int fd() { return state().fd; }
 
 std::optional<int> read_pending() {
   if (state().fd < 0) return std::nullopt;
-  signalfd_siginfo info{};
-  const ssize_t got = read(state().fd, &info, sizeof info);
-  if (got != static_cast<ssize_t>(sizeof info)) return std::nullopt;
-  return static_cast<int>(info.ssi_signo);
+  for (;;) {
+    signalfd_siginfo info{};
+    const ssize_t got = read(state().fd, &info, sizeof info);
+    if (got != static_cast<ssize_t>(sizeof info)) return std::nullopt;
+    if (is_own_write_failure(info)) continue;
+    return static_cast<int>(info.ssi_signo);
+  }
 }
 
 void drain(const std::string& while_doing) {

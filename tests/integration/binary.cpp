@@ -57,18 +57,29 @@ Running::Running(const Invocation& invocation, bool as_pid1)
   const std::string in = m_dir + "/stdin", out = m_dir + "/stdout", err = m_dir + "/stderr";
   const std::string cwd = invocation.cwd.string();
 
+  int closed_pipe[2] = {-1, -1};
+  if (invocation.closed_output) {
+    if (pipe(closed_pipe) != 0) throw std::runtime_error("test harness: pipe failed");
+    close(closed_pipe[0]); // no reader, ever
+  }
   m_started = std::chrono::steady_clock::now();
   m_pid = fork();
   if (m_pid < 0) throw std::runtime_error("test harness: fork failed");
   if (m_pid == 0) {
     // Only async-signal-safe calls between fork and exec.
     dup2(open(in.c_str(), O_RDONLY), 0);
-    dup2(open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), 1);
-    dup2(open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), 2);
+    if (invocation.closed_output) {
+      dup2(closed_pipe[1], 1);
+      dup2(closed_pipe[1], 2);
+    } else {
+      dup2(open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), 1);
+      dup2(open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), 2);
+    }
     if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(120);
     execve(raw_argv[0], raw_argv.data(), raw_envp.data());
     _exit(121);
   }
+  if (closed_pipe[1] >= 0) close(closed_pipe[1]);
 }
 
 Running::Running(Running&& other) noexcept

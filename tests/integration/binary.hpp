@@ -21,6 +21,9 @@ struct Invocation {
   std::map<std::string, std::string> env;
   std::string stdin_text;
   std::filesystem::path cwd; // empty: inherit
+  // stdout and stderr go to a pipe whose reader is already gone (`... 2>&1 | head -0`):
+  // every write fails with EPIPE. Outcome::out and err are then empty.
+  bool closed_output = false;
 };
 
 struct Outcome {

@@ -1,0 +1,97 @@
+// The built binary against a real PostgreSQL: what a security probe and a README audit
+// found (issue 14), each class with a regression test.
+#include "binary.hpp"
+#include "pg_server.hpp"
+
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+using namespace std::chrono_literals;
+using test::Invocation;
+using test::shared_server;
+
+namespace {
+
+std::map<std::string, std::string> env_for(const std::string& database, const std::filesystem::path& dir) {
+  return {{"DATABASE_URL", shared_server().url(database)}, {"AUTO_MIGRATE_DIR", dir.string()}};
+}
+
+std::string ledger_versions(const std::string& database, const std::string& table = "schema_migrations") {
+  return shared_server().scalar(database, "SELECT coalesce(string_agg(version, ',' ORDER BY version), '') FROM " + table);
+}
+
+bool advisory_lock_held(const std::string& database) {
+  return shared_server().scalar(database, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") != "0";
+}
+
+// User plus system CPU time of a process, in clock ticks.
+long cpu_ticks(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string contents((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream fields(contents.substr(contents.rfind(')') + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int index = 3; fields >> field; ++index) {
+    if (index == 14) utime = std::stol(field);
+    if (index == 15) {
+      stime = std::stol(field);
+      break;
+    }
+  }
+  return utime + stime;
+}
+
+} // namespace
+
+TEST_CASE("A log reader that went away never stops migrating, stopping or releasing the lock") {
+  const std::string db = shared_server().create_database();
+  auto env = env_for(db, test::example_migrations());
+  env["AUTO_MIGRATE_LOCK_KEY"] = "1414";
+  env["AUTO_MIGRATE_LOG_LEVEL"] = "debug"; // as many lines as possible, each one a failed write
+
+  SUBCASE("the migrations are applied and the lock released, with every log line dropped") {
+    Invocation invocation({"migrate"}, env);
+    invocation.closed_output = true;
+    const auto result = test::run(invocation, 60s);
+    CHECK(result.exit_code == 0);
+    CHECK(ledger_versions(db) == "001,002,003,004,005");
+    CHECK_FALSE(advisory_lock_held(db));
+  }
+
+  SUBCASE("waiting for the lock costs no CPU, and SIGTERM still ends the wait") {
+    test::Session holder(shared_server(), db, "lock-holder");
+    holder.exec("SELECT pg_advisory_lock(1414)");
+    Invocation invocation({"--", "true"}, env);
+    invocation.closed_output = true;
+    test::Running running(invocation);
+    std::this_thread::sleep_for(1500ms); // connected, logged, and waiting for the lock
+    const long before = cpu_ticks(running.pid());
+    std::this_thread::sleep_for(1000ms);
+    const long spent = cpu_ticks(running.pid()) - before;
+    CHECK(spent < sysconf(_SC_CLK_TCK) / 4); // a spin on SIGPIPE burns the whole second
+    running.signal(SIGTERM);
+    const auto result = running.wait_for_exit(10s);
+    REQUIRE(result.has_value());
+    CHECK(result->exit_code == 143);
+    CHECK(shared_server().scalar(db, "SELECT to_regclass('schema_migrations') IS NULL") == "t"); // nothing applied
+  }
+}
+
+TEST_CASE("SIGPIPE from another process still reaches the service when supervising") {
+  const std::string db = shared_server().create_database();
+  auto env = env_for(db, test::example_migrations());
+  env["AUTO_MIGRATE_MODE"] = "supervise";
+  test::Running running({{"--", "sh", "-c", "trap 'echo got-pipe; exit 7' PIPE; echo ready; while :; do sleep 0.05; done"},
+                         env});
+  REQUIRE(running.wait_for_output("ready"));
+  running.signal(SIGPIPE);
+  const auto result = running.wait(20s);
+  CHECK(result.exit_code == 7);
+  CHECK(result.out.find("got-pipe") != std::string::npos);
+}
