@@ -94,6 +94,10 @@ std::vector<std::string> tenant_schemas(const Config& config, Session& session) 
   return schemas;
 }
 
+void enter_tenant_schema(Session& session, const std::string& schema) {
+  session.connection.exec("SET search_path TO " + session.connection.escape_identifier(schema));
+}
+
 void for_each_ledger(const Config& config,
                      const std::function<void(const std::string& schema, MigrationContext& context)>& visit) {
   if (!has_tenants(config)) {
@@ -103,7 +107,7 @@ void for_each_ledger(const Config& config,
   }
   Session session(config);
   for (const auto& schema : tenant_schemas(config, session)) {
-    session.connection.exec("SET search_path TO " + quote_identifier(schema));
+    enter_tenant_schema(session, schema);
     MigrationContext context(config, session, LedgerName{schema, config.ledger.table});
     visit(schema, context);
   }

@@ -66,6 +66,9 @@ bool has_tenants(const Config& config);
 // The tenant schemas: the configured list, or the first column of the configured query.
 std::vector<std::string> tenant_schemas(const Config& config, Session& session);
 
+// Points the session's search_path at one tenant schema (any name, quoted by libpq).
+void enter_tenant_schema(Session& session, const std::string& schema);
+
 // Calls `visit` with the context of every ledger the configuration covers: each tenant's
 // in turn (search_path set to the tenant, its schema as the first argument), or the one
 // configured ledger (with an empty schema). For the read-only reports.

@@ -120,11 +120,11 @@ std::pair<LedgerInfo, std::vector<LedgerRow>> Ledger::inspect_and_read() {
   // and the rest is done as inspect() and read() say.
   LedgerInfo full;
   for (const auto& [column, type] : k_columns) full.columns.insert(column);
-  const std::string optimistic_read = select_rows_sql(full, m_name.quoted());
+  const std::string table = table_sql(); // as configured: through search_path without a schema
+  const std::string optimistic_read = select_rows_sql(full, table);
   const auto results = m_connection.exec_batch(
       "SELECT current_database(), (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = to_regclass(" +
-      m_connection.escape_literal(m_name.quoted()) + "));\nSELECT * FROM " + m_name.quoted() + " LIMIT 0;\n" +
-      optimistic_read);
+      m_connection.escape_literal(table) + "));\nSELECT * FROM " + table + " LIMIT 0;\n" + optimistic_read);
   if (results.size() < 2 || results[0].is_null(0, 1)) {
     LedgerInfo info = inspect();
     std::vector<LedgerRow> rows = read(info);
@@ -133,7 +133,7 @@ std::pair<LedgerInfo, std::vector<LedgerRow>> Ledger::inspect_and_read() {
   LedgerInfo found{results[0].value(0, 0), unquote_identifier(results[0].value(0, 1)), {}};
   for (int column = 0; column < results[1].columns(); ++column) found.columns.insert(results[1].column_name(column));
   LedgerInfo info = checked(std::move(found));
-  if (results.size() == 3 && select_rows_sql(info, m_name.quoted()) == optimistic_read) {
+  if (results.size() == 3 && select_rows_sql(info, table) == optimistic_read) {
     return {std::move(info), rows_from(results[2])};
   }
   std::vector<LedgerRow> rows = read(info);
@@ -151,7 +151,7 @@ LedgerInfo Ledger::ensure(const LedgerInfo& info) {
   if (!info.exists()) {
     spdlog::info("creating ledger table {}", m_name.display());
     std::string sql;
-    if (m_name.schema) sql += "CREATE SCHEMA IF NOT EXISTS " + quote_identifier(*m_name.schema) + ";\n";
+    if (m_name.schema) sql += "CREATE SCHEMA IF NOT EXISTS " + m_connection.escape_identifier(*m_name.schema) + ";\n";
     sql += "CREATE TABLE IF NOT EXISTS " + table + " (version text PRIMARY KEY, name text NOT NULL";
     for (const auto& [column, type] : k_columns) {
       if (std::string_view(column) != "version" && std::string_view(column) != "name") {
@@ -250,8 +250,10 @@ void Ledger::remove(const std::string& version) {
 }
 
 std::string Ledger::table_sql() const {
-  if (m_name.schema || m_schema.empty()) return m_name.quoted();
-  return quote_identifier(m_schema) + "." + quote_identifier(m_name.table);
+  // The table name was checked by parse_ledger_name; a schema may be a tenant's, any name.
+  const std::string& schema = m_name.schema ? *m_name.schema : m_schema;
+  if (schema.empty()) return quote_identifier(m_name.table);
+  return m_connection.escape_identifier(schema) + "." + quote_identifier(m_name.table);
 }
 
 std::string applied_by() {

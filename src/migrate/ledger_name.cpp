@@ -30,15 +30,6 @@ std::string quote_identifier(std::string_view identifier) {
   return out + "\"";
 }
 
-std::string quote_literal(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
-
 std::string LedgerName::quoted() const {
   return schema ? quote_identifier(*schema) + "." + quote_identifier(table) : quote_identifier(table);
 }

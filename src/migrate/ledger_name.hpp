@@ -21,11 +21,10 @@ struct LedgerName {
 // not starting with a digit); it is used exactly as written, quoted. Throws UsageError.
 LedgerName parse_ledger_name(std::string_view source, std::string_view text);
 
-// Double-quotes an identifier, doubling embedded quotes.
+// Double-quotes an identifier, doubling embedded quotes. For names this program checked
+// itself (AUTO_MIGRATE_TABLE) and for text that is only ever passed as a query parameter;
+// any other value that reaches SQL text goes through the connection's own escaping
+// (pg::Connection::escape_identifier / escape_literal), which knows its settings.
 std::string quote_identifier(std::string_view identifier);
-
-// Single-quotes a string literal, doubling embedded quotes (standard_conforming_strings on,
-// PostgreSQL's default since 9.1).
-std::string quote_literal(std::string_view text);
 
 } // namespace migrate_init

@@ -141,7 +141,7 @@ MigrateOutcome migrate_tenants(const Config& config) {
   for (const auto& schema : schemas) {
     spdlog::info("tenant {}: migrating", schema);
     try {
-      session.connection.exec("SET search_path TO " + quote_identifier(schema));
+      enter_tenant_schema(session, schema);
       MigrationContext context(config, session, LedgerName{schema, config.ledger.table});
       const MigrateOutcome outcome = migrate_ledger(context);
       total.applied += outcome.applied;

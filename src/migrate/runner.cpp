@@ -222,7 +222,7 @@ RunSettings prepare_session(pg::Connection& connection, const Config& config) {
   configure_session(connection, settings.lock_timeout, settings.statement_timeout);
   const std::string search_path = connection.exec("SELECT current_setting('search_path')").value(0, 0);
   settings.session_reset =
-      "RESET ROLE; SELECT pg_catalog.set_config('search_path', " + quote_literal(search_path) + ", false); ";
+      "RESET ROLE; SELECT pg_catalog.set_config('search_path', " + connection.escape_literal(search_path) + ", false); ";
   return settings;
 }
 

@@ -185,6 +185,14 @@ std::string Connection::escape_literal(const std::string& text) {
   return out;
 }
 
+std::string Connection::escape_identifier(const std::string& name) {
+  char* escaped = PQescapeIdentifier(m_connection.get(), name.c_str(), name.size());
+  if (!escaped) throw_failure(m_connection.get(), nullptr);
+  std::string out(escaped);
+  PQfreemem(escaped);
+  return out;
+}
+
 bool Connection::consume_notifications() {
   PGconn* connection = m_connection.get();
   if (!PQconsumeInput(connection)) return false;

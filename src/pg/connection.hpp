@@ -83,8 +83,12 @@ public:
   }
   void clear_heartbeat() { m_heartbeat = nullptr; }
 
-  // A string literal for this connection's settings (PQescapeLiteral).
+  // A string literal for this connection's settings (PQescapeLiteral): right whatever
+  // standard_conforming_strings and the client encoding are.
   std::string escape_literal(const std::string& text);
+  // A quoted identifier (PQescapeIdentifier), for names that come from outside this
+  // program (tenant schemas, the ledger's schema as the server reports it).
+  std::string escape_identifier(const std::string& name);
 
   // Reads what the server sent while idle; returns whether NOTIFY messages were among it
   // (they are discarded: only their arrival matters here).

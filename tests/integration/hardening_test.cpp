@@ -95,3 +95,62 @@ TEST_CASE("SIGPIPE from another process still reaches the service when supervisi
   CHECK(result.exit_code == 7);
   CHECK(result.out.find("got-pipe") != std::string::npos);
 }
+
+TEST_CASE("No tenant schema name or search_path reaches SQL unescaped, whatever standard_conforming_strings says") {
+  // Quotes, backslashes before quotes, a comma, a semicolon: each tried as a way out of
+  // the identifier or the literal that carries it.
+  const std::vector<std::string> hostile{
+      "a\\\",b\\', false); DROP TABLE public.victim; --", // the probe's name
+      "x\\'); DROP TABLE public.victim; --",
+      "q\"\"; DROP TABLE public.victim; --",
+      "back\\\\slash\\",
+      "comma,and space",
+  };
+  for (const char* conforming : {"off", "on"}) {
+    CAPTURE(conforming);
+    const std::string db = shared_server().create_database();
+    shared_server().query(db, "CREATE TABLE public.victim (id int)");
+    shared_server().query(db, std::string("ALTER DATABASE ") + db + " SET standard_conforming_strings = " + conforming);
+    shared_server().query(db, std::string("ALTER DATABASE ") + db + " SET escape_string_warning = off");
+    std::string query = "SELECT name FROM (VALUES ";
+    for (std::size_t i = 0; i < hostile.size(); ++i) {
+      query += std::string(i ? ", " : "") + "($q$" + hostile[i] + "$q$)";
+    }
+    query += ") AS t(name)";
+    test::TempDir dir;
+    dir.write("001_t.sql", "CREATE TABLE t (id int);");
+    dir.write("002_u.sql", "CREATE TABLE u (id int);");
+    const auto result = test::run({{"migrate"},
+                                   {{"DATABASE_URL", shared_server().url(db)},
+                                    {"AUTO_MIGRATE_DIR", dir.path().string()},
+                                    {"AUTO_MIGRATE_SCHEMAS_QUERY", query}}});
+    CHECK(result.exit_code == 0);
+    CHECK(shared_server().scalar(db, "SELECT to_regclass('public.victim') IS NOT NULL") == "t");
+    for (const auto& name : hostile) {
+      CAPTURE(name);
+      CHECK(shared_server().scalar(db, "SELECT count(*) FROM pg_tables WHERE schemaname = $q$" + name +
+                                           "$q$ AND tablename IN ('t', 'u', 'schema_migrations')") == "3");
+    }
+  }
+}
+
+TEST_CASE("A hostile search_path set on the role is restored as a value, never run as SQL") {
+  const std::string db = shared_server().create_database();
+  shared_server().query(db, "CREATE TABLE public.victim (id int)");
+  shared_server().query(db, "CREATE SCHEMA \"s\\', false); DROP TABLE public.victim; --\"");
+  shared_server().query(db, "CREATE ROLE hostile_path LOGIN SUPERUSER PASSWORD 'pw-hostile-path'");
+  shared_server().query(db, "ALTER ROLE hostile_path IN DATABASE " + db +
+                                " SET search_path = \"s\\', false); DROP TABLE public.victim; --\", public");
+  shared_server().query(db, "ALTER DATABASE " + db + " SET standard_conforming_strings = off");
+  shared_server().query(db, "ALTER DATABASE " + db + " SET escape_string_warning = off");
+  test::TempDir dir;
+  dir.write("001_t.sql", "CREATE TABLE t (id int);");
+  dir.write("002_u.sql", "CREATE TABLE u (id int);");
+  const auto result = test::run({{"migrate"},
+                                 {{"DATABASE_URL", "postgresql://hostile_path:pw-hostile-path@127.0.0.1:" +
+                                                       std::to_string(shared_server().port()) + "/" + db},
+                                  {"AUTO_MIGRATE_DIR", dir.path().string()}}});
+  CHECK(result.exit_code == 0);
+  CHECK(shared_server().scalar(db, "SELECT to_regclass('public.victim') IS NOT NULL") == "t");
+  shared_server().query(db, "DROP OWNED BY hostile_path; DROP ROLE hostile_path");
+}
