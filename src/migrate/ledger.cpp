@@ -215,7 +215,9 @@ std::string Ledger::record_applied_sql(const LedgerInfo& info, const Migration& 
     columns += ", id";
     values += ", " + m_connection.escape_literal(migration.file.id());
   }
-  return "INSERT INTO " + table_sql() + " (" + columns + ") VALUES (" + values + ")";
+  // Session-level RESETs are fine here: the next file's session reset does the same.
+  return "RESET SESSION AUTHORIZATION;\nRESET ROLE;\nINSERT INTO " + table_sql() + " (" + columns + ") VALUES (" +
+         values + ")";
 }
 
 void Ledger::record_baseline(const LedgerInfo& info, const Migration& migration) {
@@ -228,21 +230,41 @@ void Ledger::record_started(const LedgerInfo& info, const Migration& migration, 
 }
 
 void Ledger::record_progress(const std::string& version, int statements_done) {
-  m_connection.exec_params("UPDATE " + table_sql() + " SET statements_done = $2 WHERE version = $1",
-                           {version, std::to_string(statements_done)});
+  write("UPDATE " + table_sql() + " SET statements_done = " + std::to_string(statements_done) +
+        " WHERE version = " + literal(version));
 }
 
 void Ledger::record_error(const std::string& version, const std::string& error) {
-  m_connection.exec_params("UPDATE " + table_sql() + " SET last_error = $2 WHERE version = $1", {version, error});
+  write("UPDATE " + table_sql() + " SET last_error = " + literal(error) + " WHERE version = " + literal(version));
 }
 
 void Ledger::record_finished(const std::string& version, const std::string& checksum,
                              std::optional<long long> execution_ms) {
-  m_connection.exec_params("UPDATE " + table_sql() +
-                               " SET state = 'applied', statements_done = statements_total, last_error = NULL,"
-                               " checksum = $2, execution_ms = coalesce($3::bigint, execution_ms), applied_at = now()"
-                               " WHERE version = $1",
-                           {version, checksum, execution_ms ? std::optional(std::to_string(*execution_ms)) : std::nullopt});
+  write("UPDATE " + table_sql() +
+        " SET state = 'applied', statements_done = statements_total, last_error = NULL, checksum = " +
+        literal(checksum) + ", execution_ms = coalesce(" +
+        (execution_ms ? std::to_string(*execution_ms) : std::string("NULL")) +
+        "::bigint, execution_ms), applied_at = now() WHERE version = " + literal(version));
+}
+
+void Ledger::write(const std::string& sql) {
+  if (m_own_role.empty()) {
+    m_connection.exec(sql);
+    return;
+  }
+  // SET LOCAL ends with the COMMIT; READ WRITE whatever default_transaction_read_only
+  // the file set. One round trip, as before.
+  try {
+    m_connection.exec("BEGIN READ WRITE;\nSET LOCAL ROLE " + m_connection.escape_identifier(m_own_role) + ";\n" + sql +
+                      ";\nCOMMIT");
+  } catch (const pg::DatabaseError&) {
+    if (m_connection.in_transaction()) m_connection.exec("ROLLBACK");
+    throw;
+  }
+}
+
+std::string Ledger::literal(const std::optional<std::string>& value) {
+  return value ? m_connection.escape_literal(*value) : std::string("NULL");
 }
 
 void Ledger::remove(const std::string& version) {

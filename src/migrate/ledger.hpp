@@ -41,8 +41,13 @@ public:
 
   // The INSERT that records `migration` as applied, with its execution time measured by
   // the server: sent in one message after the file and before COMMIT, so the file and its
-  // row commit together in one round trip.
+  // row commit together in one round trip. It first puts back migrate-init's own role,
+  // whatever SET ROLE or SET SESSION AUTHORIZATION the file ended with.
   std::string record_applied_sql(const LedgerInfo& info, const Migration& migration);
+  // Remembers the role migrate-init migrates as (current_user before any file runs): the
+  // writes below then run as that role whatever a no-transaction file's statements did to
+  // the session, and the file's next statement still runs as the file left it.
+  void keep_own_role(const std::string& role) { m_own_role = role; }
   // Records `migration` as applied without running it (AUTO_MIGRATE_BASELINE).
   void record_baseline(const LedgerInfo& info, const Migration& migration);
   // A no-transaction migration: recorded as running before its first statement...
@@ -66,10 +71,15 @@ private:
   // The table, schema-qualified once inspect() has resolved it: a migration that changes
   // search_path must not send the ledger row to another table.
   std::string table_sql() const;
+  // Runs one write, as the role keep_own_role() named when it did.
+  void write(const std::string& sql);
+  // A literal for this connection, or NULL.
+  std::string literal(const std::optional<std::string>& value);
 
   pg::Connection& m_connection;
   LedgerName m_name;
   std::string m_schema; // resolved by inspect()
+  std::string m_own_role;
 };
 
 // The ledger's applied_by: "<host name> migrate-init/<version>".

@@ -60,7 +60,7 @@ int repair(const Config& config) {
   if (migration->script().mode != TransactionMode::none) {
     throw Error(ExitCode::migration_failed, "repair --retry: " + migration->file.file_name + " is not a no-transaction file");
   }
-  const RunSettings settings = prepare_session(context.connection, config);
+  const RunSettings settings = prepare_session(context.connection, context.ledger, config);
   spdlog::info("resuming {} at statement {} of {}", id, row->statements_done + 1, row->statements_total);
   const long long ms =
       apply_migration(context.connection, context.ledger, context.info, *migration, settings, row->statements_done);

@@ -56,7 +56,7 @@ void warn_if_unledgered_tables(MigrationContext& context) {
 }
 
 std::size_t apply_pending(MigrationContext& context, const Plan& plan) {
-  const RunSettings settings = prepare_session(context.connection, context.config);
+  const RunSettings settings = prepare_session(context.connection, context.ledger, context.config);
   for (std::size_t index : plan.pending) {
     const Migration& migration = context.set.migrations[index];
     const bool no_transaction = migration.script().mode == TransactionMode::none;

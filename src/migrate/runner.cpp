@@ -87,7 +87,7 @@ long long apply_in_transaction(pg::Connection& connection, Ledger& ledger, const
   const auto& file = migration.file.file_name;
   try {
     return with_lock_retries(settings, file, [&] {
-      connection.exec(settings.session_reset + "BEGIN");
+      connection.exec(settings.begin + "; " + settings.session_reset);
       const auto started = Clock::now();
       try {
         HeartbeatScope heartbeat(connection, settings.heartbeat, [&] {
@@ -214,15 +214,29 @@ long long apply_statements(pg::Connection& connection, Ledger& ledger, const Led
 
 } // namespace
 
-RunSettings prepare_session(pg::Connection& connection, const Config& config) {
+RunSettings prepare_session(pg::Connection& connection, Ledger& ledger, const Config& config) {
   RunSettings settings;
   settings.db_lock_retries = config.db_lock_retries;
   settings.lock_timeout = config.db_lock_timeout;
   settings.statement_timeout = config.statement_timeout;
   configure_session(connection, settings.lock_timeout, settings.statement_timeout);
-  const std::string search_path = connection.exec("SELECT current_setting('search_path')").value(0, 0);
-  settings.session_reset =
-      "RESET ROLE; SELECT pg_catalog.set_config('search_path', " + connection.escape_literal(search_path) + ", false); ";
+  // What this session set itself (search_path for a tenant, the timeouts, keepalives...),
+  // quoted by the server's format(%L), to be put back after RESET ALL: each file starts
+  // from the session as it was before the first one, as under `psql -f` per file, and no
+  // SET of a file leaks into the next. Role and session authorization are not reset by
+  // RESET ALL; they get their own RESETs.
+  // The transaction characteristics go into each file's BEGIN instead: a transaction takes
+  // them when it starts, before any reset in it could act.
+  const pg::Result session = connection.exec(
+      "SELECT current_user, coalesce(string_agg(format('SELECT pg_catalog.set_config(%L, %L, false); ', name, "
+      "setting), ''), ''), format('BEGIN ISOLATION LEVEL %s READ %s %sDEFERRABLE', "
+      "current_setting('default_transaction_isolation'), CASE current_setting('default_transaction_read_only') "
+      "WHEN 'on' THEN 'ONLY' ELSE 'WRITE' END, CASE current_setting('default_transaction_deferrable') WHEN 'on' "
+      "THEN '' ELSE 'NOT ' END) FROM pg_catalog.pg_settings WHERE source = 'session' AND name NOT IN ('role', "
+      "'session_authorization')");
+  settings.session_reset = "RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL; " + session.value(0, 1);
+  settings.begin = session.value(0, 2);
+  ledger.keep_own_role(session.value(0, 0));
   return settings;
 }
 
@@ -256,6 +270,7 @@ void roll_back_migration(pg::Connection& connection, Ledger& ledger, const Migra
   connection.exec("BEGIN");
   try {
     connection.exec(down.sql);
+    connection.exec("RESET SESSION AUTHORIZATION; RESET ROLE"); // whatever role the down section ended with
     ledger.remove(recorded_version);
     connection.exec("COMMIT");
   } catch (const pg::DatabaseError& e) {

@@ -15,14 +15,19 @@ struct RunSettings {
   std::chrono::milliseconds lock_timeout{5000};   // the session's lock_timeout; 0: off
   std::chrono::milliseconds statement_timeout{0}; // the session's statement_timeout; 0: off
   std::chrono::milliseconds heartbeat{10'000};    // "still running" log interval
-  // SQL that puts the session back as it was before the first migration (role and
-  // search_path), sent ahead of each one: a file's SET must not leak into the next file.
+  // SQL that puts the session back as it was before the first migration (role, and every
+  // setting: RESET ALL, then what the session itself had set), sent ahead of each one: a
+  // file's SET must not leak into the next file.
   std::string session_reset;
+  // The BEGIN of each transactional file, with the session's transaction characteristics
+  // (isolation, read-only, deferrable) as they were before the first one.
+  std::string begin = "BEGIN";
 };
 
 // Sets the session's lock_timeout and statement_timeout from `config`, and returns the run
-// settings, with a session_reset for the connection's current role and search_path.
-RunSettings prepare_session(pg::Connection& connection, const Config& config);
+// settings, with a session_reset for the connection's current role and search_path; tells
+// `ledger` that role (Ledger::keep_own_role).
+RunSettings prepare_session(pg::Connection& connection, Ledger& ledger, const Config& config);
 
 // Sets the session's lock_timeout and statement_timeout for migrating (0: off).
 void configure_session(pg::Connection& connection, std::chrono::milliseconds lock_timeout,

@@ -154,3 +154,54 @@ TEST_CASE("A hostile search_path set on the role is restored as a value, never r
   CHECK(shared_server().scalar(db, "SELECT to_regclass('public.victim') IS NOT NULL") == "t");
   shared_server().query(db, "DROP OWNED BY hostile_path; DROP ROLE hostile_path");
 }
+
+TEST_CASE("Ledger rows are written as migrate-init's own role, whatever role a file left the session in") {
+  const std::string db = shared_server().create_database();
+  const std::string suffix = db; // role names are cluster-wide
+  const std::string ddl = "ddl_" + suffix, other = "other_" + suffix;
+  shared_server().query(db, "CREATE ROLE " + other + " NOLOGIN; CREATE ROLE " + ddl + " LOGIN PASSWORD 'ddl-pw-1234' IN ROLE " +
+                                other + "; GRANT CREATE ON DATABASE " + db + " TO " + ddl + ";");
+  shared_server().query(db, "GRANT CREATE ON SCHEMA public TO " + other + ", " + ddl);
+  const std::string owner_sql = "SELECT tableowner FROM pg_tables WHERE tablename = ";
+  test::TempDir dir;
+  // Transactional, ending in SET ROLE; no-transaction with SET ROLE part-way (its later
+  // statements must still run as that role); a role changed through set_config; a plain
+  // file after them all (back to the own role).
+  dir.write("001_ends_in_set_role.sql", "CREATE TABLE by_ddl (id int);\nSET ROLE " + other + ";\n");
+  dir.write("002_no_tx.sql", "-- migrate-init: no-transaction\nCREATE TABLE plain (id int);\nSET ROLE " + other +
+                                 ";\nCREATE TABLE by_other (id int);\nCREATE INDEX CONCURRENTLY by_other_idx ON by_other (id);\n");
+  dir.write("003_set_config.sql", "SELECT set_config('role', '" + other + "', false);\nCREATE TABLE v (id int);\n");
+  dir.write("004_read_only_after.sql", "-- migrate-init: no-transaction\nSET default_transaction_read_only = on;\n"
+                                       "SELECT 1;\n");
+  dir.write("005_plain.sql", "CREATE TABLE w (id int);\n");
+  const auto result = test::run({{"migrate"},
+                                 {{"DATABASE_URL", "postgresql://" + ddl + ":ddl-pw-1234@127.0.0.1:" +
+                                                       std::to_string(shared_server().port()) + "/" + db},
+                                  {"AUTO_MIGRATE_DIR", dir.path().string()}}});
+  INFO(result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(ledger_versions(db) == "001,002,003,004,005");
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM schema_migrations WHERE state = 'applied'") == "5");
+  CHECK(shared_server().scalar(db, owner_sql + "'schema_migrations'") == ddl);
+  CHECK(shared_server().scalar(db, owner_sql + "'by_ddl'") == ddl);
+  CHECK(shared_server().scalar(db, owner_sql + "'plain'") == ddl);
+  CHECK(shared_server().scalar(db, owner_sql + "'by_other'") == other); // the file's own SET ROLE held
+  CHECK(shared_server().scalar(db, owner_sql + "'v'") == other);
+  CHECK(shared_server().scalar(db, owner_sql + "'w'") == ddl);
+  CHECK(result.err.find("permission denied") == std::string::npos);
+  shared_server().query(db, "DROP OWNED BY " + ddl + ", " + other + "; DROP ROLE " + ddl + "; DROP ROLE " + other);
+}
+
+TEST_CASE("A superuser's file that ends in SET SESSION AUTHORIZATION still gets its ledger row") {
+  const std::string db = shared_server().create_database();
+  const std::string other = "sa_other_" + db;
+  shared_server().query(db, "CREATE ROLE " + other + " NOLOGIN; GRANT CREATE ON SCHEMA public TO " + other);
+  test::TempDir dir;
+  dir.write("001_sa.sql", "CREATE TABLE before_sa (id int);\nSET SESSION AUTHORIZATION " + other + ";\n");
+  dir.write("002_after.sql", "CREATE TABLE after_sa (id int);\n");
+  const auto result = test::run({{"migrate"}, env_for(db, dir.path())});
+  CHECK(result.exit_code == 0);
+  CHECK(ledger_versions(db) == "001,002");
+  CHECK(shared_server().scalar(db, "SELECT tableowner FROM pg_tables WHERE tablename = 'after_sa'") == "postgres");
+  shared_server().query(db, "DROP OWNED BY " + other + "; DROP ROLE " + other);
+}
