@@ -9,6 +9,7 @@
 #include "migrate/status.hpp"
 #include "pg/connect.hpp"
 #include "process/exec.hpp"
+#include "process/protection.hpp"
 #include "process/signal_channel.hpp"
 #include "process/supervisor.hpp"
 #include "version.hpp"
@@ -17,10 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <cstring>
 
-#include <stdlib.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -89,15 +87,10 @@ int migrate_only(const Config& config) {
   return to_int(ExitCode::ok);
 }
 
-// The service never holds migrate-init's DDL credentials. unsetenv alone is not enough
-// when supervising: /proc/<pid>/environ shows the environment block the process started
-// with, so the values are wiped in that block first, and the process made non-dumpable.
+// The service never holds migrate-init's DDL credentials, and when supervising they are
+// gone from migrate-init's own environment block too (process/protection.hpp).
 void hide_migration_credentials() {
-  for (const char* name : k_migration_only_variables) {
-    if (char* value = getenv(name)) std::memset(value, 0, std::strlen(value));
-    unsetenv(name);
-  }
-  prctl(PR_SET_DUMPABLE, 0);
+  for (const char* name : k_migration_only_variables) wipe_environment_variable(name);
 }
 
 bool supervises(RunMode mode) {
@@ -174,6 +167,7 @@ int dispatch(const Config& config) {
 } // namespace
 
 int run(const std::vector<std::string>& args) {
+  protect_process_memory(); // before the first read of a secret, whatever the subcommand
   setup_logging("info");
   try {
     const Config config = parse_config(args, process_environment());

@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "log.hpp"
+#include "process/protection.hpp"
 #include "process/signal_channel.hpp"
 #include "setting_values.hpp"
 
@@ -19,6 +20,7 @@ void exec_command(const std::vector<std::string>& command) {
   argv.push_back(nullptr);
   flush_logs();
   signal_channel::restore_original_mask();
+  restore_core_limit();
   execvp(argv[0], argv.data());
   throw_exec_failure(command[0], errno);
 }

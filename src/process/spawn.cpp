@@ -1,6 +1,7 @@
 #include "process/spawn.hpp"
 
 #include "process/exec.hpp"
+#include "process/protection.hpp"
 #include "process/signal_channel.hpp"
 
 #include <fcntl.h>
@@ -20,6 +21,7 @@ namespace {
   // SIGTTOU is still blocked here, so taking the terminal cannot stop the child.
   if (isatty(STDIN_FILENO)) tcsetpgrp(STDIN_FILENO, getpgrp());
   signal_channel::restore_original_mask();
+  restore_core_limit();
   execvp(argv[0], argv);
   const int error = errno;
   [[maybe_unused]] const ssize_t ignored = write(error_pipe, &error, sizeof error);

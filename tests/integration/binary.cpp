@@ -45,9 +45,11 @@ Running::Running(const Invocation& invocation, bool as_pid1)
   std::ofstream(m_dir + "/stdin") << invocation.stdin_text;
   std::vector<std::string> argv{binary_path()};
   if (as_pid1) argv = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", binary_path()};
+  argv.insert(argv.begin(), invocation.wrapper.begin(), invocation.wrapper.end());
   argv.insert(argv.end(), invocation.args.begin(), invocation.args.end());
   std::vector<std::string> envp{"PATH=" + std::string(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin")};
   for (const auto& [name, value] : invocation.env) envp.push_back(name + "=" + value);
+  envp.insert(envp.end(), invocation.raw_env.begin(), invocation.raw_env.end());
 
   std::vector<char*> raw_argv, raw_envp;
   for (auto& arg : argv) raw_argv.push_back(arg.data());

@@ -24,6 +24,10 @@ struct Invocation {
   // stdout and stderr go to a pipe whose reader is already gone (`... 2>&1 | head -0`):
   // every write fails with EPIPE. Outcome::out and err are then empty.
   bool closed_output = false;
+  // Put before the binary on the command line (setpriv, prlimit, ...).
+  std::vector<std::string> wrapper;
+  // Environment entries added as written, after `env`: the same name may come twice.
+  std::vector<std::string> raw_env;
 };
 
 struct Outcome {

@@ -6,7 +6,11 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <fstream>
 #include <sstream>
@@ -204,4 +208,96 @@ TEST_CASE("A superuser's file that ends in SET SESSION AUTHORIZATION still gets 
   CHECK(ledger_versions(db) == "001,002");
   CHECK(shared_server().scalar(db, "SELECT tableowner FROM pg_tables WHERE tablename = 'after_sa'") == "postgres");
   shared_server().query(db, "DROP OWNED BY " + other + "; DROP ROLE " + other);
+}
+
+namespace {
+
+// The soft core size limit a process runs with, from /proc/<pid>/limits.
+std::string soft_core_limit(pid_t pid) {
+  std::ifstream limits("/proc/" + std::to_string(pid) + "/limits");
+  for (std::string line; std::getline(limits, line);) {
+    if (line.rfind("Max core file size", 0) == 0) {
+      std::istringstream fields(line.substr(std::strlen("Max core file size")));
+      std::string soft;
+      fields >> soft;
+      return soft;
+    }
+  }
+  return "?";
+}
+
+// Who owns /proc/<pid>/environ: the process's own user while it is dumpable, root once
+// it is not (and then nobody else can read it).
+uid_t environ_owner(pid_t pid) {
+  struct stat info {};
+  REQUIRE(::stat(("/proc/" + std::to_string(pid) + "/environ").c_str(), &info) == 0);
+  return info.st_uid;
+}
+
+constexpr uid_t k_nobody = 65534;
+
+} // namespace
+
+TEST_CASE("Every subcommand is non-dumpable with a core limit of 0 from the start; the service gets its limit back") {
+  rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+  REQUIRE(setrlimit(RLIMIT_CORE, &unlimited) == 0); // inherited: `ulimit -c unlimited`
+  const std::vector<std::string> as_nobody{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+
+  SUBCASE("while waiting for a database that is not up, in each subcommand") {
+    for (const std::vector<std::string>& args :
+         std::vector<std::vector<std::string>>{{"migrate"}, {"status"}, {"plan"}, {"verify"}, {"--", "true"}}) {
+      CAPTURE(args.front());
+      Invocation invocation(args, {{"DATABASE_URL", "postgresql://u:core-secret-pw@127.0.0.1:" +
+                                                        std::to_string(test::free_port()) + "/db"},
+                                   {"AUTO_MIGRATE_DIR", test::example_migrations().string()},
+                                   {"AUTO_MIGRATE_WAIT", "20"}});
+      invocation.wrapper = as_nobody;
+      test::Running running(invocation);
+      REQUIRE(running.wait_for_log("waiting for the database", 10s));
+      CHECK(soft_core_limit(running.pid()) == "0");
+      CHECK(environ_owner(running.pid()) == 0);
+      running.signal(SIGTERM);
+      const auto result = running.wait_for_exit(10s);
+      REQUIRE(result.has_value());
+      CHECK(result->exit_code == 143);
+    }
+  }
+
+  SUBCASE("during the lock wait, then the service runs with the limit it was started with") {
+    const std::string db = shared_server().create_database();
+    test::Session holder(shared_server(), db, "lock-holder");
+    holder.exec("SELECT pg_advisory_lock(1515)");
+    auto env = env_for(db, test::example_migrations());
+    env["AUTO_MIGRATE_LOCK_KEY"] = "1515";
+    Invocation invocation({"--", "sh", "-c", "ulimit -c; id -u"}, env);
+    invocation.wrapper = as_nobody;
+    test::Running running(invocation);
+    REQUIRE(running.wait_for_log("waiting for the migration lock", 20s));
+    CHECK(soft_core_limit(running.pid()) == "0");
+    CHECK(environ_owner(running.pid()) == 0); // not k_nobody: other users cannot read it
+    holder.exec("SELECT pg_advisory_unlock(1515)");
+    const auto result = running.wait(30s);
+    CHECK(result.exit_code == 0);
+    CHECK(result.out == "unlimited\n" + std::to_string(k_nobody) + "\n");
+  }
+}
+
+TEST_CASE("Every copy of a migration-only variable set twice is wiped from the environment block") {
+  const std::string db = shared_server().create_database();
+  const std::string first = shared_server().url(db);
+  const std::string second = "postgresql://postgres:second-copy-secret@127.0.0.1:1/other";
+  Invocation invocation({"--", "sh", "-c", "env | grep -c AUTO_MIGRATE_DATABASE_URL; echo ready; sleep 30"},
+                        {{"AUTO_MIGRATE_DIR", test::example_migrations().string()},
+                         {"AUTO_MIGRATE_FAIL_ON_ERROR", "true"}});
+  invocation.raw_env = {"AUTO_MIGRATE_DATABASE_URL=" + first, "AUTO_MIGRATE_DATABASE_URL=" + second};
+  test::Running running(invocation, /*as_pid1=*/true);
+  REQUIRE(running.wait_for_output("ready", 30s));
+  CHECK(running.output() == "0\nready\n"); // the service has neither copy
+  std::ifstream environ_file("/proc/" + std::to_string(running.pid()) + "/environ", std::ios::binary);
+  const std::string block((std::istreambuf_iterator<char>(environ_file)), std::istreambuf_iterator<char>());
+  CHECK(block.find("AUTO_MIGRATE_DIR=") != std::string::npos); // the block was read
+  CHECK(block.find(test::PgServer::k_password) == std::string::npos);
+  CHECK(block.find("second-copy-secret") == std::string::npos);
+  CHECK(block.find("postgresql://") == std::string::npos);
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM schema_migrations") == "5");
 }
