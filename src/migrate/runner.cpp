@@ -25,6 +25,23 @@ std::size_t character_count(std::string_view utf8) {
   }));
 }
 
+// The file line of the statement of `sent` an error without a position came from: the
+// one after those the server completed. Split only now, on the way to an error message;
+// the server splits a message into statements exactly where split_sql does.
+std::optional<std::size_t> failing_statement_line(const ScriptSection& sent, const pg::DatabaseError& error) {
+  if (!error.statements_completed()) return std::nullopt;
+  const SplitSql split = split_sql(sent.sql);
+  const std::size_t index = *error.statements_completed();
+  if (index >= split.statements.size()) return std::nullopt;
+  return split.statements[index].line + sent.first_line - 1;
+}
+
+// Whether an error came from the ledger row and COMMIT sent after the file's statements.
+bool after_the_file(const ScriptSection& sent, const pg::DatabaseError& error) {
+  if (error.position() > 0) return error.position() > character_count(sent.sql);
+  return error.statements_completed() && *error.statements_completed() >= split_sql(sent.sql).statements.size();
+}
+
 long long ms_since(Clock::time_point start) {
   return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
 }
@@ -105,9 +122,7 @@ long long apply_in_transaction(pg::Connection& connection, Ledger& ledger, const
       }
     });
   } catch (const pg::DatabaseError& e) {
-    if (e.position() > character_count(migration.script().up.sql)) {
-      fail(migration, file + ": recording it in the ledger: " + e.what());
-    }
+    if (after_the_file(migration.script().up, e)) fail(migration, file + ": recording it in the ledger: " + e.what());
     fail(migration, locate_error(file, migration.script().up, e) + gave_up_note(e, settings));
   } catch (const Interrupted& e) {
     throw Interrupted(e.signal_number(), "interrupted by " + signal_name(e.signal_number()) + " while applying " +
@@ -252,6 +267,8 @@ std::string locate_error(const std::string& file_name, const ScriptSection& sent
     where += ":" + std::to_string(line_of_character_position(sent.sql, error.position()) + sent.first_line - 1);
   } else if (line_without_position) {
     where += ":" + std::to_string(*line_without_position);
+  } else if (const auto line = failing_statement_line(sent, error)) {
+    where += ":" + std::to_string(*line);
   }
   return where + ": " + error.what();
 }

@@ -47,7 +47,9 @@ void roll_back_migration(pg::Connection& connection, Ledger& ledger, const Migra
                          const std::string& recorded_version);
 
 // "011_x.sql:3: ERROR: ..." for an error in `sent`, a part of the file. Without a
-// position from the server the line is `line_without_position`, or left out. Pure.
+// position from the server (duplicate key, relation exists, lock timeout) the line is
+// `line_without_position`, else the line of the statement that failed when the error says
+// how many before it completed, else left out. Pure.
 std::string locate_error(const std::string& file_name, const ScriptSection& sent, const pg::DatabaseError& error,
                          std::optional<std::size_t> line_without_position = std::nullopt);
 

@@ -42,13 +42,14 @@ std::string libpq_message(PGconn* connection) {
 
 // Turns a failed result into a DatabaseError; a lost connection has no SQLSTATE, only
 // libpq's message.
-[[noreturn]] void throw_failure(PGconn* connection, const PGresult* result) {
+[[noreturn]] void throw_failure(PGconn* connection, const PGresult* result,
+                                std::optional<std::size_t> statements_completed = std::nullopt) {
   std::string primary = field(result, PG_DIAG_MESSAGE_PRIMARY);
   if (primary.empty()) primary = libpq_message(connection);
   const std::string position = field(result, PG_DIAG_STATEMENT_POSITION);
   throw DatabaseError(field(result, PG_DIAG_SQLSTATE), field(result, PG_DIAG_SEVERITY_NONLOCALIZED), primary,
                       field(result, PG_DIAG_MESSAGE_DETAIL), field(result, PG_DIAG_MESSAGE_HINT),
-                      position.empty() ? 0 : std::strtoul(position.c_str(), nullptr, 10));
+                      position.empty() ? 0 : std::strtoul(position.c_str(), nullptr, 10), statements_completed);
 }
 
 bool failed(const PGresult* result) {
@@ -78,10 +79,10 @@ constexpr std::chrono::seconds k_cancel_grace{5};
 } // namespace
 
 DatabaseError::DatabaseError(std::string sqlstate, std::string severity, std::string primary, std::string detail,
-                             std::string hint, std::size_t position)
+                             std::string hint, std::size_t position, std::optional<std::size_t> statements_completed)
     : Error(ExitCode::migration_failed, compose(severity, primary, detail, hint)), m_sqlstate(std::move(sqlstate)),
       m_severity(std::move(severity)), m_primary(std::move(primary)), m_detail(std::move(detail)),
-      m_hint(std::move(hint)), m_position(position) {}
+      m_hint(std::move(hint)), m_position(position), m_statements_completed(statements_completed) {}
 
 Result Connection::exec(const std::string& sql) {
   if (!PQsendQuery(m_connection.get(), sql.c_str())) throw_failure(m_connection.get(), nullptr);
@@ -116,6 +117,7 @@ Result Connection::collect_results(std::vector<Result>* all) {
   PGconn* connection = m_connection.get();
   Result last(nullptr);
   Result error(nullptr);
+  std::size_t completed = 0; // statements that succeeded before the error
   try {
     while (PQflush(connection) == 1) wait_for_fd(PQsocket(connection), POLLIN | POLLOUT, std::nullopt, "sending a query");
     auto next_beat = std::chrono::steady_clock::now() + m_heartbeat_interval;
@@ -135,7 +137,10 @@ Result Connection::collect_results(std::vector<Result>* all) {
       Result result(raw);
       if (failed(raw)) {
         if (!error.get()) error = std::move(result);
-      } else if (all) {
+        continue;
+      }
+      if (!error.get()) ++completed;
+      if (all) {
         all->push_back(std::move(result));
       } else {
         last = std::move(result);
@@ -145,7 +150,7 @@ Result Connection::collect_results(std::vector<Result>* all) {
     cancel_and_discard();
     throw;
   }
-  if (error.get()) throw_failure(connection, error.get());
+  if (error.get()) throw_failure(connection, error.get(), completed);
   if (!last.get() && (!all || all->empty()) && PQstatus(connection) != CONNECTION_OK) {
     throw_failure(connection, nullptr);
   }

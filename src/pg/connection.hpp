@@ -18,15 +18,20 @@ namespace migrate_init::pg {
 class DatabaseError : public Error {
 public:
   DatabaseError(std::string sqlstate, std::string severity, std::string primary, std::string detail,
-                std::string hint, std::size_t position);
+                std::string hint, std::size_t position, std::optional<std::size_t> statements_completed = std::nullopt);
 
   const std::string& sqlstate() const { return m_sqlstate; }
   // 1-based character position in the statement text; 0 when the server gave none.
   std::size_t position() const { return m_position; }
+  // How many statements of the message completed before this error: the failing one is
+  // the next (the server sends one result per statement of a multi-statement message).
+  // Unknown when the query was never sent.
+  std::optional<std::size_t> statements_completed() const { return m_statements_completed; }
 
 private:
   std::string m_sqlstate, m_severity, m_primary, m_detail, m_hint;
   std::size_t m_position;
+  std::optional<std::size_t> m_statements_completed;
 };
 
 // Runs `work`; a DatabaseError from it is thrown again as an Error with the same exit code,

@@ -301,3 +301,29 @@ TEST_CASE("Every copy of a migration-only variable set twice is wiped from the e
   CHECK(block.find("postgresql://") == std::string::npos);
   CHECK(shared_server().scalar(db, "SELECT count(*) FROM schema_migrations") == "5");
 }
+
+TEST_CASE("An error without a server position names the line of the statement that failed") {
+  struct Case {
+    std::string file;
+    std::string sql;
+    std::string expected;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"001_duplicate.sql",
+            "CREATE TABLE t (id int PRIMARY KEY);\n-- seed it\nINSERT INTO t VALUES (1);\nINSERT INTO t\n  VALUES (1);\n",
+            "001_duplicate.sql:4: ERROR: duplicate key value violates unique constraint \"t_pkey\""},
+           {"001_exists.sql", "CREATE TABLE t (id int);\nSELECT 'a;b';\n\nCREATE TABLE t (id int);\n",
+            "001_exists.sql:4: ERROR: relation \"t\" already exists"},
+           {"001_check.sql",
+            "-- migrate:up\nCREATE TABLE c (n int CHECK (n > 0));\nDO $$ BEGIN PERFORM 1; END $$;\nINSERT INTO c VALUES (-1);\n",
+            "001_check.sql:4: ERROR: new row for relation \"c\" violates check constraint \"c_n_check\""},
+       }) {
+    CAPTURE(c.file);
+    const std::string db = shared_server().create_database();
+    test::TempDir dir;
+    dir.write(c.file, c.sql);
+    const auto result = test::run({{"migrate"}, env_for(db, dir.path())});
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find(c.expected) != std::string::npos);
+  }
+}

@@ -55,3 +55,27 @@ TEST_CASE("locate_error falls back to the statement's own line when the server g
   CHECK(locate_error("002_x.sql", statement, syntax_error(0), 7) ==
         "002_x.sql:7: ERROR: syntax error at or near \"SELEC\"");
 }
+
+TEST_CASE("locate_error names the failing statement's line when the server gives no position") {
+  // Three statements, the second spanning lines 3-4 after a comment: the server completed
+  // one, so the second failed.
+  const ScriptSection up{"CREATE TABLE t (id int PRIMARY KEY);\n-- seed\nINSERT INTO t\n  VALUES (1), (1);\nSELECT 1;\n", 5};
+  const auto duplicate = [](std::optional<std::size_t> completed) {
+    return pg::DatabaseError("23505", "ERROR", "duplicate key value violates unique constraint \"t_pkey\"", "", "", 0,
+                             completed);
+  };
+  CHECK(locate_error("003_x.sql", up, duplicate(1)) ==
+        "003_x.sql:7: ERROR: duplicate key value violates unique constraint \"t_pkey\"");
+  CHECK(locate_error("003_x.sql", up, duplicate(0)) ==
+        "003_x.sql:5: ERROR: duplicate key value violates unique constraint \"t_pkey\"");
+  SUBCASE("unknown, or past the file's statements: no line") {
+    CHECK(locate_error("003_x.sql", up, duplicate(std::nullopt)) ==
+          "003_x.sql: ERROR: duplicate key value violates unique constraint \"t_pkey\"");
+    CHECK(locate_error("003_x.sql", up, duplicate(3)) ==
+          "003_x.sql: ERROR: duplicate key value violates unique constraint \"t_pkey\"");
+  }
+  SUBCASE("semicolons inside strings, dollar quotes and comments do not count") {
+    const ScriptSection tricky{"SELECT ';';\nDO $$ BEGIN PERFORM 1; END $$;\n/* ; */ CREATE TABLE t (id int);\n", 1};
+    CHECK(locate_error("004_x.sql", tricky, duplicate(2)).rfind("004_x.sql:3: ", 0) == 0);
+  }
+}
