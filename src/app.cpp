@@ -12,6 +12,7 @@
 #include "process/protection.hpp"
 #include "process/signal_channel.hpp"
 #include "process/supervisor.hpp"
+#include "text.hpp"
 #include "version.hpp"
 
 #include <spdlog/fmt/fmt.h>
@@ -42,8 +43,14 @@ void log_summary(const Summary& summary) {
   const auto& m = summary.migrations;
   std::string text;
   if (summary.outcome == "ok") {
-    text = fmt::format("applied {} of {} migrations ({} already applied) in {} ms, {} ms waiting for the lock", m.applied,
-                       m.total, m.total - m.applied, ms, m.lock_wait_ms);
+    // With tenants, every schema's ledger counts: 3 tenants of 2 files are 6 migrations.
+    const std::string tenants =
+        m.tenants ? fmt::format("{} of {} each; ", counted(static_cast<long long>(m.tenants), "tenant schema", "tenant schemas"),
+                                counted(static_cast<long long>(m.files), "file", "files"))
+                  : "";
+    text = fmt::format("applied {} of {} ({}{} already applied) in {} ms, {} ms waiting for the lock", m.applied,
+                       counted(static_cast<long long>(m.total), "migration", "migrations"), tenants, m.already_applied,
+                       ms, m.lock_wait_ms);
   } else {
     text = summary.outcome + (summary.reason.empty() ? "" : ": " + summary.reason);
   }
@@ -55,8 +62,9 @@ void log_summary(const Summary& summary) {
              {"service", summary.service},
              {"reason", summary.reason},
              {"applied", static_cast<long long>(m.applied)},
-             {"skipped", static_cast<long long>(m.total - m.applied)},
+             {"skipped", static_cast<long long>(m.already_applied)},
              {"total", static_cast<long long>(m.total)},
+             {"tenants", static_cast<long long>(m.tenants)},
              {"duration_ms", ms},
              {"lock_wait_ms", m.lock_wait_ms}});
 }
@@ -75,7 +83,7 @@ int refuse(Summary& summary, const Error& e, const std::string& outcome) {
 int migrate_only(const Config& config) {
   Summary summary;
   try {
-    summary.migrations = migrate(config);
+    migrate(config, summary.migrations);
   } catch (const UsageError&) {
     throw;
   } catch (const Interrupted& e) {
@@ -104,7 +112,7 @@ int migrate_then_run(const Config& config) {
   summary.service = "started";
   if (config.auto_migrate) {
     try {
-      summary.migrations = migrate(config);
+      migrate(config, summary.migrations);
     } catch (const UsageError&) {
       throw;
     } catch (const Interrupted& e) {

@@ -351,6 +351,11 @@ Command command_for(const std::optional<std::string>& subcommand) {
 void apply_subcommand_arguments(Config& config, const SplitArgs& split, const po::variables_map& flags) {
   config.json = flags.count("json") != 0;
   const std::string name = split.subcommand.value_or("run");
+  const bool reports = config.command == Command::status || config.command == Command::plan ||
+                       config.command == Command::verify;
+  if (config.json && !reports) {
+    throw UsageError("--json belongs to status, plan and verify (for JSON logs, set AUTO_MIGRATE_LOG_FORMAT=json)");
+  }
   if (flags.count("to")) {
     if (config.command != Command::rollback) throw UsageError("--to belongs to rollback");
     config.rollback_to = parse_version("--to", flags["to"].as<std::string>());

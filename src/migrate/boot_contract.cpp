@@ -2,6 +2,7 @@
 
 #include "migrate/context.hpp"
 #include "process/signal_channel.hpp"
+#include "text.hpp"
 
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
@@ -34,7 +35,8 @@ void wait_for_schema(MigrationContext& context, milliseconds timeout) {
   for (;;) {
     const auto gaps = schema_gaps(context.set.migrations, context.rows);
     if (gaps.empty()) {
-      spdlog::info("the schema is complete ({} migrations applied)", context.set.migrations.size());
+      spdlog::info("the schema is complete ({} applied)",
+                   counted(static_cast<long long>(context.set.migrations.size()), "migration", "migrations"));
       return;
     }
     if (Clock::now() >= deadline) {

@@ -5,6 +5,7 @@
 #include "log.hpp"
 #include "pg/connect.hpp"
 #include "pg/pooler_probe.hpp"
+#include "text.hpp"
 #include "version.hpp"
 
 #include <spdlog/fmt/fmt.h>
@@ -14,13 +15,16 @@
 
 namespace migrate_init {
 
-Session::Session(const Config& config)
-    : set(load_migrations(config.migrations_dir)), connection([&] {
+Session::Session(const Config& config) : Session(config, load_migrations(config.migrations_dir)) {}
+
+Session::Session(const Config& config, MigrationSet files)
+    : set(std::move(files)), connection([&] {
         const std::string target =
             config.migration_url().empty() ? "the database named by PG* variables" : config.migration_url();
         log_event(spdlog::level::info, "migrate.start",
-                  fmt::format("migrate-init {}: {} migrations in {}; connecting to {}", k_version,
-                              set.migrations.size(), config.migrations_dir.string(), target),
+                  fmt::format("migrate-init {}: {} in {}; connecting to {}", k_version,
+                              counted(static_cast<long long>(set.migrations.size()), "migration", "migrations"),
+                              config.migrations_dir.string(), target),
                   {{"tool_version", k_version}, {"files", static_cast<long long>(set.migrations.size())},
                    {"dir", config.migrations_dir.string()}, {"database", target}});
         return pg::connect_with_wait(

@@ -18,6 +18,8 @@ namespace migrate_init {
 // The files, read before connecting, and one connection: shared by every tenant of a run.
 struct Session {
   explicit Session(const Config& config);
+  // With the files already read (to count them even when connecting fails).
+  Session(const Config& config, MigrationSet files);
   MigrationSet set;
   pg::Connection connection;
 };

@@ -2,6 +2,7 @@
 
 #include "migrate/context.hpp"
 #include "migrate/runner.hpp"
+#include "text.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -107,7 +108,7 @@ int rollback(const Config& config) {
     spdlog::info("rolling back {}", files[i]->file.file_name);
     roll_back_migration(context.connection, context.ledger, *files[i], targets[i]->version);
   }
-  spdlog::info("rolled back {} migrations", targets.size());
+  spdlog::info("rolled back {}", counted(static_cast<long long>(targets.size()), "migration", "migrations"));
   return to_int(ExitCode::ok);
 }
 

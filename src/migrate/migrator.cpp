@@ -38,24 +38,29 @@ void record_baseline(MigrationContext& context, const std::string& baseline) {
     if (context.connection.in_transaction()) context.connection.exec("ROLLBACK");
     throw;
   }
-  spdlog::info("baseline {}: recorded {} migrations as applied without running them", baseline, recorded);
+  spdlog::info("baseline {}: recorded {} as applied without running them", baseline,
+               counted(static_cast<long long>(recorded), "migration", "migrations"));
   context.reread();
 }
 
-// A database with tables but no ledger was probably built some other way: say so.
-void warn_if_unledgered_tables(MigrationContext& context) {
-  const std::string tables = context.connection
-                                 .exec("SELECT count(*) FROM pg_tables WHERE schemaname NOT IN "
-                                       "('pg_catalog', 'information_schema')")
-                                 .value(0, 0);
+// A database with tables but no ledger was probably built some other way: say so. A
+// tenant's ledger is about its own schema: the other tenants' tables say nothing of it.
+void warn_if_unledgered_tables(MigrationContext& context, const std::optional<std::string>& tenant) {
+  const std::string tables =
+      context.connection
+          .exec_params("SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+                       " AND ($1::text IS NULL OR schemaname = $1)",
+                       {tenant})
+          .value(0, 0);
   if (tables != "0") {
-    spdlog::warn("the database has {} but no ledger; migrating from the first file (if those tables came from "
+    spdlog::warn("{} has {} but no ledger; migrating from the first file (if those tables came from "
                  "these migrations, set AUTO_MIGRATE_BASELINE to the last version they include)",
+                 tenant ? "tenant schema " + *tenant : std::string("the database"),
                  counted(std::stoll(tables), "table", "tables"));
   }
 }
 
-std::size_t apply_pending(MigrationContext& context, const Plan& plan) {
+void apply_pending(MigrationContext& context, const Plan& plan, MigrateOutcome& outcome) {
   const RunSettings settings = prepare_session(context.connection, context.ledger, context.config);
   for (std::size_t index : plan.pending) {
     const Migration& migration = context.set.migrations[index];
@@ -65,14 +70,15 @@ std::size_t apply_pending(MigrationContext& context, const Plan& plan) {
               {{"version", migration.file.version}, {"file", migration.file.file_name},
                {"mode", no_transaction ? "no-transaction" : "transaction"}});
     const long long ms = apply_migration(context.connection, context.ledger, context.info, migration, settings);
+    ++outcome.applied;
     log_event(spdlog::level::info, "migration.applied", fmt::format("applied {} in {} ms", migration.file.file_name, ms),
-              {{"version", migration.file.version}, {"file", migration.file.file_name}, {"duration_ms", ms}});
+              {{"version", migration.file.version}, {"file", migration.file.file_name},
+               {"mode", no_transaction ? "no-transaction" : "transaction"}, {"duration_ms", ms}});
   }
-  return plan.pending.size();
 }
 
-// One ledger: fast path, lock, re-read, apply, unlock.
-MigrateOutcome migrate_ledger(MigrationContext& context) {
+// One ledger: fast path, lock, re-read, apply, unlock. Adds to `outcome` as it goes.
+void migrate_ledger(MigrationContext& context, MigrateOutcome& outcome, const std::optional<std::string>& tenant) {
   const Config& config = context.config;
   const auto started = Clock::now();
   const std::size_t total = context.set.migrations.size();
@@ -88,10 +94,11 @@ MigrateOutcome migrate_ledger(MigrationContext& context) {
     const SafetyReport report = context.check(plan);
     if (plan.pending.empty() || !report.errors.empty()) {
       enforce(report);
-      spdlog::info("database is up to date ({} migrations)", total);
-      return {0, total, 0};
+      outcome.already_applied += total;
+      spdlog::info("database is up to date ({})", counted(static_cast<long long>(total), "migration", "migrations"));
+      return;
     }
-    spdlog::info("{} pending migrations", plan.pending.size());
+    spdlog::info("{} pending", counted(static_cast<long long>(plan.pending.size()), "migration", "migrations"));
   }
 
   const auto waiting = Clock::now();
@@ -104,50 +111,58 @@ MigrateOutcome migrate_ledger(MigrationContext& context) {
                       std::all_of(context.rows.begin(), context.rows.end(), [](const LedgerRow& row) { return row.finished(); });
     return !done;
   });
-  const long long lock_wait_ms = ms_since(waiting);
+  outcome.lock_wait_ms += ms_since(waiting);
   if (!lock->held()) {
     enforce(context.check(context.plan()));
-    spdlog::info("database is up to date ({} migrations; another instance applied them)", total);
-    return {0, total, lock_wait_ms};
+    outcome.already_applied += total;
+    spdlog::info("database is up to date ({}; another instance applied them)",
+                 counted(static_cast<long long>(total), "migration", "migrations"));
+    return;
   }
-  if (!context.info.exists() && !config.baseline) warn_if_unledgered_tables(context);
+  if (!context.info.exists() && !config.baseline) warn_if_unledgered_tables(context, tenant);
   context.info = context.ledger.ensure(context.info);
   context.reread(); // another replica may have done the work while this one waited
   if (config.baseline && context.rows.empty()) record_baseline(context, *config.baseline);
   const Plan plan = context.plan();
   enforce(context.check(plan));
+  outcome.already_applied += total - plan.pending.size();
   const auto applying = Clock::now();
-  const std::size_t applied = apply_pending(context, plan);
+  apply_pending(context, plan, outcome);
   lock->release();
 
-  if (applied == 0) {
-    spdlog::info("database is up to date ({} migrations; another instance applied them)", total);
+  if (plan.pending.empty()) {
+    spdlog::info("database is up to date ({}; another instance applied them)",
+                 counted(static_cast<long long>(total), "migration", "migrations"));
   } else {
-    spdlog::info("applied {} migrations in {} ms ({} ms in all, with connecting and waiting)", applied,
-                 ms_since(applying), ms_since(started));
+    spdlog::info("applied {} in {} ms ({} ms in all, with connecting and waiting)",
+                 counted(static_cast<long long>(plan.pending.size()), "migration", "migrations"), ms_since(applying),
+                 ms_since(started));
   }
-  return {applied, total, lock_wait_ms};
 }
 
 // Every tenant schema in turn, each with search_path set to it, its own ledger and its
 // own lock key; one tenant's failure does not stop the others.
-MigrateOutcome migrate_tenants(const Config& config) {
-  Session session(config);
+void migrate_tenants(const Config& config, Session& session, MigrateOutcome& outcome) {
   const auto schemas = tenant_schemas(config, session);
-  MigrateOutcome total;
+  if (schemas.empty()) {
+    // A first deployment may have no tenants yet; a query that went wrong looks the same.
+    const std::string message = "AUTO_MIGRATE_SCHEMAS_QUERY returned no schemas: no tenant was migrated";
+    if (config.fail_on_error) throw Error(ExitCode::migration_failed, message + " (AUTO_MIGRATE_FAIL_ON_ERROR=true)");
+    spdlog::warn("{}", message);
+  }
   std::size_t migrated = 0, up_to_date = 0;
   std::vector<std::string> failed;
   std::optional<ExitCode> failure_code;
   for (const auto& schema : schemas) {
     spdlog::info("tenant {}: migrating", schema);
+    ++outcome.tenants;
+    outcome.total += outcome.files;
     try {
       enter_tenant_schema(session, schema);
       MigrationContext context(config, session, LedgerName{schema, config.ledger.table});
-      const MigrateOutcome outcome = migrate_ledger(context);
-      total.applied += outcome.applied;
-      total.total = outcome.total;
-      total.lock_wait_ms += outcome.lock_wait_ms;
-      ++(outcome.applied > 0 ? migrated : up_to_date);
+      const std::size_t applied_before = outcome.applied;
+      migrate_ledger(context, outcome, schema);
+      ++(outcome.applied > applied_before ? migrated : up_to_date);
     } catch (const Interrupted&) {
       throw;
     } catch (const Error& e) {
@@ -170,15 +185,18 @@ MigrateOutcome migrate_tenants(const Config& config) {
     throw Error(*failure_code, std::to_string(failed.size()) + " of " + std::to_string(schemas.size()) +
                                    " tenants failed: " + failed_names);
   }
-  return total;
 }
 
 } // namespace
 
-MigrateOutcome migrate(const Config& config) {
-  if (has_tenants(config)) return migrate_tenants(config);
-  MigrationContext context(config);
-  return migrate_ledger(context);
+void migrate(const Config& config, MigrateOutcome& outcome) {
+  MigrationSet files = load_migrations(config.migrations_dir);
+  outcome.files = files.migrations.size();
+  Session session(config, std::move(files));
+  if (has_tenants(config)) return migrate_tenants(config, session, outcome);
+  outcome.total = outcome.files;
+  MigrationContext context(config, session, config.ledger);
+  migrate_ledger(context, outcome, std::nullopt);
 }
 
 } // namespace migrate_init

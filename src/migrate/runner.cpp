@@ -18,6 +18,7 @@ using std::chrono::milliseconds;
 constexpr milliseconds k_first_retry_delay{500};
 constexpr milliseconds k_max_retry_delay{5000};
 constexpr std::string_view k_lock_not_available = "55P03"; // lock_timeout expired
+constexpr std::string_view k_invalid_encoding = "22021";   // character_not_in_repertoire
 
 std::size_t character_count(std::string_view utf8) {
   return static_cast<std::size_t>(std::count_if(utf8.begin(), utf8.end(), [](char c) {
@@ -29,7 +30,8 @@ std::size_t character_count(std::string_view utf8) {
 // one after those the server completed. Split only now, on the way to an error message;
 // the server splits a message into statements exactly where split_sql does.
 std::optional<std::size_t> failing_statement_line(const ScriptSection& sent, const pg::DatabaseError& error) {
-  if (!error.statements_completed()) return std::nullopt;
+  // An invalid byte sequence is found in the whole message before any statement runs.
+  if (!error.statements_completed() || error.sqlstate() == k_invalid_encoding) return std::nullopt;
   const SplitSql split = split_sql(sent.sql);
   const std::size_t index = *error.statements_completed();
   if (index >= split.statements.size()) return std::nullopt;
@@ -59,14 +61,20 @@ void roll_back(pg::Connection& connection) {
   throw Error(ExitCode::migration_failed, "migration " + migration.file.id() + " failed: " + reason);
 }
 
-// Logs progress while one statement keeps the server busy; cleared on scope exit.
+// Logs progress while one statement keeps the server busy, and names what the connection
+// is doing for signals that arrive meanwhile; both cleared on scope exit.
 class HeartbeatScope {
 public:
-  HeartbeatScope(pg::Connection& connection, milliseconds interval, std::function<void()> beat)
+  HeartbeatScope(pg::Connection& connection, milliseconds interval, std::function<void()> beat,
+                 const std::string& activity)
       : m_connection(connection) {
     m_connection.set_heartbeat(interval, std::move(beat));
+    m_connection.set_activity(activity);
   }
-  ~HeartbeatScope() { m_connection.clear_heartbeat(); }
+  ~HeartbeatScope() {
+    m_connection.clear_heartbeat();
+    m_connection.set_activity("");
+  }
   HeartbeatScope(const HeartbeatScope&) = delete;
   HeartbeatScope& operator=(const HeartbeatScope&) = delete;
 
@@ -107,9 +115,10 @@ long long apply_in_transaction(pg::Connection& connection, Ledger& ledger, const
       connection.exec(settings.begin + "; " + settings.session_reset);
       const auto started = Clock::now();
       try {
-        HeartbeatScope heartbeat(connection, settings.heartbeat, [&] {
-          spdlog::info("still running {}: {} s, in one transaction", migration.file.id(), ms_since(started) / 1000);
-        });
+        HeartbeatScope heartbeat(
+            connection, settings.heartbeat,
+            [&] { spdlog::info("still running {}: {} s, in one transaction", migration.file.id(), ms_since(started) / 1000); },
+            "applying " + file);
         // Sent whole over the simple query protocol, in one message with its ledger row
         // and the COMMIT: $$ bodies and many statements just work, the file comes first
         // so the server's error position counts from its first character, and a file
@@ -189,10 +198,13 @@ long long apply_statements(pg::Connection& connection, Ledger& ledger, const Led
   if (resume_at < 0) ledger.record_started(info, migration, total);
   const auto started = Clock::now();
   int current = std::max(resume_at, 0);
-  HeartbeatScope heartbeat(connection, settings.heartbeat, [&] {
-    spdlog::info("still running {}: {} s, statement {} of {}", migration.file.id(), ms_since(started) / 1000,
-                 current + 1, total);
-  });
+  HeartbeatScope heartbeat(
+      connection, settings.heartbeat,
+      [&] {
+        spdlog::info("still running {}: {} s, statement {} of {}", migration.file.id(), ms_since(started) / 1000,
+                     current + 1, total);
+      },
+      "applying " + migration.file.file_name);
   for (; current < total; ++current) {
     const SqlStatement& statement = statements[static_cast<std::size_t>(current)];
     const std::string where = fmt::format("statement {} of {} ({}:{})", current + 1, total,

@@ -69,6 +69,13 @@ const char* mode_name(const Migration& migration) {
   return migration.script().mode == TransactionMode::none ? "no-transaction" : "transaction";
 }
 
+// Whether `migrate` would record this pending file as the baseline instead of running it:
+// AUTO_MIGRATE_BASELINE on an empty ledger, and a version up to the baseline's.
+bool recorded_as_baseline(const MigrationContext& context, const Migration& migration) {
+  return context.config.baseline && context.rows.empty() &&
+         compare_versions(migration.file.version, *context.config.baseline) <= 0;
+}
+
 } // namespace
 
 std::string format_status(const std::vector<StatusEntry>& entries) {
@@ -127,14 +134,17 @@ LedgerReport plan_report(const MigrationContext& context) {
   }
   for (std::size_t index : plan.pending) {
     const Migration& m = context.set.migrations[index];
-    report.text += m.file.file_name + "  " + m.checksum + "  " + mode_name(m) + "\n";
+    const bool baseline = recorded_as_baseline(context, m);
+    const std::string mode = baseline ? "baseline" : mode_name(m);
+    report.text += m.file.file_name + "  " + m.checksum + "  " +
+                   (baseline ? "baseline (recorded as applied, not run: AUTO_MIGRATE_BASELINE)" : mode) + "\n";
     items.push_back(JsonObject()
                         .add("version", m.file.version)
                         .add("name", m.file.name)
                         .add("file", m.file.file_name)
                         .add("checksum", m.checksum)
-                        .add("mode", mode_name(m))
-                        .add("statements", static_cast<long long>(m.script().up_statements.size()))
+                        .add("mode", mode)
+                        .add("statements", static_cast<long long>(baseline ? 0 : m.script().up_statements.size()))
                         .str());
   }
   report.text += problems_text(safety);

@@ -43,9 +43,11 @@ std::string describe_lock_holder(Connection& connection, std::int64_t key) {
   // A bigint advisory key shows in pg_locks as classid = high 32 bits, objid = low 32
   // bits, objsubid = 1.
   const auto bits = static_cast<std::uint64_t>(key);
+  // Another role's session shows only its pid to a role without pg_read_all_stats: its
+  // other fields are NULL then, which must not read as "local socket" or "connected  s ago".
   const Result holder = connection.exec_params(
       "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(host(a.client_addr), 'local socket'),"
-      "       extract(epoch FROM now() - a.backend_start)::bigint"
+      "       extract(epoch FROM now() - a.backend_start)::bigint, a.backend_start IS NULL"
       // pg_stat_get_activity(pid) reads one backend's entry, where pg_stat_activity would
       // build every backend's: a thousand waiters each asking would add up.
       "  FROM pg_locks l, LATERAL pg_stat_get_activity(l.pid) a"
@@ -54,6 +56,9 @@ std::string describe_lock_holder(Connection& connection, std::int64_t key) {
       "   AND l.classid = $1::oid AND l.objid = $2::oid",
       {std::to_string(bits >> 32), std::to_string(bits & 0xffffffffu)});
   if (holder.rows() == 0) return "";
+  if (holder.value(0, 4) == "t") {
+    return fmt::format("pid {} (another role's session: its details need pg_read_all_stats)", holder.value(0, 0));
+  }
   return fmt::format("pid {} ({}, {}, connected {} s ago)", holder.value(0, 0), holder.value(0, 1),
                      holder.value(0, 2), holder.value(0, 3));
 }

@@ -118,13 +118,15 @@ Result Connection::collect_results(std::vector<Result>* all) {
   Result last(nullptr);
   Result error(nullptr);
   std::size_t completed = 0; // statements that succeeded before the error
+  const std::string sending = m_activity.empty() ? "sending a query" : m_activity;
+  const std::string waiting = m_activity.empty() ? "waiting for the database server" : m_activity;
   try {
-    while (PQflush(connection) == 1) wait_for_fd(PQsocket(connection), POLLIN | POLLOUT, std::nullopt, "sending a query");
+    while (PQflush(connection) == 1) wait_for_fd(PQsocket(connection), POLLIN | POLLOUT, std::nullopt, sending);
     auto next_beat = std::chrono::steady_clock::now() + m_heartbeat_interval;
     for (;;) {
       while (PQisBusy(connection)) {
         const auto deadline = m_heartbeat ? std::optional(next_beat) : std::nullopt;
-        if (!wait_for_fd(PQsocket(connection), POLLIN, deadline, "waiting for the database server")) {
+        if (!wait_for_fd(PQsocket(connection), POLLIN, deadline, waiting)) {
           m_heartbeat();
           next_beat += m_heartbeat_interval;
           continue;

@@ -87,6 +87,10 @@ public:
     m_heartbeat = std::move(beat);
   }
   void clear_heartbeat() { m_heartbeat = nullptr; }
+  // What the statements sent now are for ("applying 002_x.sql"): signals that arrive
+  // meanwhile are logged, or end the wait, as received while doing that. Empty: waiting
+  // for the database server.
+  void set_activity(std::string activity) { m_activity = std::move(activity); }
 
   // A string literal for this connection's settings (PQescapeLiteral): right whatever
   // standard_conforming_strings and the client encoding are.
@@ -111,6 +115,7 @@ private:
   std::unique_ptr<PGconn, decltype(&PQfinish)> m_connection;
   std::chrono::milliseconds m_heartbeat_interval{10'000};
   std::function<void()> m_heartbeat;
+  std::string m_activity;
 };
 
 } // namespace migrate_init::pg

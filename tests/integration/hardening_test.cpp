@@ -327,3 +327,210 @@ TEST_CASE("An error without a server position names the line of the statement th
     CHECK(result.err.find(c.expected) != std::string::npos);
   }
 }
+
+namespace {
+
+// The fields of the last migrate.done event of a JSON log, as "key=value" text.
+std::string done_event(const std::string& log) {
+  const auto at = log.rfind("{\"time\"");
+  return at == std::string::npos ? "" : log.substr(at);
+}
+
+} // namespace
+
+TEST_CASE("Tenant summaries count every tenant's ledger, in the text and in JSON") {
+  const std::string db = shared_server().create_database();
+  test::TempDir dir;
+  dir.write("001_a.sql", "CREATE TABLE a (id int);");
+  dir.write("002_b.sql", "CREATE TABLE b (id int);");
+  auto env = env_for(db, dir.path());
+  env["AUTO_MIGRATE_SCHEMAS"] = "t1,t2,t3";
+  const auto first = test::run({{"migrate"}, env});
+  CHECK(first.exit_code == 0);
+  CHECK(first.err.find("summary: applied 6 of 6 migrations (3 tenant schemas of 2 files each; 0 already applied)") !=
+        std::string::npos);
+  env["AUTO_MIGRATE_LOG_FORMAT"] = "json";
+  const auto second = test::run({{"migrate"}, env});
+  CHECK(second.exit_code == 0);
+  const std::string done = done_event(second.err);
+  CHECK(done.find("\"applied\":0,\"skipped\":6,\"total\":6,\"tenants\":3") != std::string::npos);
+  SUBCASE("a failure still reports what was done and how much there was") {
+    dir.write("003_c.sql", "CREATE TABLE c (id int);");
+    dir.write("004_broken.sql", "SELECT * FROM no_such_table;");
+    env.erase("AUTO_MIGRATE_SCHEMAS");
+    const auto failed = test::run({{"migrate"}, env});
+    CHECK(failed.exit_code == 1);
+    CHECK(done_event(failed.err).find("\"applied\":3,\"skipped\":0,\"total\":4,\"tenants\":0") != std::string::npos);
+  }
+}
+
+TEST_CASE("plan shows the files AUTO_MIGRATE_BASELINE would record without running them") {
+  const std::string db = shared_server().create_database();
+  test::TempDir dir;
+  dir.write("001_a.sql", "CREATE TABLE a (id int);");
+  dir.write("002_b.sql", "CREATE TABLE b (id int);");
+  dir.write("003_c.sql", "CREATE TABLE c (id int);");
+  auto env = env_for(db, dir.path());
+  env["AUTO_MIGRATE_BASELINE"] = "002";
+  const auto plan = test::run({{"plan"}, env});
+  CHECK(plan.exit_code == 0);
+  CHECK(plan.out.find("001_a.sql") != std::string::npos);
+  CHECK(test::count(plan.out, "baseline (recorded as applied, not run: AUTO_MIGRATE_BASELINE)") == 2);
+  CHECK(plan.out.find("003_c.sql  ") != std::string::npos);
+  CHECK(test::count(plan.out, "  transaction\n") == 1);
+  const auto json = test::run({{"plan", "--json"}, env});
+  CHECK(test::count(json.out, "\"mode\":\"baseline\"") == 2);
+  // And migrate does what plan said.
+  REQUIRE(test::run({{"migrate"}, env}).exit_code == 0);
+  CHECK(shared_server().scalar(db, "SELECT to_regclass('a') IS NULL AND to_regclass('b') IS NULL AND "
+                                   "to_regclass('c') IS NOT NULL") == "t");
+}
+
+TEST_CASE("Tenants: the no-ledger warning counts the tenant's own tables; an empty tenant list is said") {
+  const std::string db = shared_server().create_database();
+  shared_server().query(db, "CREATE TABLE public.unrelated (id int); CREATE SCHEMA t_busy; CREATE TABLE t_busy.x (id int);"
+                            "CREATE SCHEMA t_empty");
+  test::TempDir dir;
+  dir.write("001_a.sql", "CREATE TABLE a (id int);");
+  auto env = env_for(db, dir.path());
+  env["AUTO_MIGRATE_SCHEMAS"] = "t_empty,t_busy";
+  const auto result = test::run({{"migrate"}, env});
+  CHECK(result.exit_code == 0);
+  CHECK(test::count(result.err, "but no ledger") == 1);
+  CHECK(result.err.find("tenant schema t_busy has 1 table but no ledger") != std::string::npos);
+
+  env.erase("AUTO_MIGRATE_SCHEMAS");
+  env["AUTO_MIGRATE_SCHEMAS_QUERY"] = "SELECT nspname FROM pg_namespace WHERE false";
+  const auto empty = test::run({{"migrate"}, env});
+  CHECK(empty.exit_code == 0);
+  CHECK(empty.err.find("warning: AUTO_MIGRATE_SCHEMAS_QUERY returned no schemas: no tenant was migrated") !=
+        std::string::npos);
+  env["AUTO_MIGRATE_FAIL_ON_ERROR"] = "true";
+  const auto strict = test::run({{"--", "echo", "service-ran"}, env});
+  CHECK(strict.exit_code == 1);
+  CHECK(strict.out.empty());
+  CHECK(strict.err.find("error: AUTO_MIGRATE_SCHEMAS_QUERY returned no schemas") != std::string::npos);
+}
+
+TEST_CASE("Smaller wording: hidden lock holders, signals while applying, --json where it means nothing, plurals") {
+  SUBCASE("a holder another role owns is said to be hidden, not a local socket connected ' s ago'") {
+    const std::string db = shared_server().create_database();
+    const std::string role = "waiter_" + db;
+    shared_server().query(db, "CREATE ROLE " + role + " LOGIN PASSWORD 'waiter-pw-1234'; GRANT CREATE ON DATABASE " + db +
+                                  " TO " + role + "; GRANT CREATE ON SCHEMA public TO " + role);
+    test::Session holder(shared_server(), db, "lock-holder");
+    holder.exec("SELECT pg_advisory_lock(1717)");
+    auto env = env_for(db, test::example_migrations());
+    env["DATABASE_URL"] = "postgresql://" + role + ":waiter-pw-1234@127.0.0.1:" + std::to_string(shared_server().port()) +
+                          "/" + db;
+    env["AUTO_MIGRATE_LOCK_KEY"] = "1717";
+    env["AUTO_MIGRATE_LOCK_TIMEOUT"] = "1";
+    const auto result = test::run({{"migrate"}, env});
+    CHECK(result.exit_code == 3);
+    CHECK(result.err.find("another role's session: its details need pg_read_all_stats") != std::string::npos);
+    CHECK(result.err.find("local socket") == std::string::npos);
+    CHECK(result.err.find("connected  s ago") == std::string::npos);
+    shared_server().query(db, "DROP OWNED BY " + role + "; DROP ROLE " + role);
+  }
+  SUBCASE("SIGHUP during a migration names the file being applied") {
+    const std::string db = shared_server().create_database();
+    test::TempDir dir;
+    dir.write("001_slow.sql", "SELECT pg_sleep(2);\nCREATE TABLE slow (id int);\n");
+    test::Running running({{"migrate"}, env_for(db, dir.path())});
+    REQUIRE(running.wait_for_log("applying 001_slow.sql", 20s));
+    std::this_thread::sleep_for(300ms);
+    running.signal(SIGHUP);
+    const auto result = running.wait(30s);
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.find("ignoring SIGHUP received while applying 001_slow.sql") != std::string::npos);
+  }
+  SUBCASE("--json is refused where no report is printed") {
+    for (const std::vector<std::string>& args :
+         std::vector<std::vector<std::string>>{{"migrate", "--json"}, {"--json", "--", "true"}, {"rollback", "--json"}}) {
+      const auto result = test::run({args, {{"AUTO_MIGRATE_DIR", test::example_migrations().string()}}});
+      CHECK(result.exit_code == 2);
+      CHECK(result.err.find("--json belongs to status, plan and verify") != std::string::npos);
+    }
+  }
+  SUBCASE("one pending migration is one migration") {
+    const std::string db = shared_server().create_database();
+    test::TempDir dir;
+    dir.write("001_a.sql", "CREATE TABLE a (id int);");
+    const auto result = test::run({{"migrate"}, env_for(db, dir.path())});
+    CHECK(result.err.find(": 1 migration in ") != std::string::npos);
+    CHECK(result.err.find("info: 1 migration pending\n") != std::string::npos);
+    CHECK(result.err.find("applied 1 migration in") != std::string::npos);
+    CHECK(result.err.find("migrations (0 already") == std::string::npos);
+    CHECK(result.err.find("applied 1 of 1 migration (0 already applied)") != std::string::npos);
+  }
+}
+
+TEST_CASE("Every JSON event carries exactly the fields README's event table lists") {
+  std::string logs;
+  SUBCASE("") {} // one pass
+  {
+    // db.waiting and db.up: a server that comes up after migrate-init started waiting.
+    test::PgServer late;
+    test::TempDir dir;
+    dir.write("001_a.sql", "CREATE TABLE a (id int);");
+    test::Running running({{"migrate"},
+                           {{"DATABASE_URL", late.url()},
+                            {"AUTO_MIGRATE_DIR", dir.path().string()},
+                            {"AUTO_MIGRATE_LOG_FORMAT", "json"},
+                            {"AUTO_MIGRATE_WAIT", "30"}}});
+    REQUIRE(running.wait_for_log("db.waiting", 10s));
+    late.start();
+    const auto result = running.wait(40s);
+    CHECK(result.exit_code == 0);
+    logs += result.err;
+  }
+  {
+    // lock.waiting, db.notice and the migration events.
+    const std::string db = shared_server().create_database();
+    test::TempDir dir;
+    dir.write("001_a.sql", "DO $$ BEGIN RAISE NOTICE 'hello from the file'; END $$;\nCREATE TABLE a (id int);");
+    dir.write("002_b.sql", "-- migrate-init: no-transaction\nCREATE TABLE b (id int);\nCREATE TABLE c (id int);");
+    auto env = env_for(db, dir.path());
+    env["AUTO_MIGRATE_LOG_FORMAT"] = "json";
+    test::Session holder(shared_server(), db, "lock-holder");
+    holder.exec("SELECT pg_advisory_lock(1818)");
+    env["AUTO_MIGRATE_LOCK_KEY"] = "1818";
+    test::Running running({{"migrate"}, env});
+    REQUIRE(running.wait_for_log("lock.waiting", 20s));
+    holder.exec("SELECT pg_advisory_unlock(1818)");
+    const auto result = running.wait(40s);
+    CHECK(result.exit_code == 0);
+    logs += result.err;
+    // tenant.failed and tenants.done.
+    env.erase("AUTO_MIGRATE_LOCK_KEY");
+    env["AUTO_MIGRATE_SCHEMAS"] = "t1";
+    dir.write("003_broken.sql", "SELECT * FROM no_such_table;");
+    const auto tenants = test::run({{"migrate"}, env});
+    CHECK(tenants.exit_code == 1);
+    logs += tenants.err;
+  }
+  test::TempDir work;
+  const auto log_file = work.write("log.jsonl", logs);
+  const std::string readme = (test::example_migrations().parent_path() / "README.md").string();
+  const std::string check =
+      "import json, re, sys\n"
+      "table, rows = False, {}\n"
+      "for line in open(sys.argv[2]):\n"
+      "    if line.startswith('| event | fields'): table = True; continue\n"
+      "    if table and not line.startswith('|'): break\n"
+      "    if table and line.startswith('| `'):\n"
+      "        event, fields = [c.strip() for c in line.strip().strip('|').split('|')]\n"
+      "        rows[event.strip('`')] = set(re.findall(r'`([a-z_]+)`', fields))\n"
+      "assert len(rows) >= 10, rows\n"
+      "seen = {}\n"
+      "for line in open(sys.argv[1]):\n"
+      "    e = json.loads(line)\n"
+      "    keys = set(e) - {'time', 'level', 'event', 'message'}\n"
+      "    assert e['event'] in rows, ('event missing from README', e)\n"
+      "    assert keys == rows[e['event']], ('fields differ from README', e['event'], sorted(keys), sorted(rows[e['event']]))\n"
+      "    seen[e['event']] = True\n"
+      "missing = set(rows) - set(seen)\n"
+      "assert not missing, ('README events never logged here', missing)\n";
+  const auto script = work.write("check.py", check);
+  CHECK(std::system(("python3 " + script.string() + " " + log_file.string() + " " + readme + " >&2").c_str()) == 0);
+}

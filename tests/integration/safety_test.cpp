@@ -643,7 +643,7 @@ TEST_CASE("repair and rollback refuse bad targets without changing anything") {
     REQUIRE(s.run({"migrate"}).exit_code == 0);
     const auto result = s.run({"rollback"});
     CHECK(result.exit_code == 1);
-    CHECK(contains(result.err, "error: rolling back 001_a failed: 001_a.sql: ERROR: table \"nope\" does not exist\n"));
+    CHECK(contains(result.err, "error: rolling back 001_a failed: 001_a.sql:5: ERROR: table \"nope\" does not exist\n"));
     CHECK(s.has_table("a"));
     CHECK(s.versions() == "001:applied");
   }
@@ -665,7 +665,7 @@ TEST_CASE("A statement that hits AUTO_MIGRATE_STATEMENT_TIMEOUT fails the migrat
   s.dir.write("002_slow.sql", "CREATE TABLE slow (id int);\nSELECT pg_sleep(3);\n");
   const auto result = s.run({"migrate"}, {{"AUTO_MIGRATE_STATEMENT_TIMEOUT", "0.5"}});
   CHECK(result.exit_code == 1);
-  CHECK(contains(result.err, "migration 002_slow failed: 002_slow.sql: ERROR: canceling statement due to statement timeout"));
+  CHECK(contains(result.err, "migration 002_slow failed: 002_slow.sql:2: ERROR: canceling statement due to statement timeout"));
   CHECK(s.versions() == "001:applied");
   CHECK_FALSE(s.has_table("slow"));
 }
