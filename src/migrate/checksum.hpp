@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -19,5 +20,30 @@ std::string canonical_migration_text(std::string_view file_contents);
 
 // The ledger's checksum of a migration file: sha256_hex of its canonical text.
 std::string migration_checksum(std::string_view file_contents);
+
+// migration_checksum() of a file fed a piece at a time, so that a big file is hashed as it
+// is read, without being held: the same value wherever the pieces are cut (a BOM split
+// over pieces, a CR ending one piece and the LF starting the next).
+class MigrationHasher {
+public:
+  MigrationHasher();
+  ~MigrationHasher();
+  MigrationHasher(const MigrationHasher&) = delete;
+  MigrationHasher& operator=(const MigrationHasher&) = delete;
+
+  void update(std::string_view piece);
+  // The checksum of everything fed; the hasher is spent afterwards.
+  std::string finish();
+
+private:
+  void canonical(std::string_view text); // CRLF as LF, a CR held back at a piece's end
+  void digest(std::string_view text);
+
+  struct Context;
+  std::unique_ptr<Context> m_context;
+  std::string m_head;        // the first bytes, until it is known whether they are a BOM
+  bool m_head_done = false;
+  bool m_cr_pending = false; // the last byte fed was a CR, not yet hashed
+};
 
 } // namespace migrate_init

@@ -9,51 +9,161 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 namespace migrate_init {
 namespace {
 
+constexpr std::size_t k_piece = std::size_t{1} << 16; // read and hashed 64 KiB at a time
+constexpr std::string_view k_bom = "\xEF\xBB\xBF";
+
 [[noreturn]] void fail(const std::string& message) { throw Error(ExitCode::migration_failed, message); }
 
-// One open, one fstat and one read per file (the no-op start of a 1000-file set reads
-// them all). O_NONBLOCK and the fstat check keep a FIFO or device named like a migration
-// from blocking the open or never ending, at a moment when stop signals are taken over.
-std::string read_file(const std::filesystem::path& path) {
-  const auto failure = [&](const std::string& why) { fail("cannot read migration " + path.string() + ": " + why); };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) failure(std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) failure(std::strerror(errno));
-  if (!S_ISREG(info.st_mode)) failure("not a regular file");
-  // The size fstat gave: a file rewritten while migrate-init starts is a race no reader wins.
-  std::string contents(static_cast<std::size_t>(info.st_size), '\0');
-  std::size_t filled = 0;
-  while (filled < contents.size()) {
-    const ssize_t got = ::read(fd, contents.data() + filled, contents.size() - filled);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) failure(std::strerror(errno));
-    if (got == 0) break;
-    filled += static_cast<std::size_t>(got);
+// A path for a message: a name that is not UTF-8 must not make the log line (or the JSON
+// log) invalid too.
+std::string shown(const std::filesystem::path& path) { return printable(path.string()); }
+
+// Resolves a migration's symbolic links and refuses a real path outside the directory. A
+// link may point anywhere inside it (a Kubernetes ConfigMap volume is made of such links),
+// but `002_x.sql -> /etc/shadow` would send that file to the server, and to its log.
+std::filesystem::path resolve(const MigrationSource& source) {
+  std::error_code error;
+  std::filesystem::path real = std::filesystem::canonical(source.path, error);
+  if (error) fail("cannot read migration " + shown(source.path) + ": " + error.message());
+  if (!is_inside(source.real_directory, real)) {
+    fail("refusing migration " + shown(source.path) + ": it is a symbolic link that resolves to " + shown(real) +
+         ", outside the migrations directory " + shown(source.real_directory) +
+         " (links are followed only within it; copy the file in instead)");
   }
-  contents.resize(filled);
-  return contents;
+  return real;
 }
 
-std::string without_bom(std::string text) {
-  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
+// A migration file, opened at its real path, closed on destruction.
+class MigrationFile {
+public:
+  // O_NONBLOCK and the fstat check keep a FIFO or device named like a migration from
+  // blocking the open or never ending, at a moment when stop signals are taken over.
+  // O_NOFOLLOW: the real path has no link left to follow, unless one was put there since.
+  explicit MigrationFile(const MigrationSource& source) : m_source(source) {
+    m_fd = ::open(resolve(source).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    if (m_fd < 0) failure(std::strerror(errno));
+    struct stat info {};
+    if (::fstat(m_fd, &info) != 0) failure(std::strerror(errno));
+    if (!S_ISREG(info.st_mode)) failure("not a regular file");
+    m_left = static_cast<std::size_t>(info.st_size);
+  }
+  ~MigrationFile() {
+    if (m_fd >= 0) ::close(m_fd);
+  }
+  MigrationFile(const MigrationFile&) = delete;
+  MigrationFile& operator=(const MigrationFile&) = delete;
+
+  // What is left to read of the size fstat gave: a file rewritten while migrate-init reads
+  // it is a race no reader wins, and the checksum of the second read tells (script()).
+  std::size_t left() const { return m_left; }
+
+  // Reads up to `size` bytes; 0 at the end.
+  std::size_t read(char* buffer, std::size_t size) {
+    size = std::min(size, m_left);
+    while (size > 0) {
+      const ssize_t got = ::read(m_fd, buffer, size);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) failure(std::strerror(errno));
+      m_left = got == 0 ? 0 : m_left - static_cast<std::size_t>(got);
+      return static_cast<std::size_t>(got);
+    }
+    return 0;
+  }
+
+private:
+  [[noreturn]] void failure(const std::string& why) const {
+    fail("cannot read migration " + shown(m_source.path) + ": " + why);
+  }
+
+  const MigrationSource& m_source;
+  int m_fd = -1;
+  std::size_t m_left = 0;
+};
+
+// The checksum of a file, read and hashed a piece at a time: a start with nothing pending
+// holds no file's text.
+std::string checksum_of(const MigrationSource& source) {
+  MigrationFile file(source);
+  MigrationHasher hasher;
+  char piece[k_piece];
+  while (const std::size_t got = file.read(piece, sizeof piece)) hasher.update({piece, got});
+  return hasher.finish();
+}
+
+// The file's text without a BOM, read whole: the one copy a pending file's script is made
+// from. Throws when the file is not the one checksummed: what runs must be what the
+// ledger records.
+std::string unchanged_text(const MigrationSource& source, const std::string& checksum) {
+  MigrationFile file(source);
+  std::string text(file.left(), '\0');
+  std::size_t filled = 0;
+  while (const std::size_t got = file.read(text.data() + filled, text.size() - filled)) filled += got;
+  text.resize(filled);
+  MigrationHasher hasher;
+  hasher.update(text);
+  const std::string now = hasher.finish();
+  if (now != checksum) {
+    fail(shown(source.path) + " changed while migrate-init was running: its checksum was " + checksum +
+         " when the migrations were read, and is " + now + " now; not applying it (the next start reads it afresh)");
+  }
+  if (text.starts_with(k_bom)) text.erase(0, k_bom.size());
   return text;
+}
+
+void check_directory(const std::filesystem::path& directory) {
+  std::error_code error;
+  const auto status = std::filesystem::status(directory, error);
+  if (error || !std::filesystem::exists(status)) {
+    fail("migrations directory " + shown(directory) + " does not exist (set AUTO_MIGRATE_DIR or --dir)");
+  }
+  if (!std::filesystem::is_directory(status)) fail("migrations directory " + shown(directory) + " is not a directory");
+}
+
+struct Entries {
+  std::vector<std::string> files;
+  std::vector<std::string> subdirectories;
+};
+
+Entries list_directory(const std::filesystem::path& directory) {
+  Entries entries;
+  std::error_code error;
+  std::filesystem::directory_iterator entry(directory, error);
+  for (; !error && entry != std::filesystem::directory_iterator(); entry.increment(error)) {
+    const std::string name = entry->path().filename().string();
+    (entry->is_directory(error) ? entries.subdirectories : entries.files).push_back(name);
+  }
+  if (error) fail("cannot read migrations directory " + shown(directory) + ": " + error.message());
+  return entries;
+}
+
+std::filesystem::path real_path_of(const std::filesystem::path& directory) {
+  std::error_code error;
+  std::filesystem::path real = std::filesystem::canonical(directory, error);
+  if (error) fail("cannot read migrations directory " + shown(directory) + ": " + error.message());
+  return real;
+}
+
+void log_set_aside(const std::filesystem::path& directory, const ClassifiedNames& classified,
+                   const std::vector<std::string>& subdirectories) {
+  for (const auto& name : classified.ignored) {
+    spdlog::warn("ignoring {}: not a migration (expected <version>_<name>.sql, e.g. 001_initial_schema.sql)",
+                 shown(directory / name));
+  }
+  for (const auto& name : subdirectories) spdlog::debug("ignoring directory {}", shown(directory / name));
+  for (const auto& name : classified.expected_extras) spdlog::debug("ignoring {}", shown(directory / name));
 }
 
 } // namespace
 
-Migration::Migration(MigrationFileName file_, std::string checksum_, std::string text)
-    : file(std::move(file_)), checksum(std::move(checksum_)), m_text(std::move(text)) {}
+Migration::Migration(MigrationFileName file_, std::string checksum_, MigrationSource source)
+    : file(std::move(file_)), checksum(std::move(checksum_)), m_source(std::move(source)) {}
 
 Migration::Migration(MigrationFileName file_, std::string checksum_, MigrationScript script)
     : file(std::move(file_)), checksum(std::move(checksum_)),
@@ -61,8 +171,8 @@ Migration::Migration(MigrationFileName file_, std::string checksum_, MigrationSc
 
 const MigrationScript& Migration::script() const {
   if (!m_script) {
-    m_script = std::make_shared<const MigrationScript>(parse_migration_script(file.file_name, m_text));
-    m_text = std::string(); // parsed once; the statements keep what is needed
+    m_script = std::make_shared<const MigrationScript>(
+        parse_migration_script_in_place(file.file_name, unchanged_text(m_source, checksum)));
   }
   return *m_script;
 }
@@ -75,44 +185,32 @@ std::vector<MigrationFileName> MigrationSet::file_names() const {
 }
 
 MigrationSet load_migrations(const std::filesystem::path& directory) {
-  std::error_code error;
-  const auto status = std::filesystem::status(directory, error);
-  if (error || !std::filesystem::exists(status)) {
-    fail("migrations directory " + directory.string() + " does not exist (set AUTO_MIGRATE_DIR or --dir)");
-  }
-  if (!std::filesystem::is_directory(status)) fail("migrations directory " + directory.string() + " is not a directory");
+  check_directory(directory);
+  const Entries entries = list_directory(directory);
+  const std::filesystem::path real_directory = real_path_of(directory);
+  const ClassifiedNames classified = classify_file_names(entries.files);
+  log_set_aside(directory, classified, entries.subdirectories);
 
-  std::vector<std::string> file_names;
-  std::vector<std::string> subdirectories;
-  std::filesystem::directory_iterator entries(directory, error);
-  for (; !error && entries != std::filesystem::directory_iterator(); entries.increment(error)) {
-    const std::string name = entries->path().filename().string();
-    if (entries->is_directory(error)) {
-      subdirectories.push_back(name);
-    } else {
-      file_names.push_back(name);
-    }
-  }
-  if (error) fail("cannot read migrations directory " + directory.string() + ": " + error.message());
-
-  const ClassifiedNames classified = classify_file_names(file_names);
   MigrationSet set;
   set.directory = directory;
   set.ignored = classified.ignored;
-  for (const auto& name : classified.ignored) {
-    spdlog::warn("ignoring {}: not a migration (expected <version>_<name>.sql, e.g. 001_initial_schema.sql)",
-                 (directory / name).string());
-  }
-  for (const auto& name : subdirectories) spdlog::debug("ignoring directory {}", (directory / name).string());
-  for (const auto& name : classified.expected_extras) spdlog::debug("ignoring {}", (directory / name).string());
-
   set.migrations.reserve(classified.migrations.size());
   for (const auto& file : classified.migrations) {
-    std::string contents = read_file(directory / file.file_name);
-    std::string checksum = migration_checksum(contents);
-    set.migrations.emplace_back(file, std::move(checksum), without_bom(std::move(contents)));
+    MigrationSource source{directory / file.file_name, real_directory};
+    std::string checksum = checksum_of(source);
+    set.migrations.emplace_back(file, std::move(checksum), std::move(source));
   }
   return set;
+}
+
+bool is_inside(const std::filesystem::path& directory, const std::filesystem::path& path) {
+  auto inner = path.begin();
+  for (const auto& part : directory) {
+    if (part.empty()) continue; // a trailing separator
+    if (inner == path.end() || *inner != part) return false;
+    ++inner;
+  }
+  return inner != path.end() && !inner->empty();
 }
 
 } // namespace migrate_init

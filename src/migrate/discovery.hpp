@@ -10,23 +10,30 @@
 
 namespace migrate_init {
 
-// One migration file, read and checksummed.
+// Where a migration file is read from.
+struct MigrationSource {
+  std::filesystem::path path;           // the migrations directory / the file name
+  std::filesystem::path real_directory; // the directory's real path: the file must resolve inside it
+};
+
+// One migration file, checksummed.
 class Migration {
 public:
-  // A file read from disk; its script is parsed when first needed, so a start-up with
-  // nothing pending never splits the files it only checksums.
-  Migration(MigrationFileName file_, std::string checksum_, std::string text);
+  // A file on disk, checksummed as it was read. Its text is not kept: it is read again when
+  // the script is first needed (a pending file), and must still have this checksum.
+  Migration(MigrationFileName file_, std::string checksum_, MigrationSource source);
   // A file whose script is already parsed (tests).
   Migration(MigrationFileName file_, std::string checksum_, MigrationScript script);
 
-  // What runs, how, and what is wrong with it.
+  // What runs, how, and what is wrong with it. Reading the file again can throw Error
+  // (migration failed): unreadable now, or changed since it was checksummed.
   const MigrationScript& script() const;
 
   MigrationFileName file;
   std::string checksum; // migration_checksum() of the file
 
 private:
-  mutable std::string m_text; // the file without a leading BOM, until parsed
+  MigrationSource m_source;
   mutable std::shared_ptr<const MigrationScript> m_script;
 };
 
@@ -39,9 +46,15 @@ struct MigrationSet {
   std::vector<MigrationFileName> file_names() const;
 };
 
-// Reads and parses the migrations directory. Missing or unreadable directory or file, or
-// two files with one version: Error(migration_failed), before any connection is made.
-// Problems inside a file (script.problems) are reported only if the file is pending.
+// Lists and checksums the migrations directory, holding no file's text. Missing or
+// unreadable directory or file, a file whose real path is outside the directory (a
+// symbolic link out of it), a name that is not UTF-8, or two files with one version:
+// Error(migration_failed), before any connection is made. Problems inside a file
+// (script.problems) are reported only if the file is pending.
 MigrationSet load_migrations(const std::filesystem::path& directory);
+
+// Whether `path` is inside `directory`, both real absolute paths, compared by whole
+// components: /m/a.sql and /m/sub/a.sql are inside /m; /m2/a.sql and /m are not. Pure.
+bool is_inside(const std::filesystem::path& directory, const std::filesystem::path& path);
 
 } // namespace migrate_init

@@ -18,6 +18,56 @@ bool is_expected_extra(std::string_view file_name) {
   return lower.rfind("readme", 0) == 0 || lower.front() == '.';
 }
 
+bool in_range(std::string_view text, std::size_t at, unsigned char low, unsigned char high) {
+  if (at >= text.size()) return false;
+  const auto byte = static_cast<unsigned char>(text[at]);
+  return byte >= low && byte <= high;
+}
+
+// The length of the well-formed UTF-8 sequence at text[at] (RFC 3629, table 3-7 of the
+// Unicode standard), or 0 when the bytes there are not one.
+std::size_t sequence_length(std::string_view text, std::size_t at) {
+  const auto lead = static_cast<unsigned char>(text[at]);
+  if (lead < 0x80) return 1;
+  unsigned char second_low = 0x80, second_high = 0xBF;
+  std::size_t length = 0;
+  if (lead >= 0xC2 && lead <= 0xDF) length = 2;
+  else if (lead >= 0xE0 && lead <= 0xEF) length = 3;
+  else if (lead >= 0xF0 && lead <= 0xF4) length = 4;
+  else return 0; // a continuation byte, an overlong lead (C0, C1) or above U+10FFFF (F5-FF)
+  if (lead == 0xE0) second_low = 0xA0;  // overlong
+  if (lead == 0xED) second_high = 0x9F; // surrogates
+  if (lead == 0xF0) second_low = 0x90;  // overlong
+  if (lead == 0xF4) second_high = 0x8F; // above U+10FFFF
+  if (!in_range(text, at + 1, second_low, second_high)) return 0;
+  for (std::size_t i = 2; i < length; ++i) {
+    if (!in_range(text, at + i, 0x80, 0xBF)) return 0;
+  }
+  return length;
+}
+
+bool is_control(std::string_view sequence) {
+  const auto first = static_cast<unsigned char>(sequence[0]);
+  if (sequence.size() == 1) return first < 0x20 || first == 0x7F;
+  return sequence.size() == 2 && first == 0xC2 && static_cast<unsigned char>(sequence[1]) <= 0x9F; // C1
+}
+
+void append_escaped(std::string& out, std::string_view bytes) {
+  static constexpr char k_hex[] = "0123456789abcdef";
+  for (char c : bytes) {
+    const auto byte = static_cast<unsigned char>(c);
+    out += "\\x";
+    out += k_hex[byte >> 4];
+    out += k_hex[byte & 0x0f];
+  }
+}
+
+std::string quoted_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "\"" : ", \"") + printable(name) + "\"";
+  return out;
+}
+
 } // namespace
 
 std::optional<MigrationFileName> parse_migration_file_name(std::string_view file_name) {
@@ -46,16 +96,53 @@ int compare_versions(std::string_view a, std::string_view b) {
   return x.compare(y) < 0 ? -1 : (x == y ? 0 : 1);
 }
 
+bool is_valid_utf8(std::string_view text) {
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t length = sequence_length(text, at);
+    if (length == 0) return false;
+    at += length;
+  }
+  return true;
+}
+
+std::string printable(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (std::size_t at = 0; at < bytes.size();) {
+    const std::size_t valid = sequence_length(bytes, at);
+    const std::string_view sequence = bytes.substr(at, valid == 0 ? 1 : valid);
+    if (valid == 0 || is_control(sequence)) {
+      append_escaped(out, sequence);
+    } else {
+      out += sequence;
+    }
+    at += sequence.size();
+  }
+  return out;
+}
+
 ClassifiedNames classify_file_names(const std::vector<std::string>& file_names) {
   ClassifiedNames result;
+  std::vector<std::string> not_utf8;
   for (const auto& file_name : file_names) {
     if (auto parsed = parse_migration_file_name(file_name)) {
+      // The name goes into the ledger and into JSON: found now, rather than when the
+      // server refuses its ledger row after the files before it were applied.
+      if (!is_valid_utf8(file_name)) not_utf8.push_back(file_name);
       result.migrations.push_back(std::move(*parsed));
     } else if (!file_name.empty() && is_expected_extra(file_name)) {
       result.expected_extras.push_back(file_name);
     } else {
       result.ignored.push_back(file_name);
     }
+  }
+  if (!not_utf8.empty()) {
+    std::sort(not_utf8.begin(), not_utf8.end());
+    throw Error(ExitCode::migration_failed,
+                std::string(not_utf8.size() == 1 ? "a migration file name is" : "migration file names are") +
+                    " not valid UTF-8: " + quoted_names(not_utf8) +
+                    " (bytes that are not UTF-8 shown as \\xHH); rename the file: its name is recorded in the "
+                    "ledger and printed in JSON, which take UTF-8 only");
   }
   // Ties broken by file name so the duplicate message is the same on every machine.
   std::sort(result.migrations.begin(), result.migrations.end(), [](const auto& a, const auto& b) {
@@ -67,7 +154,7 @@ ClassifiedNames classify_file_names(const std::vector<std::string>& file_names) 
     const auto& current = result.migrations[i];
     if (compare_versions(previous.version, current.version) == 0) {
       throw Error(ExitCode::migration_failed, "two migrations have version " + normalized_version(current.version) +
-                                                  ": " + previous.file_name + " and " + current.file_name);
+                                                  ": " + printable(previous.file_name) + " and " + printable(current.file_name));
     }
   }
   std::sort(result.ignored.begin(), result.ignored.end());

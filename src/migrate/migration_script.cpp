@@ -22,22 +22,6 @@ bool is_no_transaction_marker(const std::string& line) {
          line == "--+goosenotransaction" || line == "--atlas:txmodenone";
 }
 
-struct Line {
-  std::size_t offset;
-  std::string_view text;
-};
-
-std::vector<Line> lines_of(std::string_view text) {
-  std::vector<Line> lines;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t end = std::min(text.find('\n', start), text.size());
-    lines.push_back({start, text.substr(start, end - start)});
-    if (end == text.size()) break;
-    start = end + 1;
-  }
-  return lines;
-}
 
 // The words of a statement in order, with their paren depth, for recognising its kind.
 struct Word {
@@ -119,46 +103,6 @@ std::string location(std::string_view file_name, std::size_t line) {
   return std::string(file_name) + ":" + std::to_string(line);
 }
 
-// A file wrapped in BEGIN ... COMMIT runs in migrate-init's own transaction instead, so
-// that its ledger row commits with it: the wrapper statements are cut out.
-void remove_own_transaction(MigrationScript& script) {
-  auto& statements = script.up_statements;
-  if (statements.size() < 2) return;
-  const std::string first = first_word(statements.front());
-  const std::string last = first_word(statements.back());
-  if (!((first == "begin" || first == "start") && (last == "commit" || last == "end"))) return;
-  const std::string& sql = script.up.sql;
-  const std::size_t after_begin = sql.find(';', statements.front().offset + statements.front().text.size());
-  if (after_begin == std::string::npos) return;
-  const std::size_t start = after_begin + 1;
-  const std::size_t end = statements.back().offset;
-  const auto newlines = static_cast<std::size_t>(std::count(sql.begin(), sql.begin() + static_cast<std::ptrdiff_t>(start), '\n'));
-  script.up = ScriptSection{sql.substr(start, end - start), script.up.first_line + newlines};
-  statements.erase(statements.end() - 1);
-  statements.erase(statements.begin());
-  script.own_transaction_removed = true;
-}
-
-void check_transactional(std::string_view file_name, MigrationScript& script) {
-  remove_own_transaction(script);
-  for (const auto& statement : script.up_statements) {
-    const std::string word = first_word(statement);
-    const auto words = words_of(statement);
-    const bool ends_transaction = word == "commit" || word == "end" || word == "abort" ||
-                                  (word == "rollback" && word_at(words, 1) != "to") || word == "begin" ||
-                                  word == "start";
-    if (ends_transaction) {
-      script.problems.push_back(location(file_name, statement.line) + ": " + upper(word) +
-                                " inside a migration would split it from its ledger row (remove it, or put "
-                                "`-- migrate-init: no-transaction` on the file's first line)");
-    } else if (auto reason = needs_no_transaction(statement)) {
-      script.problems.push_back(location(file_name, statement.line) + ": " + *reason +
-                                " cannot run inside a transaction block; put `-- migrate-init: no-transaction` on "
-                                "the file's first line");
-    }
-  }
-}
-
 } // namespace
 
 std::optional<std::string> needs_no_transaction(const SqlStatement& statement) {
@@ -221,87 +165,253 @@ std::optional<ConcurrentIndex> concurrent_index(const SqlStatement& statement) {
 
 namespace {
 
-// A section split into statements, with file line numbers.
-SplitSql split_section(const ScriptSection& section) {
-  SplitSql split = split_sql(section.sql);
-  const std::size_t shift = section.first_line - 1;
-  for (auto& statement : split.statements) {
-    statement.line += shift;
-    for (auto& token : statement.tokens) token.line += shift;
+// A statement the file's text has no use for in psql's absence, whatever the mode.
+std::optional<std::string> copy_problem(std::string_view file_name, const SqlStatement& statement) {
+  const auto words = words_of(statement);
+  if (word_at(words, 0) != "copy" || !(has_top_level_word(words, "stdin") || has_top_level_word(words, "stdout"))) {
+    return std::nullopt;
   }
-  if (split.error_line) *split.error_line += shift;
-  if (split.meta_command_line) *split.meta_command_line += shift;
-  return split;
+  return location(file_name, statement.line) +
+         ": COPY ... STDIN/STDOUT needs psql to send or read the data; use INSERT, or COPY from a file on the server";
 }
 
 // What no server can run, in either direction: unterminated text, psql meta-commands,
 // COPY from the client.
-std::vector<std::string> statement_problems(std::string_view file_name, const SplitSql& split) {
+std::vector<std::string> statement_problems(std::string_view file_name, const SplitSql& rest,
+                                            const std::vector<std::string>& copy_problems) {
   std::vector<std::string> problems;
-  if (split.error) problems.push_back(location(file_name, split.error_line.value_or(1)) + ": " + *split.error);
-  if (split.meta_command_line) {
-    problems.push_back(location(file_name, *split.meta_command_line) +
+  if (rest.error) problems.push_back(location(file_name, rest.error_line.value_or(1)) + ": " + *rest.error);
+  if (rest.meta_command_line) {
+    problems.push_back(location(file_name, *rest.meta_command_line) +
                        ": a psql meta-command (\\...) cannot run on the server; use plain SQL");
   }
-  for (const auto& statement : split.statements) {
-    const auto words = words_of(statement);
-    if (word_at(words, 0) == "copy" && (has_top_level_word(words, "stdin") || has_top_level_word(words, "stdout"))) {
-      problems.push_back(location(file_name, statement.line) +
-                         ": COPY ... STDIN/STDOUT needs psql to send or read the data; use INSERT, or COPY "
-                         "from a file on the server");
-    }
-  }
+  problems.insert(problems.end(), copy_problems.begin(), copy_problems.end());
   return problems;
+}
+
+// Why a statement cannot run in the file's one transaction, if it cannot.
+std::optional<std::string> transaction_problem(std::string_view file_name, const SqlStatement& statement) {
+  const std::string word = first_word(statement);
+  const auto words = words_of(statement);
+  const bool ends_transaction = word == "commit" || word == "end" || word == "abort" ||
+                                (word == "rollback" && word_at(words, 1) != "to") || word == "begin" ||
+                                word == "start";
+  if (ends_transaction) {
+    return location(file_name, statement.line) + ": " + upper(word) +
+           " inside a migration would split it from its ledger row (remove it, or put "
+           "`-- migrate-init: no-transaction` on the file's first line)";
+  }
+  if (auto reason = needs_no_transaction(statement)) {
+    return location(file_name, statement.line) + ": " + *reason +
+           " cannot run inside a transaction block; put `-- migrate-init: no-transaction` on the file's first line";
+  }
+  return std::nullopt;
+}
+
+// A marker line of dbmate's layout: its index, where it starts and where the line after it
+// starts (the end of the text when it is the last line).
+struct MarkerLine {
+  std::size_t index;
+  std::size_t start;
+  std::size_t next;
+};
+
+// What the file's lines say before anything is split: its mode and its sections' markers.
+struct Layout {
+  TransactionMode mode = TransactionMode::transaction;
+  std::optional<MarkerLine> up, down;
+};
+
+// Reads the lines, without keeping them, up to where nothing more can change the layout.
+Layout read_layout(std::string_view text) {
+  Layout layout;
+  bool in_header = true;
+  for (std::size_t index = 0, start = 0; !(layout.up && layout.down && !in_header); ++index) {
+    const std::size_t newline = text.find('\n', start);
+    const std::size_t end = newline == std::string_view::npos ? text.size() : newline;
+    const std::string_view line = text.substr(start, end - start);
+    const std::size_t first = line.find_first_not_of(" \t\r\f\v");
+    // Only a line that starts with '-' can be a comment, so only those are squeezed.
+    const std::string squeezed_line = first != std::string_view::npos && line[first] == '-' ? squeezed(line) : "";
+    const MarkerLine marker{index, start, end == text.size() ? end : end + 1};
+    if (squeezed_line.rfind("--migrate:up", 0) == 0 && !layout.up) layout.up = marker;
+    if (squeezed_line.rfind("--migrate:down", 0) == 0 && !layout.down) layout.down = marker;
+    if (first != std::string_view::npos && squeezed_line.rfind("--", 0) != 0) in_header = false;
+    if ((in_header || (layout.up && layout.up->index == index)) && is_no_transaction_marker(squeezed_line)) {
+      layout.mode = TransactionMode::none;
+    }
+    if (newline == std::string_view::npos) break;
+    start = newline + 1;
+  }
+  return layout;
+}
+
+// What splitting the up section found, statement by statement.
+struct UpSection {
+  std::vector<std::string> copy_problems;
+  std::vector<std::pair<std::size_t, std::string>> transaction_problems; // statement index, problem
+  std::string first_word_of_first, first_word_of_last;
+  std::size_t end_of_first = 0; // where the first statement's text ends in up.sql
+};
+
+// Checks one statement and keeps what the mode needs of it (see MigrationScript).
+void take_statement(std::string_view file_name, MigrationScript& script, UpSection& found, SqlStatement&& statement) {
+  if (auto problem = copy_problem(file_name, statement)) found.copy_problems.push_back(std::move(*problem));
+  if (script.mode == TransactionMode::transaction) {
+    const std::size_t index = script.up_statements.size();
+    if (auto problem = transaction_problem(file_name, statement)) found.transaction_problems.emplace_back(index, *problem);
+    found.first_word_of_last = first_word(statement);
+    if (index == 0) {
+      found.first_word_of_first = found.first_word_of_last;
+      found.end_of_first = statement.offset + statement.text.size();
+    }
+    std::string().swap(statement.text);
+    std::vector<SqlToken> first_token{std::move(statement.tokens.front())};
+    statement.tokens.swap(first_token);
+  }
+  script.up_statements.push_back(std::move(statement));
+}
+
+// A file wrapped in BEGIN ... COMMIT runs in migrate-init's own transaction instead, so
+// that its ledger row commits with it: the wrapper statements are cut out, in place.
+bool remove_own_transaction(MigrationScript& script, const UpSection& found) {
+  auto& statements = script.up_statements;
+  const std::string& first = found.first_word_of_first;
+  const std::string& last = found.first_word_of_last;
+  if (statements.size() < 2 || !((first == "begin" || first == "start") && (last == "commit" || last == "end"))) {
+    return false;
+  }
+  std::string& sql = script.up.sql;
+  const std::size_t after_begin = sql.find(';', found.end_of_first);
+  if (after_begin == std::string::npos) return false;
+  const std::size_t start = after_begin + 1;
+  const std::size_t end = statements.back().offset;
+  script.up.first_line +=
+      static_cast<std::size_t>(std::count(sql.begin(), sql.begin() + static_cast<std::ptrdiff_t>(start), '\n'));
+  sql.erase(end);
+  sql.erase(0, start);
+  statements.pop_back();
+  statements.erase(statements.begin());
+  for (auto& statement : statements) statement.offset -= start;
+  script.own_transaction_removed = true;
+  return true;
+}
+
+void add_transaction_problems(MigrationScript& script, const UpSection& found, bool wrapper_removed,
+                              std::size_t statement_count) {
+  for (const auto& [index, problem] : found.transaction_problems) {
+    if (wrapper_removed && (index == 0 || index + 1 == statement_count)) continue; // the wrapper itself
+    script.problems.push_back(problem);
+  }
+}
+
+void split_up_section(std::string_view file_name, MigrationScript& script) {
+  UpSection found;
+  const SplitSql rest = split_sql_in_windows(
+      script.up.sql, [&](SqlStatement&& statement) { take_statement(file_name, script, found, std::move(statement)); },
+      script.up.first_line);
+  const auto problems = statement_problems(file_name, rest, found.copy_problems);
+  script.problems.insert(script.problems.end(), problems.begin(), problems.end());
+  if (script.mode != TransactionMode::transaction) return;
+  const std::size_t statement_count = script.up_statements.size();
+  add_transaction_problems(script, found, remove_own_transaction(script, found), statement_count);
+}
+
+// Where a section starts (after its marker, or at the file's start) and ends (at the other
+// marker when that one follows, or at the end), as offsets into the text.
+struct Bounds {
+  std::size_t from, to, first_line;
+};
+
+Bounds section_bounds(const std::optional<MarkerLine>& marker, const std::optional<MarkerLine>& other, std::size_t size) {
+  const std::size_t first = marker ? marker->index + 1 : 0;
+  const std::size_t from = marker ? marker->next : 0;
+  const std::size_t to = other && other->index >= first ? std::max(other->start, from) : size;
+  return {from, to, first + 1};
+}
+
+void shift_lines(SqlStatement& statement, std::size_t offset, std::size_t lines) {
+  statement.offset += offset;
+  statement.line += lines;
+  for (auto& token : statement.tokens) token.line += lines;
 }
 
 } // namespace
 
+SplitSql split_sql_in_windows(std::string_view sql, const std::function<void(SqlStatement&&)>& visit,
+                              std::size_t first_line, std::size_t window) {
+  SplitSql rest;
+  std::size_t base = 0, base_line = first_line, size = std::max<std::size_t>(window, 1);
+  for (;;) {
+    const std::string_view tail = sql.substr(base);
+    const bool last = tail.size() <= size;
+    SplitSql piece = split_sql(last ? tail : tail.substr(0, size));
+    if (!last && piece.statements.size() < 2) {
+      size *= 2; // one statement longer than the window: grow it until the statement ends
+      continue;
+    }
+    // The window's last statement may go on past the window: it is split again next time.
+    const std::size_t taken = last ? piece.statements.size() : piece.statements.size() - 1;
+    const std::size_t resume_line = last ? 0 : piece.statements.back().line;
+    if (piece.meta_command_line && !rest.meta_command_line && (last || *piece.meta_command_line < resume_line)) {
+      rest.meta_command_line = *piece.meta_command_line + base_line - 1;
+    }
+    for (std::size_t i = 0; i < taken; ++i) {
+      shift_lines(piece.statements[i], base, base_line - 1);
+      visit(std::move(piece.statements[i]));
+    }
+    if (last) {
+      rest.error = piece.error;
+      if (piece.error_line) rest.error_line = *piece.error_line + base_line - 1;
+      return rest;
+    }
+    base += piece.statements.back().offset;
+    base_line += resume_line - 1;
+    size = std::max<std::size_t>(window, 1);
+  }
+}
+
 std::vector<std::string> down_section_problems(std::string_view file_name, const MigrationScript& script) {
   if (!script.down) return {};
-  return statement_problems(file_name, split_section(*script.down));
+  std::vector<std::string> copy_problems;
+  const SplitSql rest = split_sql_in_windows(
+      script.down->sql,
+      [&](SqlStatement&& statement) {
+        if (auto problem = copy_problem(file_name, statement)) copy_problems.push_back(std::move(*problem));
+      },
+      script.down->first_line);
+  return statement_problems(file_name, rest, copy_problems);
 }
 
 MigrationScript parse_migration_script(std::string_view file_name, std::string_view text) {
-  MigrationScript script;
-  const auto lines = lines_of(text);
-  std::optional<std::size_t> up_marker, down_marker; // indices into lines
-  bool in_header = true;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::string line = squeezed(lines[i].text);
-    if (line.rfind("--migrate:up", 0) == 0 && !up_marker) up_marker = i;
-    if (line.rfind("--migrate:down", 0) == 0 && !down_marker) down_marker = i;
-    if (!line.empty() && line.rfind("--", 0) != 0) in_header = false;
-    if ((in_header || up_marker == i) && is_no_transaction_marker(line)) script.mode = TransactionMode::none;
-  }
-  const auto section = [&](std::size_t first, std::size_t end) {
-    if (first >= lines.size() || first >= end) return ScriptSection{"", first + 1};
-    const std::size_t from = lines[first].offset;
-    const std::size_t to = end < lines.size() ? lines[end].offset : text.size();
-    return ScriptSection{std::string(text.substr(from, to - from)), first + 1};
-  };
-  const std::size_t up_first = up_marker ? *up_marker + 1 : 0;
-  const std::size_t up_end = down_marker && *down_marker >= up_first ? *down_marker : lines.size();
-  script.up = section(up_first, up_end);
-  if (down_marker) script.down = section(*down_marker + 1, up_marker && *up_marker > *down_marker ? *up_marker : lines.size());
+  return parse_migration_script_in_place(file_name, std::string(text));
+}
 
-  if (down_marker && !up_marker) {
-    script.problems.push_back(location(file_name, *down_marker + 1) +
+MigrationScript parse_migration_script_in_place(std::string_view file_name, std::string&& text) {
+  MigrationScript script;
+  const Layout layout = read_layout(text);
+  script.mode = layout.mode;
+  if (layout.down && !layout.up) {
+    script.problems.push_back(location(file_name, layout.down->index + 1) +
                               ": a -- migrate:down section but no -- migrate:up section, so nothing would be "
                               "applied; put -- migrate:up above the statements to apply");
   }
   // libpq sends text up to its first NUL byte: the rest of the file, the ledger row and the
   // COMMIT would be dropped without an error.
-  if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+  if (const std::size_t nul = text.find('\0'); nul != std::string::npos) {
     const auto line = static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n')) + 1;
     script.problems.push_back(location(file_name, line) +
                               ": a NUL byte, which cannot be sent to the server (is the file UTF-16 or binary?)");
   }
-
-  SplitSql split = split_section(script.up);
-  auto problems = statement_problems(file_name, split);
-  script.problems.insert(script.problems.end(), problems.begin(), problems.end());
-  script.up_statements = std::move(split.statements);
-  if (script.mode == TransactionMode::transaction) check_transactional(file_name, script);
+  if (layout.down) {
+    const Bounds down = section_bounds(layout.down, layout.up, text.size());
+    script.down = ScriptSection{text.substr(down.from, down.to - down.from), down.first_line};
+  }
+  const Bounds up = section_bounds(layout.up, layout.down, text.size());
+  text.erase(up.to);
+  text.erase(0, up.from);
+  script.up = ScriptSection{std::move(text), up.first_line};
+  split_up_section(file_name, script);
   return script;
 }
 

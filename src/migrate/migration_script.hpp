@@ -2,6 +2,7 @@
 
 #include "migrate/sql_splitter.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,7 +35,11 @@ struct MigrationScript {
   TransactionMode mode = TransactionMode::transaction;
   ScriptSection up;                         // what runs going forward (BEGIN/COMMIT wrapper removed)
   std::optional<ScriptSection> down;        // the `-- migrate:down` section, if any
-  std::vector<SqlStatement> up_statements;  // lines are file lines
+  // The up section's statements; lines are file lines, offsets are in up.sql. A
+  // no-transaction file runs them one by one, so each is kept whole. A transactional file
+  // runs up.sql as one text, so each keeps only its offset, line and first token (its
+  // kind): a big file's statement texts and tokens would take several times its size.
+  std::vector<SqlStatement> up_statements;
   bool own_transaction_removed = false;     // the file wrapped itself in BEGIN ... COMMIT
   std::vector<std::string> problems;        // "file:line: what is wrong; what to do"
 };
@@ -44,6 +49,19 @@ struct MigrationScript {
 // `-- +goose NO TRANSACTION`, `-- atlas:txmode none`) and dbmate's `-- migrate:up` /
 // `-- migrate:down` sections. Pure.
 MigrationScript parse_migration_script(std::string_view file_name, std::string_view text);
+
+// The same, taking the text over: the up section is cut out of it in place instead of
+// copied, so that a big file is held once.
+MigrationScript parse_migration_script_in_place(std::string_view file_name, std::string&& text);
+
+// split_sql(sql), a window of about `window` bytes at a time, for a text too big to hold
+// every token of at once: calls `visit` with each statement in order, and returns the rest
+// of the split (meta_command_line, error) without statements. Lines count from
+// `first_line`. Whatever the window, the statements, lines and problems are split_sql's:
+// only a statement ended by a splitting ';' inside the window is taken, the window's last
+// one is split again at the start of the next window. Pure.
+SplitSql split_sql_in_windows(std::string_view sql, const std::function<void(SqlStatement&&)>& visit,
+                              std::size_t first_line = 1, std::size_t window = std::size_t{1} << 20);
 
 // What in the `-- migrate:down` section could not run (unterminated text, psql
 // meta-commands, COPY from the client), as "file:line: ..." problems; checked before a

@@ -669,3 +669,240 @@ TEST_CASE("A statement that hits AUTO_MIGRATE_STATEMENT_TIMEOUT fails the migrat
   CHECK(s.versions() == "001:applied");
   CHECK_FALSE(s.has_table("slow"));
 }
+
+// Issue 14, items 8, 14 and 16: what a migrations directory may hold (links out of it,
+// names that are not UTF-8) and what a big file costs in memory.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+
+namespace {
+
+// An unreachable database: a check made after connecting would end in exit 4 instead.
+std::map<std::string, std::string> unreachable_env(const test::TempDir& dir) {
+  return {{"DATABASE_URL", "postgresql://u:p@127.0.0.1:" + std::to_string(test::free_port()) + "/db"},
+          {"AUTO_MIGRATE_WAIT", "1"},
+          {"AUTO_MIGRATE_DIR", dir.path().string()}};
+}
+
+// Runs migrate-init to its end and returns its peak RSS in MiB (wait4's ru_maxrss),
+// with its exit code; its output goes to /dev/null.
+std::pair<long, int> peak_rss_mib(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+  std::vector<std::string> argv{test::binary_path()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> envp{"PATH=/usr/bin:/bin"};
+  for (const auto& [name, value] : env) envp.push_back(name + "=" + value);
+  std::vector<char*> raw_argv, raw_envp;
+  for (auto& arg : argv) raw_argv.push_back(arg.data());
+  for (auto& var : envp) raw_envp.push_back(var.data());
+  raw_argv.push_back(nullptr);
+  raw_envp.push_back(nullptr);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execve(raw_argv[0], raw_argv.data(), raw_envp.data());
+    _exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  REQUIRE(wait4(pid, &status, 0, &usage) == pid);
+  return {usage.ru_maxrss / 1024, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)};
+}
+
+} // namespace
+
+TEST_CASE("A migration that resolves outside the migrations directory is refused before connecting, naming it") {
+  namespace fs = std::filesystem;
+  // How 002_x.sql in `dir` is made to lead to `secret` (or to a system file), outside it.
+  struct Case {
+    const char* what;
+    std::function<void(const fs::path& dir, const fs::path& secret, const fs::path& outside)> make;
+  };
+  const std::vector<Case> cases{
+      {"an absolute link to a system file", [](auto& dir, auto&, auto&) { fs::create_symlink("/etc/shadow", dir / "002_x.sql"); }},
+      {"an absolute link to another directory's file",
+       [](auto& dir, auto& secret, auto&) { fs::create_symlink(secret, dir / "002_x.sql"); }},
+      {"a relative link with ..",
+       [](auto& dir, auto& secret, auto&) { fs::create_symlink(fs::relative(secret, dir), dir / "002_x.sql"); }},
+      {"a link into a subdirectory, then out with ..",
+       [](auto& dir, auto& secret, auto&) {
+         fs::create_directories(dir / "sub");
+         fs::create_symlink("sub/../" + fs::relative(secret, dir).string(), dir / "002_x.sql");
+       }},
+      {"a chain of links inside the directory whose last one leads out",
+       [](auto& dir, auto& secret, auto&) {
+         fs::create_symlink(secret, dir / ".last");
+         fs::create_symlink(".last", dir / ".first");
+         fs::create_symlink(".first", dir / "002_x.sql");
+       }},
+      {"a link through a symlinked subdirectory that leads out",
+       [](auto& dir, auto&, auto& outside) {
+         fs::create_symlink(outside / "sub", dir / "linked");
+         fs::create_symlink("linked/x.sql", dir / "002_x.sql");
+       }},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    Scenario s;
+    test::TempDir outside;
+    const auto secret = outside.write("secret.sql", "CREATE TABLE leaked (secret text);\n");
+    outside.write("sub/x.sql", "CREATE TABLE leaked (secret text);\n");
+    s.dir.write("001_ok.sql", "CREATE TABLE ok (id int);\n");
+    c.make(s.dir.path(), secret, outside.path());
+    const std::string refused =
+        "error: refusing migration " + (s.dir.path() / "002_x.sql").string() + ": it is a symbolic link that resolves to ";
+
+    const auto result = s.run({"migrate"});
+    CHECK(result.exit_code == 1);
+    CHECK(contains(result.err, refused));
+    CHECK(contains(result.err, ", outside the migrations directory " + fs::canonical(s.dir.path()).string() +
+                                   " (links are followed only within it; copy the file in instead)\n"));
+    CHECK_FALSE(contains(result.err, "connecting to"));
+    CHECK_FALSE(contains(result.err, "leaked"));
+    CHECK_FALSE(s.has_table("schema_migrations"));
+    CHECK_FALSE(s.has_table("ok"));
+    CHECK_FALSE(s.has_table("leaked"));
+
+    // Checked before connecting: an unreachable database changes nothing.
+    const auto offline = test::run(Invocation({"migrate"}, unreachable_env(s.dir)));
+    CHECK(offline.exit_code == 1);
+    CHECK(contains(offline.err, refused));
+    CHECK_FALSE(contains(offline.err, "not reachable"));
+    // plan and status read the files too.
+    const auto plan = s.run({"plan", "--json"});
+    CHECK(plan.exit_code == 1);
+    CHECK(plan.out.empty());
+    CHECK(contains(s.run({"status"}).err, refused));
+  }
+}
+
+TEST_CASE("Links that stay inside the migrations directory, and a linked directory, are followed") {
+  Scenario s;
+  s.dir.write("001_a.sql", "CREATE TABLE a (id int);\n");
+  s.dir.write("shared/b.sql", "CREATE TABLE b (id int);\n");
+  std::filesystem::create_symlink("shared/b.sql", s.dir.path() / "002_b.sql");
+  std::filesystem::create_symlink("shared/../shared/b.sql", s.dir.path() / ".hop");
+  // A Kubernetes ConfigMap volume: each file links through ..data to a timestamped directory.
+  s.dir.write("..2026_12_01_00_00_00.1/003_c.sql", "CREATE TABLE c (id int);\n");
+  std::filesystem::create_symlink("..2026_12_01_00_00_00.1", s.dir.path() / "..data");
+  std::filesystem::create_symlink("..data/003_c.sql", s.dir.path() / "003_c.sql");
+  test::TempDir elsewhere;
+  const auto linked_dir = elsewhere.path() / "migrations";
+  std::filesystem::create_symlink(s.dir.path(), linked_dir);
+
+  const auto result = test::run(Invocation({"migrate"}, s.env({{"AUTO_MIGRATE_DIR", linked_dir.string()}})));
+  CHECK(result.exit_code == 0);
+  CHECK(s.versions() == "001:applied,002:applied,003:applied");
+  CHECK(s.has_table("c"));
+}
+
+TEST_CASE("A migration file name that is not UTF-8 is refused before connecting, with the bad bytes escaped") {
+  struct Case {
+    std::string name, shown;
+  };
+  for (const Case& c : {Case{"002_caf\xe9.sql", "002_caf\\xe9.sql"}, Case{"002_x\xff.sql", "002_x\\xff.sql"},
+                        Case{"002_\xc0\xaf.sql", "002_\\xc0\\xaf.sql"},             // an overlong '/'
+                        Case{"002_\xed\xa0\x80.sql", "002_\\xed\\xa0\\x80.sql"}}) { // a UTF-16 surrogate
+    CAPTURE(c.shown);
+    Scenario s;
+    s.dir.write("001_ok.sql", "CREATE TABLE ok (id int);\n");
+    s.dir.write(c.name, "CREATE TABLE bad (id int);\n");
+    const std::string refused = "error: a migration file name is not valid UTF-8: \"" + c.shown +
+                                "\" (bytes that are not UTF-8 shown as \\xHH); rename the file: its name is recorded "
+                                "in the ledger and printed in JSON, which take UTF-8 only\n";
+    // The first byte that is not ASCII must never be printed raw.
+    const char bad_byte = *std::find_if(c.name.begin(), c.name.end(), [](char b) { return b & 0x80; });
+    const auto no_raw_bytes = [&](const std::string& text) { return text.find(bad_byte) == std::string::npos; };
+
+    const auto result = s.run({"migrate"});
+    CHECK(result.exit_code == 1);
+    CHECK(contains(result.err, refused));
+    CHECK(no_raw_bytes(result.err));
+    CHECK_FALSE(s.has_table("schema_migrations")); // nothing applied half-way: not even 001
+    CHECK_FALSE(s.has_table("ok"));
+
+    const auto offline = test::run(Invocation({"migrate"}, unreachable_env(s.dir)));
+    CHECK(offline.exit_code == 1);
+    CHECK(contains(offline.err, refused));
+
+    // plan --json writes no invalid JSON, and the JSON log stays UTF-8.
+    const auto plan = s.run({"plan", "--json"}, {{"AUTO_MIGRATE_LOG_FORMAT", "json"}});
+    CHECK(plan.exit_code == 1);
+    CHECK(plan.out.empty());
+    CHECK(no_raw_bytes(plan.err));
+    CHECK(contains(plan.err, "not valid UTF-8"));
+
+    // A file that is not a migration may have such a name: set aside with a warning, escaped.
+    std::filesystem::rename(s.dir.path() / c.name, s.dir.path() / (c.name + ".txt"));
+    const auto ignored = s.run({"migrate"});
+    CHECK(ignored.exit_code == 0);
+    CHECK(contains(ignored.err, "warning: ignoring " + (s.dir.path() / (c.shown + ".txt")).string() + ": not a migration"));
+    CHECK(no_raw_bytes(ignored.err));
+    CHECK(s.versions() == "001:applied");
+  }
+}
+
+TEST_CASE("A pending file that changes after it was checksummed is not applied") {
+  Scenario s;
+  s.dir.write("001_a.sql", "CREATE TABLE a (id int);\n");
+  REQUIRE(s.run({"migrate"}).exit_code == 0);
+  s.dir.write("002_b.sql", "CREATE TABLE b (id int);\n");
+
+  // migrate-init reads the files, connects, then waits on the ledger, locked here.
+  test::Session holder(shared_server(), s.db, "holder");
+  holder.exec("BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE");
+  test::Running running(Invocation({"migrate"}, s.env()));
+  bool waiting = false;
+  for (int i = 0; i < 200 && !waiting; ++i) {
+    waiting = s.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                       "wait_event_type = 'Lock'") == "1";
+    if (!waiting) std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(waiting);
+  s.dir.write("002_b.sql", "CREATE TABLE evil (id int);\n");
+  holder.exec("COMMIT");
+
+  const auto result = running.wait();
+  CHECK(result.exit_code == 1);
+  CHECK(contains(result.err, "error: " + (s.dir.path() / "002_b.sql").string() +
+                                 " changed while migrate-init was running: its checksum was "));
+  CHECK(contains(result.err, "; not applying it (the next start reads it afresh)\n"));
+  CHECK_FALSE(s.has_table("evil"));
+  CHECK_FALSE(s.has_table("b"));
+  CHECK(s.versions() == "001:applied");
+
+  const auto next = s.run({"migrate"});
+  CHECK(next.exit_code == 0);
+  CHECK(s.has_table("evil"));
+}
+
+TEST_CASE("A no-op start with a big migration file holds none of it; applying it holds a few copies at most") {
+  Scenario s;
+  constexpr long k_file_mib = 64;
+  {
+    std::ofstream file(s.dir.path() / "001_big.sql", std::ios::binary);
+    file << "CREATE TABLE big (id int, note text);\n";
+    const std::string note((std::size_t{1} << 20) - 64, 'x');
+    for (long i = 0; i < k_file_mib; ++i) file << "INSERT INTO big VALUES (" << i << ", '" << note << "');\r\n";
+  }
+  const auto [apply_mib, apply_code] = peak_rss_mib({"migrate"}, s.env());
+  REQUIRE(apply_code == 0);
+  REQUIRE(s.scalar("SELECT count(*) FROM big") == std::to_string(k_file_mib));
+  const auto [noop_mib, noop_code] = peak_rss_mib({"migrate"}, s.env());
+  REQUIRE(noop_code == 0);
+  MESSAGE("peak RSS with a " << k_file_mib << " MiB file: applying " << apply_mib << " MiB, no-op start " << noop_mib
+                             << " MiB");
+  // Before: the no-op start kept the file's text (76 MiB here); applying took 7 times the
+  // file. Now the file is hashed as it is read; applying holds one copy, plus what the
+  // runner and libpq make of it to send it.
+  CHECK(noop_mib < 32);
+  CHECK(apply_mib < 5 * k_file_mib);
+}

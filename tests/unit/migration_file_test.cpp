@@ -125,3 +125,83 @@ TEST_CASE("classify_file_names refuses two files with one version and names both
 TEST_CASE("classify_file_names also refuses two identical versions with different names") {
   CHECK_THROWS_AS(classify_file_names({"003_a.sql", "003_b.sql"}), Error);
 }
+
+namespace {
+
+// The message of the Error(migration_failed) that classify_file_names throws for `files`.
+std::string refusal_of(const std::vector<std::string>& files) {
+  try {
+    classify_file_names(files);
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::migration_failed);
+    return e.what();
+  }
+  FAIL("classify_file_names accepted the names");
+  return {};
+}
+
+} // namespace
+
+TEST_CASE("classify_file_names refuses a migration whose name is not UTF-8, showing the bad bytes escaped") {
+  struct Case {
+    const char* what;
+    std::string name;
+    std::string shown;
+  };
+  const std::vector<Case> cases{
+      {"a Latin-1 byte", "002_caf\xe9.sql", "002_caf\\xe9.sql"},
+      {"a byte that is never UTF-8", "002_x\xff.sql", "002_x\\xff.sql"},
+      {"a lone continuation byte", "002_\x80x.sql", "002_\\x80x.sql"},
+      {"a sequence cut short", "002_\xe2\x82.sql", "002_\\xe2\\x82.sql"},
+      {"an overlong '/'", "002_\xc0\xaf.sql", "002_\\xc0\\xaf.sql"},
+      {"an overlong three-byte form", "002_\xe0\x80\xaf.sql", "002_\\xe0\\x80\\xaf.sql"},
+      {"a UTF-16 surrogate", "002_\xed\xa0\x80.sql", "002_\\xed\\xa0\\x80.sql"},
+      {"above U+10FFFF", "002_\xf4\x90\x80\x80.sql", "002_\\xf4\\x90\\x80\\x80.sql"},
+      {"a five-byte lead", "002_\xf8\x88\x80\x80\x80.sql", "002_\\xf8\\x88\\x80\\x80\\x80.sql"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    const std::string message = refusal_of({"001_ok.sql", c.name});
+    CHECK(message.find("\"" + c.shown + "\"") != std::string::npos);
+    CHECK(message.find("not valid UTF-8") != std::string::npos);
+    CHECK(message.find('\n') == std::string::npos);
+    CHECK(is_valid_utf8(message)); // the raw bytes never reach the message
+  }
+}
+
+TEST_CASE("classify_file_names names every migration that is not UTF-8, in order, in one message") {
+  CHECK(refusal_of({"003_b\xff.sql", "001_ok.sql", "002_a\xe9.sql"}) ==
+        "migration file names are not valid UTF-8: \"002_a\\xe9.sql\", \"003_b\\xff.sql\" (bytes that are not "
+        "UTF-8 shown as \\xHH); rename the file: its name is recorded in the ledger and printed in JSON, which take "
+        "UTF-8 only");
+}
+
+TEST_CASE("classify_file_names accepts UTF-8 names in any script, and sets aside other files that are not UTF-8") {
+  const ClassifiedNames names = classify_file_names(
+      {"001_café.sql", "002_日本語.sql", "003_😀.sql", "004_\xef\xbf\xbf.sql", "notes\xff.txt", "README\xe9"});
+  CHECK(versions_of(names) == std::vector<std::string>{"001", "002", "003", "004"});
+  CHECK(names.ignored == std::vector<std::string>{"notes\xff.txt"}); // warned about, with the name escaped
+}
+
+TEST_CASE("is_valid_utf8 follows the Unicode standard's table of well-formed sequences") {
+  CHECK(is_valid_utf8(""));
+  CHECK(is_valid_utf8("plain ASCII, with a tab\t"));
+  CHECK(is_valid_utf8("\xc2\x80\xdf\xbf"));                 // U+0080, U+07FF
+  CHECK(is_valid_utf8("\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80")); // U+0800, U+D7FF, U+E000
+  CHECK(is_valid_utf8("\xf0\x90\x80\x80\xf4\x8f\xbf\xbf"));  // U+10000, U+10FFFF
+  for (const char* bad : {"\xc1\xbf", "\xe0\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf", "\xf0\x8f\xbf\xbf",
+                          "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xc2", "\xe0\xa0", "\xf0\x90\x80", "\xc2\x41",
+                          "\xbf", "\xfe", "\xff"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(is_valid_utf8(bad));
+  }
+}
+
+TEST_CASE("printable escapes bytes that are not UTF-8 and control characters, and keeps the rest") {
+  CHECK(printable("002_café.sql") == "002_café.sql");
+  CHECK(printable("002_caf\xe9.sql") == "002_caf\\xe9.sql");
+  CHECK(printable("a\nb\x1b[31m\x7f") == "a\\x0ab\\x1b[31m\\x7f");
+  CHECK(printable("\xc2\x9b" "c1") == "\\xc2\\x9bc1"); // C1 CSI, which terminals obey
+  CHECK(printable("\xe2\x82") == "\\xe2\\x82");
+  CHECK(printable("") == "");
+}

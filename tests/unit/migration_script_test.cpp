@@ -2,7 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 using namespace migrate_init;
 
@@ -68,7 +71,9 @@ TEST_CASE("A file wrapped in BEGIN ... COMMIT loses the wrapper and keeps its li
   CHECK(script.up.sql == "\nCREATE TABLE w (id int);\nSELEC 1;\n");
   CHECK(script.up.first_line == 1);
   REQUIRE(script.up_statements.size() == 2);
-  CHECK(script.up_statements[0].text == "CREATE TABLE w (id int)");
+  CHECK(script.up_statements[0].line == 2);
+  CHECK(script.up_statements[0].offset == 1); // in up.sql, after the wrapper's cut
+  CHECK(script.up_statements[1].offset == script.up.sql.find("SELEC"));
 
   const auto start_end = parse_migration_script("003_w.sql", "START TRANSACTION;\nSELECT 1;\nEND;\n");
   CHECK(start_end.own_transaction_removed);
@@ -155,4 +160,164 @@ TEST_CASE("down_section_problems finds what a rollback could not run, with file 
   CHECK(down_section_problems("005_e.sql", parse_migration_script("005_e.sql", "-- migrate:up\nSELECT 1;\n-- migrate:down\n"
                                                                                "SELECT 'open;\n"))
             .at(0) == "005_e.sql:4: unterminated quoted string");
+}
+
+namespace {
+
+// Texts whose splitting depends on state carried across the text: quotes, dollar quotes,
+// nested comments, parentheses, BEGIN ATOMIC bodies, meta-commands, unterminated ends.
+const std::vector<std::string>& tricky_texts() {
+  static const std::vector<std::string> texts{
+      "",
+      "-- only a comment\n/* and another; */\n",
+      "SELECT 1; SELECT 'a;b'; SELECT $$x;y$$; SELECT $t$ ; $T$ ; $t$;\n-- c;\n/* a /* b; */ c; */ SELECT 2;",
+      "CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\n  SELECT CASE WHEN true THEN 1 END;\nEND;\n"
+      "SELECT 3;\n",
+      "SELECT E'\\';'; SELECT \"a;\"\"b\"; SELECT U&'\\0041;';\n\\set x 1\nSELECT 4;\n",
+      "SELECT 1;\n\\i other.sql\nSELECT 2 \\gset\n;SELECT 3;",
+      "SELECT (1;2); SELECT 3);SELECT 4",
+      "INSERT INTO t VALUES (1, 'x');\r\nINSERT INTO t VALUES (2, 'y');\r\n",
+      "SELECT 1;\nSELECT 'open;\nSELECT 2;\n",
+      "SELECT 1; /* open; SELECT 2;",
+      "SELECT 1; $body$ open;",
+      "SELECT \"open;",
+      "SELECT 1.5e3;SELECT a[1..10];SELECT $1;;;  ;\n\n",
+  };
+  return texts;
+}
+
+void check_same_statement(const SqlStatement& got, const SqlStatement& expected) {
+  CHECK(got.text == expected.text);
+  CHECK(got.offset == expected.offset);
+  CHECK(got.line == expected.line);
+  REQUIRE(got.tokens.size() == expected.tokens.size());
+  for (std::size_t i = 0; i < got.tokens.size(); ++i) {
+    CHECK(got.tokens[i].kind == expected.tokens[i].kind);
+    CHECK(got.tokens[i].text == expected.tokens[i].text);
+    CHECK(got.tokens[i].line == expected.tokens[i].line);
+  }
+}
+
+// split_sql_in_windows(text, window) collected, compared with split_sql(text).
+void check_windows(const std::string& text, std::size_t window) {
+  const SplitSql expected = split_sql(text);
+  std::vector<SqlStatement> statements;
+  const SplitSql rest =
+      split_sql_in_windows(text, [&](SqlStatement&& statement) { statements.push_back(std::move(statement)); }, 1, window);
+  CHECK(rest.statements.empty());
+  CHECK(rest.meta_command_line == expected.meta_command_line);
+  CHECK(rest.error == expected.error);
+  CHECK(rest.error_line == expected.error_line);
+  REQUIRE(statements.size() == expected.statements.size());
+  for (std::size_t i = 0; i < statements.size(); ++i) check_same_statement(statements[i], expected.statements[i]);
+}
+
+} // namespace
+
+TEST_CASE("split_sql_in_windows finds split_sql's statements, lines and problems whatever the window") {
+  for (const auto& text : tricky_texts()) {
+    for (std::size_t window = 1; window <= text.size() + 1; ++window) {
+      CAPTURE(text);
+      CAPTURE(window);
+      check_windows(text, window);
+    }
+  }
+  SUBCASE("lines count from first_line") {
+    std::vector<SqlStatement> statements;
+    const SplitSql rest = split_sql_in_windows(
+        "SELECT 1;\n\\set x\nSELECT\n 'open", [&](SqlStatement&& s) { statements.push_back(std::move(s)); }, 10, 4);
+    REQUIRE(statements.size() == 2);
+    CHECK(statements[1].line == 12);
+    CHECK(statements[1].tokens.at(1).line == 13);
+    CHECK(rest.meta_command_line == std::optional<std::size_t>(11));
+    CHECK(rest.error_line == std::optional<std::size_t>(13));
+  }
+}
+
+TEST_CASE("split_sql_in_windows agrees with split_sql on long texts made of tricky pieces, cut anywhere") {
+  std::uint32_t state = 7;
+  const auto next = [&] { return state = state * 1664525u + 1013904223u; };
+  const auto& pieces = tricky_texts();
+  for (int round = 0; round < 40; ++round) {
+    std::string text;
+    const std::size_t count = 1 + next() % 40;
+    for (std::size_t i = 0; i < count; ++i) {
+      // Most pieces end cleanly; the last one of a text may leave it unterminated.
+      const std::string& piece = pieces[next() % pieces.size()];
+      text += piece + (next() % 3 ? ";\n" : "\n");
+    }
+    CAPTURE(text);
+    for (std::size_t window : {std::size_t{1}, std::size_t{2} + next() % 20, std::size_t{16} + next() % 200}) {
+      CAPTURE(window);
+      check_windows(text, window);
+    }
+  }
+}
+
+TEST_CASE("A file bigger than the split window is parsed as one split of the whole would be") {
+  // Over 3 MiB of statements with semicolons in strings, dollar quotes and comments, so that
+  // window edges fall inside them.
+  std::string body;
+  for (int i = 0; body.size() < (std::size_t{3} << 20); ++i) {
+    body += "INSERT INTO t VALUES (" + std::to_string(i) + ", 'a;b', $$c;d$$); /* e;f */\n";
+    if (i % 1000 == 0) body += "SELECT '" + std::string(70000 + i % 7, 'x') + "';\n";
+  }
+  const SplitSql whole = split_sql(body);
+  REQUIRE(whole.statements.size() > 20000);
+
+  SUBCASE("a no-transaction file keeps every statement whole, with file lines") {
+    const auto script = parse_migration_script("007_big.sql", "-- migrate-init: no-transaction\n" + body);
+    CHECK(script.problems.empty());
+    REQUIRE(script.up_statements.size() == whole.statements.size());
+    for (std::size_t i = 0; i < whole.statements.size(); i += 997) {
+      SqlStatement expected = whole.statements[i];
+      expected.offset += std::string("-- migrate-init: no-transaction\n").size();
+      expected.line += 1;
+      for (auto& token : expected.tokens) token.line += 1;
+      check_same_statement(script.up_statements[i], expected);
+    }
+  }
+  SUBCASE("a transactional file keeps only each statement's offset, line and first token") {
+    const auto script = parse_migration_script("007_big.sql", body);
+    CHECK(script.problems.empty());
+    CHECK(script.up.sql == body);
+    REQUIRE(script.up_statements.size() == whole.statements.size());
+    for (std::size_t i = 0; i < whole.statements.size(); ++i) {
+      const auto& kept = script.up_statements[i];
+      if (kept.offset != whole.statements[i].offset || kept.line != whole.statements[i].line || !kept.text.empty() ||
+          kept.tokens.size() != 1 || kept.tokens[0].text != whole.statements[i].tokens[0].text) {
+        CAPTURE(i);
+        FAIL("statement differs");
+      }
+    }
+  }
+  SUBCASE("problems late in the file keep their file lines") {
+    const auto lines_before = static_cast<std::size_t>(std::count(body.begin(), body.end(), '\n'));
+    const auto script = parse_migration_script("007_big.sql", body + "VACUUM t;\n\\set x\nSELECT 'open;\n");
+    CHECK(script.problems == std::vector<std::string>{
+                                 "007_big.sql:" + std::to_string(lines_before + 3) + ": unterminated quoted string",
+                                 "007_big.sql:" + std::to_string(lines_before + 2) +
+                                     ": a psql meta-command (\\...) cannot run on the server; use plain SQL",
+                                 "007_big.sql:" + std::to_string(lines_before + 1) +
+                                     ": VACUUM cannot run inside a transaction block; put `-- migrate-init: "
+                                     "no-transaction` on the file's first line"});
+  }
+}
+
+TEST_CASE("parse_migration_script_in_place gives parse_migration_script's result") {
+  for (const std::string text : {"-- migrate:up\nCREATE TABLE b (id int);\n-- migrate:down\nDROP TABLE b;\n",
+                                 "-- migrate:down\nDROP TABLE b;\n-- migrate:up\nCREATE TABLE b (id int);\n",
+                                 "BEGIN;\nCREATE TABLE w (id int);\nCOMMIT;\n", "-- migrate:up", "",
+                                 "-- migrate-init: no-transaction\nVACUUM t;\nSELECT 1"}) {
+    CAPTURE(text);
+    const auto viewed = parse_migration_script("008_x.sql", text);
+    const auto taken = parse_migration_script_in_place("008_x.sql", std::string(text));
+    CHECK(taken.mode == viewed.mode);
+    CHECK(taken.up.sql == viewed.up.sql);
+    CHECK(taken.up.first_line == viewed.up.first_line);
+    CHECK(taken.down.has_value() == viewed.down.has_value());
+    if (taken.down && viewed.down) CHECK(taken.down->sql == viewed.down->sql);
+    CHECK(taken.up_statements.size() == viewed.up_statements.size());
+    CHECK(taken.problems == viewed.problems);
+  }
 }
