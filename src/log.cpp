@@ -2,6 +2,7 @@
 
 #include "json.hpp"
 #include "redact.hpp"
+#include "text.hpp"
 
 #include <spdlog/sinks/base_sink.h>
 
@@ -41,7 +42,15 @@ class RedactingStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
 public:
   void add_secret(const std::string& secret) {
     std::lock_guard<std::mutex> lock(mutex_);
-    m_secrets.push_back(secret);
+    m_secrets.add(secret);
+  }
+  void forget_secrets() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    m_secrets.clear();
+  }
+  std::string redacted(std::string_view text) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return redact(text, m_secrets);
   }
   void set_json(bool json) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -66,10 +75,15 @@ protected:
   }
 
 private:
+  // Only the message is redacted and escaped: the rest of the line is ours, and a
+  // password's digits could otherwise mask the time.
   std::string text_line(const spdlog::details::log_msg& msg) {
+    const std::string message = text_log_message(std::string_view(msg.payload.data(), msg.payload.size()), m_secrets);
+    spdlog::details::log_msg shown = msg;
+    shown.payload = message;
     spdlog::memory_buf_t formatted;
-    formatter_->format(msg, formatted);
-    return redact(std::string_view(formatted.data(), formatted.size()), m_secrets);
+    formatter_->format(shown, formatted);
+    return std::string(formatted.data(), formatted.size());
   }
 
   std::string json_line(const spdlog::details::log_msg& msg) {
@@ -91,7 +105,7 @@ private:
     return line.str() + "\n";
   }
 
-  std::vector<std::string> m_secrets;
+  KnownSecrets m_secrets;
   bool m_json = false;
   bool m_stderr_gone = false;
 };
@@ -118,6 +132,14 @@ void setup_logging(const std::string& level, bool json) {
 
 void add_log_secret(const std::string& secret) {
   if (!secret.empty()) sink()->add_secret(secret);
+}
+
+std::string redact_with_log_secrets(std::string_view text) { return sink()->redacted(text); }
+
+void forget_log_secrets() { sink()->forget_secrets(); }
+
+std::string text_log_message(std::string_view message, const KnownSecrets& secrets) {
+  return escape_control_characters(redact(message, secrets));
 }
 
 void flush_logs() { spdlog::default_logger()->flush(); }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "redact.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <string>
@@ -9,12 +11,27 @@
 namespace migrate_init {
 
 // Sends every log line to stderr, through a sink that redacts credentials (redact.hpp)
-// whatever code wrote the line. Text: `<UTC time> migrate-init <level>: <message>`.
-// JSON: one object per line, {"time", "level", "event", "message", ...fields}.
+// whatever code wrote the line. Text: `<UTC time> migrate-init <level>: <message>`, the
+// message's control characters escaped (text_log_message). JSON: one object per line,
+// {"time", "level", "event", "message", ...fields}, every text redacted.
 void setup_logging(const std::string& level, bool json = false);
 
-// Adds a value (a password, or a whole connection string) to hide verbatim in every line.
+// Adds a password to hide in every line from now on: the whole of it and every piece of
+// k_secret_piece_length bytes. Passwords only: the pieces of a whole connection string
+// ("post", "gres", "ql:/") would mask half of every line.
 void add_log_secret(const std::string& secret);
+
+// `text` redacted as the log redacts it, with every secret added so far: for text that
+// leaves migrate-init another way than the log.
+std::string redact_with_log_secrets(std::string_view text);
+
+// Forgets every secret added so far; for tests, so that each starts with none.
+void forget_log_secrets();
+
+// The message of a text log line as it is written: redacted, then its control characters
+// escaped, so that every line is one physical line whatever a file, tenant or server
+// message held (a newline or an ESC would otherwise forge lines or drive the terminal). Pure.
+std::string text_log_message(std::string_view message, const KnownSecrets& secrets);
 
 // Flushes pending lines; call before exec, which would drop them.
 void flush_logs();

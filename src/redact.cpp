@@ -2,13 +2,68 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 namespace migrate_init {
 namespace {
 
-// Secrets shorter than this are not searched for verbatim: masking every "ab" in a
-// message would make it unreadable. The pattern rules below still hide them.
-constexpr std::size_t k_min_known_secret_length = 4;
+// A run of pieces this short, inside a longer word, is taken for a coincidence: see
+// is_coincidence().
+constexpr std::size_t k_max_coincidence_length = 5;
+
+std::uint32_t piece_at(std::string_view text, std::size_t pos) {
+  std::uint32_t piece = 0;
+  std::memcpy(&piece, text.data() + pos, sizeof piece);
+  return piece;
+}
+static_assert(sizeof(std::uint32_t) == k_secret_piece_length);
+
+bool is_word_byte(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+// Whether the run [begin, end) of `text` is a coincidence: a few letters and digits that
+// a password shares with a longer word of the message ("nter" in "interrupted", "unter" in
+// "unterminated" for a password holding "hunter"). What libpq and the server echo of a
+// password they misread is cut at syntax (quotes, '@', '/', ':', spaces), never inside a
+// word, so such a run is no leak; masking it would make messages unreadable. A whole
+// short secret is still masked.
+bool is_coincidence(std::string_view text, Span run, const std::unordered_set<std::string>& short_secrets) {
+  const auto [begin, end] = run;
+  if (end - begin > k_max_coincidence_length) return false;
+  for (std::size_t i = begin; i < end; ++i) {
+    if (!is_word_byte(text[i])) return false;
+  }
+  const bool inside_word = (begin > 0 && is_word_byte(text[begin - 1])) || (end < text.size() && is_word_byte(text[end]));
+  return inside_word && !short_secrets.contains(std::string(text.substr(begin, end - begin)));
+}
+
+// Widens each span to whole UTF-8 characters (a mask never leaves half a character) and
+// merges the spans that then touch.
+std::vector<Span> whole_characters(std::string_view text, const std::vector<Span>& spans) {
+  std::vector<Span> out;
+  for (auto [begin, end] : spans) {
+    while (begin > 0 && is_continuation(text[begin])) --begin;
+    while (end < text.size() && is_continuation(text[end])) ++end;
+    if (!out.empty() && begin <= out.back().second) {
+      out.back().second = std::max(out.back().second, end);
+    } else {
+      out.emplace_back(begin, end);
+    }
+  }
+  return out;
+}
+
+std::string masked(std::string_view text, const std::vector<Span>& spans) {
+  std::string out;
+  std::size_t copied = 0;
+  for (const auto& [begin, end] : spans) {
+    out += text.substr(copied, begin - copied);
+    out += k_redacted;
+    copied = end;
+  }
+  out += text.substr(copied);
+  return out;
+}
 
 bool iequals_at(std::string_view text, std::size_t pos, std::string_view word) {
   if (pos + word.size() > text.size()) return false;
@@ -18,56 +73,65 @@ bool iequals_at(std::string_view text, std::size_t pos, std::string_view word) {
   return true;
 }
 
+// The length of the scheme at `pos` ("postgres://", "postgresql://", or SQLAlchemy's
+// "postgresql+psycopg2://"), in any case; 0 if none starts there.
+std::size_t scheme_length(std::string_view text, std::size_t pos) {
+  std::size_t end = pos;
+  if (iequals_at(text, pos, "postgresql")) end += 10;
+  else if (iequals_at(text, pos, "postgres")) end += 8;
+  else return 0;
+  if (end < text.size() && text[end] == '+') {
+    ++end;
+    while (end < text.size() && (is_word_byte(text[end]) || text[end] == '_')) ++end;
+  }
+  return iequals_at(text, end, "://") ? end + 3 - pos : 0;
+}
+
 // A URI in a message runs to the next whitespace: quotes and brackets may belong to a
 // password, so they do not end it.
 bool ends_uri(char c) { return std::isspace(static_cast<unsigned char>(c)); }
 
-// user:PASSWORD@host -> user:****@host. The userinfo is taken to end at the URI's last
-// '@': a password may hold a raw '@', '/', '?' or quote (libpq would misread it, but a
-// message can still quote it), and no rule that stops earlier can tell such a password
-// from a query string. An '@' inside the query string then hides a little more than the
-// password, which is the safe way to be wrong.
-std::size_t userinfo_end(std::string_view uri) { return uri.rfind('@'); }
-
-// Where the password of each postgres:// or postgresql:// URI in `text` is, as
-// [begin, end) offsets; empty passwords (user:@host) included.
-std::vector<std::pair<std::size_t, std::size_t>> uri_password_spans(std::string_view text) {
-  std::vector<std::pair<std::size_t, std::size_t>> spans;
+// Where the password of each URI in `text` is; empty passwords (user:@host) included.
+std::vector<Span> uri_password_spans(std::string_view text) {
+  std::vector<Span> spans;
   std::size_t pos = 0;
   while (pos < text.size()) {
-    std::size_t scheme_len = 0;
-    if (iequals_at(text, pos, "postgresql://")) scheme_len = 13;
-    else if (iequals_at(text, pos, "postgres://")) scheme_len = 11;
-    if (scheme_len == 0) {
+    const std::size_t scheme = scheme_length(text, pos);
+    if (scheme == 0) {
       ++pos;
       continue;
     }
-    const std::size_t start = pos + scheme_len;
+    const std::size_t start = pos + scheme;
     std::size_t end = start;
     while (end < text.size() && !ends_uri(text[end])) ++end;
-    const std::string_view uri = text.substr(start, end - start);
-    const std::size_t at = userinfo_end(uri);
-    if (at != std::string_view::npos && uri.substr(0, at).find(':') != std::string_view::npos) {
-      spans.emplace_back(start + uri.find(':') + 1, start + at);
+    if (const auto password = uri_userinfo_password(text.substr(start, end - start))) {
+      spans.emplace_back(start + password->first, start + password->second);
     }
     pos = end;
   }
   return spans;
 }
 
-std::string redact_uri_passwords(std::string_view text) {
-  std::string out;
-  std::size_t copied = 0;
-  for (const auto& [begin, end] : uri_password_spans(text)) {
-    out += text.substr(copied, begin - copied);
-    out += k_redacted;
-    copied = end;
+// Where an unquoted value starting at `pos` ends. In a URI query string values end at '&'
+// (or a quote around the URI); in conninfo only at whitespace that no backslash escapes.
+std::size_t unquoted_value_end(std::string_view text, std::size_t pos, bool in_query) {
+  while (pos < text.size() && !std::isspace(static_cast<unsigned char>(text[pos]))) {
+    if (in_query && (text[pos] == '&' || text[pos] == '"')) break;
+    pos += (!in_query && text[pos] == '\\' && pos + 1 < text.size()) ? 2 : 1;
   }
-  out += text.substr(copied);
-  return out;
+  return pos;
 }
 
-// password=VALUE, password = 'quoted \' value', ?password=VALUE&..., sslpassword=...
+// Where a single-quoted conninfo value starting at `pos` (its opening quote) ends: after
+// the closing quote, or at the end of the text when there is none.
+std::size_t quoted_value_end(std::string_view text, std::size_t pos) {
+  ++pos;
+  while (pos < text.size() && text[pos] != '\'') pos += (text[pos] == '\\' && pos + 1 < text.size()) ? 2 : 1;
+  return pos < text.size() ? pos + 1 : pos;
+}
+
+// password=VALUE, password = 'quoted \' value', password=escaped\ space, ?password=VALUE&...,
+// sslpassword=...
 std::string redact_password_parameters(std::string_view text) {
   std::string out;
   std::size_t pos = 0;
@@ -76,7 +140,6 @@ std::string redact_password_parameters(std::string_view text) {
       out += text[pos++];
       continue;
     }
-    // In a URI query string values end at '&'; in conninfo only at whitespace.
     const bool in_query = pos > 0 && (text[pos - 1] == '?' || text[pos - 1] == '&');
     std::size_t cursor = pos + 8;
     while (cursor < text.size() && text[cursor] == ' ') ++cursor;
@@ -88,42 +151,60 @@ std::string redact_password_parameters(std::string_view text) {
     ++cursor;
     while (cursor < text.size() && text[cursor] == ' ') ++cursor;
     out += text.substr(pos, cursor - pos);
-    std::size_t value_end = cursor;
-    if (value_end < text.size() && text[value_end] == '\'') {
-      ++value_end;
-      while (value_end < text.size() && text[value_end] != '\'') {
-        value_end += (text[value_end] == '\\' && value_end + 1 < text.size()) ? 2 : 1;
-      }
-      if (value_end < text.size()) ++value_end; // the closing quote
-    } else {
-      while (value_end < text.size() && !std::isspace(static_cast<unsigned char>(text[value_end])) &&
-             !(in_query && (text[value_end] == '&' || text[value_end] == '"'))) {
-        ++value_end;
-      }
-    }
     out += k_redacted;
-    pos = value_end;
+    const bool quoted = cursor < text.size() && text[cursor] == '\'';
+    pos = quoted ? quoted_value_end(text, cursor) : unquoted_value_end(text, cursor, in_query);
   }
   return out;
 }
 
-void replace_all(std::string& text, std::string_view secret) {
-  for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + k_redacted.size())) {
-    text.replace(at, secret.size(), k_redacted);
-  }
-}
-
 } // namespace
 
-std::string redact(std::string_view text, const std::vector<std::string>& known_secrets) {
-  std::string out(text);
-  // Longest first, so a secret that contains another is masked whole.
-  std::vector<std::string> secrets = known_secrets;
-  std::sort(secrets.begin(), secrets.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
-  for (const auto& secret : secrets) {
-    if (secret.size() >= k_min_known_secret_length) replace_all(out, secret);
+KnownSecrets::KnownSecrets(const std::vector<std::string>& secrets) {
+  for (const auto& secret : secrets) add(secret);
+}
+
+void KnownSecrets::add(std::string_view secret) {
+  if (secret.size() < k_secret_piece_length) return;
+  for (std::size_t i = 0; i + k_secret_piece_length <= secret.size(); ++i) m_pieces.insert(piece_at(secret, i));
+  if (secret.size() <= k_max_coincidence_length) m_short.emplace(secret);
+}
+
+void KnownSecrets::clear() {
+  m_pieces.clear();
+  m_short.clear();
+}
+
+std::vector<Span> KnownSecrets::spans_in(std::string_view text) const {
+  std::vector<Span> runs;
+  if (m_pieces.empty()) return runs;
+  for (std::size_t i = 0; i + k_secret_piece_length <= text.size(); ++i) {
+    if (!m_pieces.contains(piece_at(text, i))) continue;
+    if (!runs.empty() && i <= runs.back().second) {
+      runs.back().second = i + k_secret_piece_length;
+    } else {
+      runs.emplace_back(i, i + k_secret_piece_length);
+    }
   }
-  return redact_password_parameters(redact_uri_passwords(out));
+  std::erase_if(runs, [&](const Span& run) { return is_coincidence(text, run, m_short); });
+  return whole_characters(text, runs);
+}
+
+std::string redact(std::string_view text, const KnownSecrets& known_secrets) {
+  const std::string out = masked(text, known_secrets.spans_in(text));
+  return redact_password_parameters(masked(out, uri_password_spans(out)));
+}
+
+std::string redact(std::string_view text, const std::vector<std::string>& known_secrets) {
+  return redact(text, KnownSecrets(known_secrets));
+}
+
+std::optional<Span> uri_userinfo_password(std::string_view after_scheme) {
+  const std::size_t at = after_scheme.rfind('@');
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::size_t colon = after_scheme.substr(0, at).find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  return Span{colon + 1, at};
 }
 
 std::vector<std::string> uri_passwords(std::string_view text) {

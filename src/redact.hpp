@@ -1,7 +1,12 @@
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace migrate_init {
@@ -9,13 +14,52 @@ namespace migrate_init {
 // The mask that replaces a secret in anything printed.
 inline constexpr std::string_view k_redacted = "****";
 
-// Hides credentials in free text: the password in postgres:// and postgresql:// URIs
-// (user:PASSWORD@host), `password=...` in conninfo strings and URI query strings (quoted
-// values included), and every occurrence of each known secret. Pure.
+// A piece of a known secret this long (in bytes) or longer is hidden wherever it appears.
+// Shorter secrets are not searched for: masking every "ab" would make messages unreadable,
+// and the pattern rules of redact() still hide them where a connection string holds them.
+inline constexpr std::size_t k_secret_piece_length = 4;
+
+// A byte range [first, second) of a text.
+using Span = std::pair<std::size_t, std::size_t>;
+
+// The passwords to hide, ready to be searched for: every piece of k_secret_piece_length
+// bytes of each of them, so that a fragment of a password is found wherever a message
+// cut it (a host name libpq took from a misread URL, a value after a backslash escape).
+class KnownSecrets {
+public:
+  KnownSecrets() = default;
+  explicit KnownSecrets(const std::vector<std::string>& secrets);
+
+  void add(std::string_view secret);
+  void clear();
+
+  // What to hide in `text`: each maximal run covered by pieces of a secret, widened to
+  // whole UTF-8 characters; in order, not overlapping. A run of at most five ASCII letters
+  // and digits inside a longer word ("nter" in "interrupted", for a password holding
+  // "hunter") is left, unless it is a whole secret: see redact.cpp.
+  std::vector<Span> spans_in(std::string_view text) const;
+
+private:
+  std::unordered_set<std::uint32_t> m_pieces;
+  std::unordered_set<std::string> m_short; // secrets short enough to look like such a run
+};
+
+// Hides credentials in free text: every piece of each known secret (above), the password
+// in postgres://, postgresql:// and postgresql+driver:// URIs (user:PASSWORD@host), and
+// `password=...` in conninfo strings (quoted and backslash-escaped values included) and
+// URI query strings. Pure.
+std::string redact(std::string_view text, const KnownSecrets& known_secrets);
 std::string redact(std::string_view text, const std::vector<std::string>& known_secrets = {});
 
+// The password in a URI's userinfo, as [begin, end) offsets into `after_scheme` (the URI
+// without its `scheme://`); nullopt when it has none. Read generously: the userinfo ends at
+// the URI's last '@', as a password may hold a raw '@', '/', '?' or quote that libpq would
+// misread (an '@' in the query string then hides more than the password: the safe way to
+// be wrong). Empty passwords (user:@host) included.
+std::optional<Span> uri_userinfo_password(std::string_view after_scheme);
+
 // The passwords of the postgres:// and postgresql:// URIs in `text`, as written (still
-// percent-encoded): libpq quotes a password it cannot decode verbatim, outside any URI.
+// percent-encoded).
 std::vector<std::string> uri_passwords(std::string_view text);
 
 } // namespace migrate_init

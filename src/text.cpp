@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 namespace migrate_init {
 
@@ -23,6 +24,75 @@ std::string one_line(std::string_view text) {
     }
   }
   while (!out.empty() && (out.back() == ' ' || out.back() == '\t')) out.pop_back();
+  return out;
+}
+
+namespace {
+
+bool is_continuation(unsigned char byte) { return (byte & 0xC0) == 0x80; }
+
+// The length of the valid UTF-8 sequence that starts at `at`, or 0 if none does: no
+// overlong forms, no surrogates, nothing above U+10FFFF.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t at) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[at + i]); };
+  const unsigned char lead = byte(0);
+  std::size_t length = 0;
+  unsigned char low = 0x80, high = 0xBF; // the range of the second byte
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) length = 2;
+  else if (lead >= 0xE0 && lead <= 0xEF) length = 3;
+  else if (lead >= 0xF0 && lead <= 0xF4) length = 4;
+  else return 0;
+  if (lead == 0xE0) low = 0xA0;
+  if (lead == 0xED) high = 0x9F;
+  if (lead == 0xF0) low = 0x90;
+  if (lead == 0xF4) high = 0x8F;
+  if (at + length > text.size() || byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t i = 2; i < length; ++i) {
+    if (!is_continuation(byte(i))) return 0;
+  }
+  return length;
+}
+
+std::string hex_escape(const char* format, unsigned value) {
+  char buffer[8];
+  std::snprintf(buffer, sizeof buffer, format, value);
+  return buffer;
+}
+
+// How the character `character` (one valid UTF-8 sequence) is written in a text log line:
+// itself, or an escape if it is a control character.
+std::string shown_character(std::string_view character) {
+  const auto byte = static_cast<unsigned char>(character[0]);
+  if (character.size() == 2 && byte == 0xC2 && static_cast<unsigned char>(character[1]) <= 0x9F) {
+    // C1 controls: some terminals act on them as on ESC sequences (U+009B is CSI).
+    return hex_escape("\\u%04x", static_cast<unsigned char>(character[1]));
+  }
+  if (character.size() > 1 || (byte >= 0x20 && byte != 0x7F)) return std::string(character);
+  switch (byte) {
+  case '\n': return "\\n";
+  case '\r': return "\\r";
+  case '\t': return "\\t";
+  default: return hex_escape("\\x%02x", byte);
+  }
+}
+
+} // namespace
+
+std::string escape_control_characters(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = utf8_sequence_length(text, i);
+    if (length == 0) {
+      // Not UTF-8: the byte's value, so that nothing is lost and the line stays UTF-8.
+      out += hex_escape("\\x%02x", static_cast<unsigned char>(text[i]));
+      i += 1;
+    } else {
+      out += shown_character(text.substr(i, length));
+      i += length;
+    }
+  }
   return out;
 }
 

@@ -12,6 +12,12 @@ std::string lowercase(std::string_view text);
 // the indentation after it become one space; trailing space is dropped.
 std::string one_line(std::string_view text);
 
+// Text as one printable physical line, for the text log: C0 control characters (line
+// breaks and ESC included), DEL and the C1 controls U+0080 to U+009F are written as
+// escapes (\n, \r, \t, \x1b, \x7f, \u0085), and so is each byte that is not part of
+// valid UTF-8 (\xff). Anything else, backslashes included, is kept as it is. Pure.
+std::string escape_control_characters(std::string_view text);
+
 // "1 attempt", "2 attempts": a count with its noun, in the plural unless the count is 1.
 std::string counted(long long count, std::string_view singular, std::string_view plural);
 

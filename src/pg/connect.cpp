@@ -2,6 +2,7 @@
 
 #include "host_name.hpp"
 #include "log.hpp"
+#include "pg/url_reading.hpp"
 #include "process/signal_channel.hpp"
 #include "redact.hpp"
 #include "setting_values.hpp"
@@ -123,22 +124,28 @@ std::string connection_option_problem(std::string_view keyword, std::string_view
 void validate_database_url(const std::string& database_url, const std::string& source) {
   if (const char* password = std::getenv("PGPASSWORD")) add_log_secret(password);
   if (database_url.empty()) return;
+  // Our own reading first: its passwords are hidden in every line from here on, whatever
+  // libpq makes of the URL, and a URL that libpq would misread is refused.
+  const UrlReading reading = read_url(database_url, libpq_keywords());
+  for (const auto& password : reading.passwords) add_log_secret(password);
+  if (!reading.problem.empty()) throw UsageError(source + ": " + reading.problem);
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(database_url.c_str(), &error);
   if (!options) {
-    // libpq's message can quote part of the URL, the password itself when its
-    // percent-encoding is bad: hide the URL and its password as written.
-    add_log_secret(database_url);
-    for (const auto& password : uri_passwords(database_url)) add_log_secret(password);
-    const std::string reason = error ? one_line(error) : "out of memory";
+    // libpq's message quotes the URL, or the piece it could not read: never shown.
+    const std::string reason = error ? parse_error_without_url(one_line(error), reading.passwords) : "out of memory";
     PQfreemem(error);
-    throw UsageError(source + " is not a valid PostgreSQL URI or conninfo: " + reason);
+    const std::string hint = reading.foreign_scheme.empty()
+                                 ? ""
+                                 : " (a URL starts with postgresql:// or postgres://, not " + reading.foreign_scheme + ")";
+    throw UsageError(source + " is not a valid PostgreSQL URI or conninfo: " + reason + hint);
   }
   std::string problem;
   for (PQconninfoOption* option = options; option->keyword; ++option) {
     if (!option->val) continue;
-    if (std::string_view(option->keyword) == "password") add_log_secret(option->val);
-    if (problem.empty()) problem = connection_option_problem(option->keyword, option->val);
+    const std::string_view keyword = option->keyword;
+    if (keyword == "password" || keyword == "sslpassword") add_log_secret(option->val);
+    if (problem.empty()) problem = connection_option_problem(keyword, option->val);
   }
   PQconninfoFree(options);
   if (!problem.empty()) throw UsageError(source + ": " + problem);

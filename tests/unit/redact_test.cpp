@@ -21,6 +21,12 @@ TEST_CASE("redact matches the URI scheme in any case and keeps it as written") {
   CHECK(redact("PostgreSQL://user:pass@host/db") == "PostgreSQL://user:****@host/db");
 }
 
+TEST_CASE("redact hides the password of SQLAlchemy-style postgresql+driver:// URIs") {
+  CHECK(redact("postgresql+psycopg2://user:pw@host/db") == "postgresql+psycopg2://user:****@host/db");
+  CHECK(redact("postgres+asyncpg://user:pw@host/db") == "postgres+asyncpg://user:****@host/db");
+  CHECK(redact("postgresql+://user:pw@host/db") == "postgresql+://user:****@host/db");
+}
+
 TEST_CASE("redact hides URI passwords with special characters, raw or percent-encoded") {
   SUBCASE("raw @") { CHECK(redact("postgres://user:p@ss@host/db") == "postgres://user:****@host/db"); }
   SUBCASE("raw /") { CHECK(redact("postgres://user:pa/ss@host/db") == "postgres://user:****@host/db"); }
@@ -81,6 +87,10 @@ TEST_CASE("redact hides password parameters in conninfo strings") {
     CHECK(redact("Password=Secret") == "Password=****");
   }
   SUBCASE("at the end of the text") { CHECK(redact("user=a password=xyz") == "user=a password=****"); }
+  SUBCASE("an unquoted value with backslash escapes runs past the escaped spaces") {
+    CHECK(redact("host=db password=horse\\ battery-staple dbname=x") == "host=db password=**** dbname=x");
+    CHECK(redact("password=a\\\\ b") == "password=**** b"); // an escaped backslash, then a real space
+  }
 }
 
 TEST_CASE("redact leaves the word password alone when no value follows") {
@@ -112,7 +122,7 @@ TEST_CASE("redact handles several URIs in one line") {
 
 TEST_CASE("redact replaces known secrets anywhere in the text") {
   CHECK(redact("the value hunter2x appears here: hunter2x!", {"hunter2x"}) == "the value **** appears here: ****!");
-  CHECK(redact("hunter2xhunter2x", {"hunter2x"}) == "********");
+  CHECK(redact("hunter2xhunter2x", {"hunter2x"}) == "****"); // one run, one mask
   SUBCASE("the longest secret first, so one that contains another is masked whole") {
     CHECK(redact("s=topsecret", {"secr", "topsecret"}) == "s=****");
     CHECK(redact("s=topsecret", {"topsecret", "secr"}) == "s=****");
@@ -120,6 +130,39 @@ TEST_CASE("redact replaces known secrets anywhere in the text") {
   SUBCASE("percent-decoded URL passwords registered as secrets are found in free text") {
     CHECK(redact("libpq said: bad p@ss/w in option", {"p@ss/w"}) == "libpq said: bad **** in option");
   }
+}
+
+TEST_CASE("redact hides every piece of four or more bytes of a known secret, wherever a message cut it") {
+  const std::vector<std::string> secrets{"Tr0ub4dor@horse-battery"};
+  CHECK(redact("could not translate host name \"horse-battery@host\" to address", secrets) ==
+        "could not translate host name \"****@host\" to address");
+  CHECK(redact("port \"s3cr3t\" is not a port number", {"s3cr3t/horse"}) == "port \"****\" is not a port number");
+  CHECK(redact("database \"horse@host/db\" does not exist", {"s3cr3t/horse"}) ==
+        "database \"****@host/db\" does not exist");
+  CHECK(redact("password=**** battery-staple", {"horse battery-staple"}) == "password=****");
+  SUBCASE("pieces of two secrets side by side make one mask") {
+    CHECK(redact("x abcdWXYZ y", {"abcd", "WXYZ"}) == "x **** y");
+  }
+  SUBCASE("a mask never leaves half a UTF-8 character") {
+    // "\xa4ssw" is a piece of "p\xc3\xa4ssw...", here after another lead byte (U+0424).
+    CHECK(redact("\xd0\xa4ssw!", {"p\xc3\xa4ssw\xc3\xb6rd"}) == "****!");
+    CHECK(redact("x p\xc3\xa4ss y", {"p\xc3\xa4ssw\xc3\xb6rd"}) == "x **** y");
+  }
+}
+
+TEST_CASE("redact leaves a short run of letters inside a longer word: a coincidence, not a leak") {
+  const std::vector<std::string> secrets{"hunter2-Sup3r-secret"};
+  for (const std::string text : {"interrupted by SIGTERM", "002_quote.sql:2: unterminated quoted string", "a counter"}) {
+    CAPTURE(text);
+    CHECK(redact(text, secrets) == text);
+  }
+  SUBCASE("but not a whole word, a run with other characters, or a longer run") {
+    CHECK(redact("the secret file", secrets) == "the **** file");
+    CHECK(redact("user hunter2", secrets) == "user ****");
+    CHECK(redact("xr-sex", secrets) == "x****x");
+    CHECK(redact("encountered", {"counter"}) == "en****ed");
+  }
+  SUBCASE("nor a whole short secret") { CHECK(redact("xabcdx", {"abcd"}) == "x****x"); }
 }
 
 TEST_CASE("redact does not search for known secrets shorter than four characters") {
@@ -137,6 +180,13 @@ TEST_CASE("redact leaves text without secrets unchanged") {
     CHECK(redact(text) == text);
     CHECK(redact(text, {"hunter2x"}) == text);
   }
+}
+
+TEST_CASE("uri_userinfo_password reads the userinfo up to the last '@'") {
+  CHECK(uri_userinfo_password("u:p@ss@h/db") == Span{2, 6});
+  CHECK(uri_userinfo_password("u:@h/db") == Span{2, 2});
+  CHECK_FALSE(uri_userinfo_password("u@h/db").has_value());
+  CHECK_FALSE(uri_userinfo_password("h:5432/db").has_value());
 }
 
 TEST_CASE("uri_passwords finds each URI's password as written, percent-encoding and all") {

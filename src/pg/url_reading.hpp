@@ -1,0 +1,40 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace migrate_init::pg {
+
+// migrate-init's own reading of a connection setting (a URI or a conninfo string), made
+// before libpq's: where its passwords may be, whatever libpq makes of it, and whether libpq
+// would read it differently from what it most likely means.
+struct UrlReading {
+  // Every value that may be a password (the URI's userinfo, password= and sslpassword=
+  // values), each as written and decoded, under libpq's reading and under a generous one
+  // that takes as much as the password could mean: up to the URI's last '@'; in conninfo
+  // and query strings, up to where a known option is next assigned (` sslmode=`,
+  // `&sslmode=`) rather than the next space or '&'.
+  std::vector<std::string> passwords;
+  // Why the setting is refused before libpq sees it, never quoting it; "" if it is not.
+  std::string problem;
+  // The scheme as written when libpq would not take the setting for a URI ("mysql://",
+  // "postgresql+psycopg2://", "POSTGRES://"); "" otherwise.
+  std::string foreign_scheme;
+};
+
+// Reads `url`, given the option keywords libpq knows (libpq_keywords(); with none, any
+// `keyword=` counts as an option). Pure.
+UrlReading read_url(std::string_view url, const std::vector<std::string>& keywords = {});
+
+// The connection option keywords of the libpq linked in ("host", "sslmode", ...).
+std::vector<std::string> libpq_keywords();
+
+// libpq's message (one line) for a connection string it could not parse, without the piece
+// of the string it quotes: that piece is kept only when it is a plain keyword that no
+// password holds ("invalid URI query parameter: \"foo\""), and is "****" otherwise. A
+// message of a form not known here (another libpq version, a translation) is replaced as a
+// whole. Pure.
+std::string parse_error_without_url(std::string_view message, const std::vector<std::string>& passwords);
+
+} // namespace migrate_init::pg

@@ -1,0 +1,240 @@
+// The built binary against a real PostgreSQL: what the log may never show (issue 14).
+// Item 9: a value holding a newline or an escape character never forges a line in the text
+// log. Item 4: no piece of a password reaches the log, whatever the connection setting's
+// syntax and whatever libpq or the server echo of it later.
+#include "binary.hpp"
+#include "pg_server.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <regex>
+#include <sstream>
+
+using namespace std::chrono_literals;
+using test::shared_server;
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Whether `line` holds a C0 control, DEL, or a C1 control (U+0080 to U+009F as UTF-8).
+bool holds_control_character(const std::string& line) {
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(line[i]);
+    if (byte < 0x20 || byte == 0x7F) return true;
+    if (byte == 0xC2 && i + 1 < line.size() && static_cast<unsigned char>(line[i + 1]) <= 0x9F) return true;
+  }
+  return false;
+}
+
+// Every line of a text log is one of migrate-init's: its time stamp, its name, a level.
+void check_one_physical_line_each(const std::string& log) {
+  static const std::regex k_line(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z migrate-init (debug|info|warning|error): .*)");
+  CHECK(!log.empty());
+  CHECK((log.empty() || log.back() == '\n'));
+  for (const auto& line : lines_of(log)) {
+    CAPTURE(line);
+    CHECK(std::regex_match(line, k_line));
+    CHECK_FALSE(holds_control_character(line));
+  }
+}
+
+// The same for JSON logs: one object per line, no C0 control in it (JSON escapes them; it
+// allows DEL and the C1 controls as they are).
+void check_one_object_each(const std::string& log) {
+  CHECK(!log.empty());
+  for (const auto& line : lines_of(log)) {
+    CAPTURE(line);
+    CHECK(line.starts_with("{\"time\":\""));
+    CHECK(line.ends_with("}"));
+    CHECK(std::none_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }));
+  }
+}
+
+// What forges a line or drives the terminal, as a value: a newline and a fake log line, a
+// carriage return, ESC sequences, DEL and a C1 CSI.
+const std::string k_forgery =
+    "x\n2026-01-01T00:00:00.000Z migrate-init error: FORGED\r\x1b[2K\x1b]0;title\x07\x7f\xc2\x9b" "31m";
+
+std::map<std::string, std::string> env_for(const std::string& db, const std::filesystem::path& dir) {
+  return {{"DATABASE_URL", shared_server().url(db)}, {"AUTO_MIGRATE_DIR", dir.string()}};
+}
+
+// `text` as it appears inside a JSON string (only quotes need it here).
+std::string json_escaped(const std::string& text) {
+  std::string out;
+  for (const char c : text) out += c == '"' ? std::string("\\\"") : std::string(1, c);
+  return out;
+}
+
+// A role that logs in with `password` and may migrate database `db`.
+std::string role_with_password(const std::string& db, const std::string& password) {
+  const std::string role = "r_" + db;
+  shared_server().query(db, "CREATE ROLE " + role + " LOGIN PASSWORD '" + password + "'; GRANT ALL ON SCHEMA public TO " +
+                                role + "; GRANT CREATE ON DATABASE " + db + " TO " + role);
+  return role;
+}
+
+std::string conninfo(const std::string& role, const std::string& db, const std::string& password_as_written, int port) {
+  return "host=127.0.0.1 port=" + std::to_string(port) + " user=" + role + " dbname=" + db +
+         " password=" + password_as_written;
+}
+
+// The pieces of "horse battery-staple" that no log line may show.
+void check_no_piece_of_horse_battery_staple(const std::string& log) {
+  for (const char* piece : {"horse", "battery", "staple", "ery-st", "e bat", "orse\\"}) {
+    CAPTURE(piece);
+    CHECK(log.find(piece) == std::string::npos);
+  }
+}
+
+} // namespace
+
+TEST_CASE("A migration file named with a newline, CR, ESC, DEL or a C1 control forges no line in the text log") {
+  test::TempDir dir;
+  dir.write("001_" + k_forgery + ".sql", "CREATE TABLE forged (id int);\n");
+  dir.write("002_after.sql", "SELECT 1;\n");
+  for (const bool json : {false, true}) {
+    CAPTURE(json);
+    auto env = env_for(shared_server().create_database(), dir.path());
+    if (json) env["AUTO_MIGRATE_LOG_FORMAT"] = "json";
+    const auto result = test::run({{"migrate"}, env});
+    CAPTURE(result.err);
+    CHECK((result.exit_code == 0 || result.exit_code == 1)); // applied, or refused by name: both logged
+    CHECK(result.err.find("FORGED") != std::string::npos);
+    if (json) {
+      check_one_object_each(result.err);
+    } else {
+      check_one_physical_line_each(result.err);
+      CHECK(result.err.find("001_x\\n2026-01-01T00:00:00.000Z migrate-init error: FORGED\\r\\x1b[2K\\x1b]0;title\\x07\\x7f"
+                            "\\u009b31m") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("Tenant names with a newline or ESC, from the setting or the query, forge no line in the text log") {
+  const std::string db = shared_server().create_database();
+  SUBCASE("from AUTO_MIGRATE_SCHEMAS_QUERY") {
+    auto env = env_for(db, test::example_migrations());
+    env["AUTO_MIGRATE_SCHEMAS_QUERY"] = "SELECT E'tenant\\n2026-01-01T00:00:00.000Z migrate-init info: FORGED\\x1b[31m'";
+    const auto result = test::run({{"migrate"}, env});
+    CAPTURE(result.err);
+    check_one_physical_line_each(result.err);
+    CHECK(result.err.find("tenant\\n2026-01-01T00:00:00.000Z migrate-init info: FORGED\\x1b[31m") != std::string::npos);
+  }
+  SUBCASE("from AUTO_MIGRATE_SCHEMAS") {
+    auto env = env_for(db, test::example_migrations());
+    env["AUTO_MIGRATE_SCHEMAS"] = "a,b\nFORGED\x1b[2J";
+    const auto result = test::run({{"migrate"}, env});
+    CAPTURE(result.err);
+    check_one_physical_line_each(result.err);
+  }
+}
+
+TEST_CASE("Server messages holding control characters are logged on one line each") {
+  const std::string db = shared_server().create_database();
+  test::TempDir dir;
+  dir.write("001_notice.sql", "DO $$ BEGIN RAISE NOTICE E'note\\n2026-01-01T00:00:00.000Z migrate-init info: FORGED\\x1b[2J'; END $$;\n");
+  dir.write("002_fails.sql", "DO $$ BEGIN RAISE EXCEPTION E'boom\\rFORGED\\x1b[31m'; END $$;\n");
+  const auto result = test::run({{"migrate"}, env_for(db, dir.path())});
+  CAPTURE(result.err);
+  CHECK(result.exit_code == 1);
+  check_one_physical_line_each(result.err);
+  CHECK(result.err.find("FORGED\\x1b[2J") != std::string::npos);
+  CHECK(result.err.find("boom\\rFORGED\\x1b[31m") != std::string::npos);
+}
+
+TEST_CASE("A conninfo password with an escaped space connects, and no piece of it is logged, text or JSON") {
+  const std::string db = shared_server().create_database();
+  const std::string role = role_with_password(db, "horse battery-staple");
+  test::TempDir dir;
+  // The server quotes a piece of the password in its error, after the connection.
+  dir.write("001_a.sql", "CREATE TABLE a (id int);\n");
+  dir.write("002_quotes_it.sql", "SELECT 'battery-staple'::int;\n");
+  for (const bool json : {false, true}) {
+    CAPTURE(json);
+    std::map<std::string, std::string> env{
+        {"DATABASE_URL", conninfo(role, db, "horse\\ battery-staple", shared_server().port())},
+        {"AUTO_MIGRATE_DIR", dir.path().string()}};
+    if (json) env["AUTO_MIGRATE_LOG_FORMAT"] = "json";
+    const auto result = test::run({{"migrate"}, env});
+    CAPTURE(result.err);
+    CHECK(result.exit_code == 1); // 001 applied, 002 failed: so it did connect
+    CHECK(result.err.find("invalid input syntax for type integer") != std::string::npos);
+    check_no_piece_of_horse_battery_staple(result.err);
+  }
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM schema_migrations") == "1");
+  SUBCASE("nor while it waits for a server that is not there") {
+    const auto result = test::run({{"migrate"},
+                                   {{"DATABASE_URL", conninfo(role, db, "horse\\ battery-staple", test::free_port())},
+                                    {"AUTO_MIGRATE_DIR", dir.path().string()},
+                                    {"AUTO_MIGRATE_WAIT", "1"}}});
+    CAPTURE(result.err);
+    CHECK(result.exit_code == 4);
+    CHECK(result.err.find("waiting for the database (attempt 2") != std::string::npos);
+    check_no_piece_of_horse_battery_staple(result.err);
+  }
+}
+
+TEST_CASE("A raw '@' or '/' in a URI password is refused at once with exit 2, naming the setting, quoting nothing") {
+  const std::string db = shared_server().create_database();
+  const std::string at = "127.0.0.1:" + std::to_string(shared_server().port()) + "/" + db;
+  for (const std::string& variable : {std::string("DATABASE_URL"), std::string("AUTO_MIGRATE_DATABASE_URL")}) {
+    for (const std::string& url : {"postgresql://u:Tr0ub4dor@horse-battery@" + at, "postgresql://u:s3cr3t/horse@" + at,
+                                   "postgres://u:Tr0ub4dor@horse/battery@" + at}) {
+      for (const bool json : {false, true}) {
+        CAPTURE(url);
+        CAPTURE(json);
+        std::map<std::string, std::string> env{{variable, url}, {"AUTO_MIGRATE_DIR", test::example_migrations().string()}};
+        if (json) env["AUTO_MIGRATE_LOG_FORMAT"] = "json";
+        const auto result = test::run({{"migrate"}, env});
+        CAPTURE(result.err);
+        CHECK(result.exit_code == 2);
+        CHECK(result.elapsed < 5s);
+        CHECK(test::count(result.err, "\n") == 1);
+        CHECK(result.err.find(variable + ": the URL's user name or password holds a raw '@' or '/'") != std::string::npos);
+        CHECK(result.err.find("%40") != std::string::npos);
+        for (const char* piece : {"Tr0u", "horse", "batt", "s3cr", "127.0.0.1"}) CHECK(result.err.find(piece) == std::string::npos);
+      }
+    }
+  }
+}
+
+TEST_CASE("A URL libpq cannot parse is refused without quoting any piece of it that may be the password") {
+  struct Case {
+    std::string url, expected, secret;
+  };
+  for (const Case& bad : {
+           Case{"postgresql://127.0.0.1/db?password=horse%zzbattery",
+                "DATABASE_URL is not a valid PostgreSQL URI or conninfo: invalid percent-encoded token: \"****\"", "horse"},
+           Case{"host=127.0.0.1 password=horse battery-staple",
+                "DATABASE_URL is not a valid PostgreSQL URI or conninfo: missing \"=\" after \"****\" in connection info "
+                "string",
+                "battery"},
+           Case{"postgresql://127.0.0.1/db?password=ab&batterystaple=1",
+                "DATABASE_URL is not a valid PostgreSQL URI or conninfo: invalid URI query parameter: \"****\"", "battery"},
+           Case{"postgresql+psycopg2://app:horse-battery@127.0.0.1/db",
+                "DATABASE_URL is not a valid PostgreSQL URI or conninfo: missing \"=\" after \"****\" in connection info "
+                "string (a URL starts with postgresql:// or postgres://, not postgresql+psycopg2://)",
+                "horse"},
+       }) {
+    for (const bool json : {false, true}) {
+      CAPTURE(bad.url);
+      CAPTURE(json);
+      std::map<std::string, std::string> env{{"DATABASE_URL", bad.url}, {"AUTO_MIGRATE_DIR", test::example_migrations().string()}};
+      if (json) env["AUTO_MIGRATE_LOG_FORMAT"] = "json";
+      const auto result = test::run({{"migrate"}, env});
+      CAPTURE(result.err);
+      CHECK(result.exit_code == 2);
+      CHECK(result.err.find(json ? json_escaped(bad.expected) : bad.expected) != std::string::npos);
+      CHECK(result.err.find(bad.secret) == std::string::npos);
+      CHECK(result.err.find("127.0.0.1") == std::string::npos);
+    }
+  }
+}
