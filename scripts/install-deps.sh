@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# Installs what building, testing and the demo need, from Debian 12's packages.
+# Installs from Debian 12's packages what building migrate-init and the demo need
+# (scripts/demo.sh); with --tests, also what the test suite adds (scripts/test.sh).
 # Runs apt-get only when something is missing, so repeated runs cost nothing.
+#   bash scripts/install-deps.sh            # compiler, CMake, libraries, PostgreSQL
+#   bash scripts/install-deps.sh --tests    # and clang, Docker Engine, pgbouncer, ...
 set -euo pipefail
 
-packages=(
+build_and_demo=(
   g++ cmake make pkg-config ccache
   libpq-dev libssl-dev
   libboost1.81-dev libboost-program-options1.81-dev
-  libspdlog-dev doctest-dev
-  postgresql postgresql-client pgbouncer
-  python3 python3-yaml util-linux
-  podman runc debootstrap dpkg-dev
-  clang libclang-rt-14-dev hyperfine
+  libspdlog-dev
+  doctest-dev # configuring the build looks for it (tests/CMakeLists.txt), even when only the binary is built
+  postgresql postgresql-client
 )
+tests=(
+  pgbouncer python3 iproute2 util-linux # integration and reliability tests
+  dpkg-dev                              # cpack's .deb (dpkg-shlibdeps)
+  clang libclang-rt-14-dev              # scripts/fuzz.sh (libFuzzer) and the sanitizers' LeakSanitizer
+  hyperfine
+  docker.io docker-compose debootstrap # tests/containers: Docker Engine, docker-compose, Swarm
+)
+
+packages=("${build_and_demo[@]}")
+case "${1:-}" in
+  "") ;;
+  --tests) packages+=("${tests[@]}") ;;
+  *) echo "usage: bash scripts/install-deps.sh [--tests]" >&2; exit 2 ;;
+esac
+
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$package")

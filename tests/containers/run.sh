@@ -1,132 +1,130 @@
 #!/usr/bin/env bash
-# Container tests with a real OCI runtime (podman + runc), offline: build docker/Dockerfile
-# and the example image from scratch, run them against a throwaway PostgreSQL on
-# 127.0.0.1 (host network), and install the .deb in a clean Debian container.
-# Usage: tests/containers/run.sh BUILD_DIR   (BUILD_DIR holds CPackConfig.cmake)
+# Container tests with a real Docker Engine (Debian's docker.io, docker-compose and Swarm),
+# offline and on the host network only. The test starts a private dockerd, loads a base
+# image it debootstraps from Debian's packages, builds docker/Dockerfile and the example
+# image, then runs: the images themselves, the .deb in a clean Debian container, both
+# docker-compose patterns from compose/ (compose.sh) and a Swarm stack (swarm.sh). Images
+# that run are tagged under a loopback registry prefix (127.0.0.1:5999), so that no pull
+# ever leaves the machine. Everything it starts, it stops (trap on EXIT).
+# Usage: tests/containers/run.sh BUILD_DIR [PART...]
+#   BUILD_DIR holds CPackConfig.cmake; PART: images deb compose swarm (default: all).
+# Logs: /tmp/migrate-init-containers/.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build_dir=${1:?usage: run.sh BUILD_DIR}
+build_dir=$(cd "${1:?usage: run.sh BUILD_DIR [PART...]}" && pwd)
+parts=("${@:2}")
+((${#parts[@]})) || parts=(images deb compose swarm)
+wants() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 cd "$root"
-export CONTAINERS_CONF="$root/tests/containers/containers.conf"
+logs=/tmp/migrate-init-containers
+source tests/containers/lib.sh
+source tests/containers/compose.sh
+source tests/containers/swarm.sh
 source scripts/lib/throwaway-pg.sh
 
-passed=0
-failed=0
-check() { # check DESCRIPTION COMMAND...: one assertion
-  if "${@:2}"; then passed=$((passed + 1)); echo "ok: $1"; else failed=$((failed + 1)); echo "FAILED: $1" >&2; fi
-}
-die() { echo "FATAL: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
+# One run at a time on a machine: port 5432 (the compose files' database, on the host
+# network) and the swarm's ports are the host's.
+exec 9>/tmp/migrate-init-containers.lock
+flock -w 1800 9 || die "another run of tests/containers/run.sh holds /tmp/migrate-init-containers.lock"
+rm -rf "$logs" && mkdir -p "$logs"
 
-containers=()
+# The engine must really work here; if it cannot, say so and fail (never skip silently).
+for tool in dockerd /usr/bin/docker docker-compose debootstrap psql; do
+  command -v "$tool" >/dev/null || die "$tool is not installed (scripts/install-deps.sh --tests installs it)"
+done
 cleanup() {
-  ((${#containers[@]})) && podman rm -f "${containers[@]}" >/dev/null 2>&1
   pg_stop
+  engine_stop
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+engine_reap_stale
+for port in 5432 2377 7946 5999; do
+  port_free "$port" || die "port $port on 127.0.0.1 is in use; the compose files' database, the swarm and the loopback registry prefix need it free"
+done
+engine_start
+echo "== Docker Engine $(docker version -f '{{.Server.Version}}'), $(docker version -f '{{range .Server.Components}}{{.Name}} {{.Version}}, {{end}}')docker-compose $(docker-compose version --short)"
+base_image_load
 
-# Podman must really work here; if it cannot, say so and fail (never skip silently).
-command -v podman >/dev/null || die "podman is not installed (scripts/install-deps.sh installs it)"
-podman info >/dev/null 2>&1 || die "podman cannot run on this machine: $(podman info 2>&1 | tail -1)"
+echo "== building the images (docker build --network host)"
+started=$(now_ms)
+docker build --network host -t 127.0.0.1:5999/migrate-init-test/postgres:15 tests/containers/postgres \
+  >"$logs/build-postgres.log" 2>&1 &
+postgres_build=$!
+if wants deb; then
+  package_dir=$(mktemp -d /tmp/migrate-init-deb-XXXXXX)
+  (cd "$build_dir" && cpack -G DEB -B "$package_dir" >"$logs/cpack.log" 2>&1) || die "cpack failed" "$logs/cpack.log"
+  deb=$(ls "$package_dir"/*.deb | head -1)
+  # In a clean Debian container, while the images build.
+  docker run --rm --network host -v "$package_dir":/deb debian:bookworm-slim sh -c \
+    'apt-get update -qq && (dpkg -i /deb/*.deb || apt-get -f install -y -qq) && migrate-init --version' \
+    >"$logs/deb.log" 2>&1 &
+  deb_install=$!
+fi
+docker build --network host -f docker/Dockerfile -t migrate-init . >"$logs/build.log" 2>&1 ||
+  die "docker build -f docker/Dockerfile failed" "$logs/build.log"
+docker build --network host -f docker/example/Dockerfile -t migrate-init-example . >>"$logs/build.log" 2>&1 ||
+  die "docker build -f docker/example/Dockerfile failed" "$logs/build.log"
+docker tag migrate-init 127.0.0.1:5999/migrate-init:test
+docker tag migrate-init-example 127.0.0.1:5999/migrate-init-example:test
+# The next releases of the example, for the swarm's rolling updates: one more migration
+# that succeeds (next), and on top of it one that fails (broken).
+docker build --network host --build-arg BASE=127.0.0.1:5999/migrate-init-example:test -f tests/containers/update/Dockerfile \
+  -t 127.0.0.1:5999/migrate-init-example:next tests/containers/update/next >>"$logs/build.log" 2>&1 ||
+  die "docker build of the next release failed" "$logs/build.log"
+docker build --network host --build-arg BASE=127.0.0.1:5999/migrate-init-example:next -f tests/containers/update/Dockerfile \
+  -t 127.0.0.1:5999/migrate-init-example:broken tests/containers/update/broken >>"$logs/build.log" 2>&1 ||
+  die "docker build of the broken release failed" "$logs/build.log"
+wait "$postgres_build" || die "docker build of the postgres stand-in failed" "$logs/build-postgres.log"
+echo "images built in $(($(now_ms) - started)) ms"
 
-# The base image, made from Debian's packages: no registry is reachable.
-base=docker.io/library/debian:bookworm-slim
-if ! podman image exists "$base"; then
-  rootfs=$(mktemp -d /var/tmp/bookworm-XXXXXX)
-  mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
-  [[ -n "$mirror" ]] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list)
-  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >/tmp/migrate-init-debootstrap.log 2>&1 ||
-    die "debootstrap failed (see /tmp/migrate-init-debootstrap.log)"
-  tar -C "$rootfs" -c . | podman import - "$base" >/dev/null 2>&1 || die "podman import failed"
-  rm -rf "$rootfs"
+if wants deb; then
+  echo "== the .deb installs on a clean Debian with dpkg -i and apt-get -f install"
+  check "the .deb declares its runtime dependencies" bash -c "dpkg-deb -f '$deb' Depends | grep -q libpq5"
+  wait "$deb_install"
+  deb_status=$?
+  check "the .deb installs in a clean Debian container and the installed binary runs" \
+    bash -c "test $deb_status = 0 && grep -q '^migrate-init ' '$logs/deb.log'"
+  rm -rf "$package_dir"
 fi
 
-echo "== building docker/Dockerfile and docker/example/Dockerfile"
-podman build --pull=never --network host -f docker/Dockerfile -t migrate-init . >/tmp/migrate-init-build.log 2>&1 ||
-  die "podman build -f docker/Dockerfile failed (see /tmp/migrate-init-build.log)"
-podman build --pull=never --network host -f docker/example/Dockerfile -t migrate-init-example . \
-  >>/tmp/migrate-init-build.log 2>&1 || die "podman build -f docker/example/Dockerfile failed"
-check "the runtime image has migrate-init at /usr/local/bin and it runs" \
-  bash -c 'podman run --rm --network host migrate-init --version | grep -q "^migrate-init "'
+if wants images; then
+  echo "== the images: ENTRYPOINT, CMD, docker stop"
+  check "the runtime image has migrate-init at /usr/local/bin and it runs" \
+    bash -c "docker run --rm --network host 127.0.0.1:5999/migrate-init:test --version 2>>'$logs/run.log' | grep -q '^migrate-init '"
+  check "the runtime image needs only libpq5 besides the base (no libstdc++, spdlog, fmt, Boost)" \
+    bash -c "docker run --rm --network host --entrypoint ldd 127.0.0.1:5999/migrate-init:test /usr/local/bin/migrate-init >'$logs/ldd.log' 2>&1 && grep -q libpq.so.5 '$logs/ldd.log' && ! grep -E 'libstdc|spdlog|fmt|boost' '$logs/ldd.log'"
+  pg_start
+  pg_sql "CREATE DATABASE single"
+  docker run -d --name ex-single --network host -e "DATABASE_URL=$(pg_url single)" 127.0.0.1:5999/migrate-init-example:test >/dev/null 2>>"$logs/run.log"
+  check "docker run: the example migrates, then serves" wait_until 60 log_has ex-single "example service: serving"
+  check "... as PID 1's child: migrate-init is PID 1" \
+    test "$(docker exec ex-single cat /proc/1/cmdline | tr '\0' ' ')" = "migrate-init -- /app/service.sh "
+  check "every migration is recorded" test "$(pg_sql 'SELECT count(*) FROM schema_migrations' single)" = 5
+  started=$(now_ms)
+  docker stop ex-single >/dev/null
+  echo "docker stop took $(($(now_ms) - started)) ms"
+  check "docker stop returns well inside its 10 s timeout" test $(($(now_ms) - started)) -lt 5000
+  check "the service saw the forwarded SIGTERM" log_has ex-single "example service: stopping on SIGTERM"
+  check "the container exits 143, as the service did" test "$(exit_code ex-single)" = 143
+  docker rm ex-single >/dev/null
+  check "docker run IMAGE COMMAND migrates, then runs that command instead of CMD" \
+    bash -c "docker run --rm --network host -e DATABASE_URL='$(pg_url single)' 127.0.0.1:5999/migrate-init-example:test echo other-command 2>/dev/null | grep -qx other-command"
+  pg_stop
+fi
 
-# Containers left by an interrupted earlier run would make the names clash.
-podman rm -f ex-single ex-replica-1 ex-replica-2 ex-replica-3 ex-after-job >/dev/null 2>&1
-pg_start
-run_app() { # run_app NAME DB [podman run options...]: the example image, detached
-  local name=$1 db=$2
-  podman run -d --name "$name" --network host -e "DATABASE_URL=$(pg_url "$db")" "${@:3}" migrate-init-example >/dev/null
-  containers+=("$name")
-}
-wait_for_log() { # wait_for_log NAME TEXT
-  # grep reads all the logs: under pipefail, grep -q's early exit could fail podman logs with SIGPIPE.
-  for _ in $(seq 1 600); do podman logs "$1" 2>&1 | grep -- "$2" >/dev/null && return 0; sleep 0.1; done
-  return 1
-}
+if wants compose; then
+  compose_pattern_replicas
+  compose_pattern_job
+fi
+if wants swarm; then
+  swarm_test
+fi
 
-echo "== the example image migrates and serves; podman stop ends it through PID 1"
-pg_sql "CREATE DATABASE single"
-run_app ex-single single
-check "the example container serves" wait_for_log ex-single "example service: serving"
-check "every migration is recorded" test "$(pg_sql 'SELECT count(*) FROM schema_migrations' single)" = 5
-started=$(date +%s%N)
-podman stop -t 10 ex-single >/dev/null
-stop_ms=$(( ($(date +%s%N) - started) / 1000000 ))
-echo "podman stop took ${stop_ms} ms"
-check "podman stop returns well inside the 10 s stop timeout" test "$stop_ms" -lt 5000
-check "the service saw SIGTERM" wait_for_log ex-single "example service: stopping on SIGTERM"
-check "the container exits with the service's status (0)" \
-  test "$(podman inspect ex-single --format '{{.State.ExitCode}}')" = 0
-check "docker run IMAGE COMMAND migrates, then runs that command instead" \
-  bash -c "podman run --rm --network host -e DATABASE_URL='$(pg_url single)' migrate-init-example echo other-command 2>/dev/null | grep -qx other-command"
-
-echo "== three replicas at the same moment on an empty database"
-pg_sql "CREATE DATABASE replicas"
-containers+=(ex-replica-1 ex-replica-2 ex-replica-3) # started in subshells below
-for i in 1 2 3; do run_app "ex-replica-$i" replicas & done
-wait
-for i in 1 2 3; do check "replica $i serves" wait_for_log "ex-replica-$i" "example service: serving"; done
-logs=$(for i in 1 2 3; do podman logs "ex-replica-$i" 2>&1; done)
-check "each migration was applied exactly once" test "$(grep -c 'applying 001_initial_schema.sql' <<<"$logs")" = 1
-check "exactly one replica migrated" test "$(grep -c 'applied 5 migrations' <<<"$logs")" = 1
-check "the ledger has every migration once" \
-  test "$(pg_sql "SELECT count(DISTINCT version)::text || '/' || count(*)::text FROM schema_migrations" replicas)" = 5/5
-
-echo "== the one-shot pattern: migrate job, then AUTO_MIGRATE=false apps with AUTO_MIGRATE_REQUIRED=all"
-pg_sql "CREATE DATABASE jobs"
-check "the migrate job exits 0" bash -c "podman run --rm --network host -e 'AUTO_MIGRATE_DATABASE_URL=$(pg_url jobs)' \
-  --entrypoint migrate-init migrate-init-example migrate >/tmp/migrate-init-job.log 2>&1"
-run_app ex-after-job jobs -e AUTO_MIGRATE=false -e AUTO_MIGRATE_REQUIRED=all
-check "the application starts after the job" wait_for_log ex-after-job "example service: serving"
-pg_sql "CREATE DATABASE nojob"
-podman run --rm --network host -e "DATABASE_URL=$(pg_url nojob)" -e AUTO_MIGRATE=false -e AUTO_MIGRATE_REQUIRED=all \
-  migrate-init-example >/tmp/migrate-init-nojob.log 2>&1
-check "without the job the application refuses to start with exit 5" test $? = 5
-check "and says which migrations are missing" grep -q "database migrations missing: 001_initial_schema" /tmp/migrate-init-nojob.log
-
-echo "== the compose files describe what was just run"
-check "compose files parse and match the tested patterns" python3 - "$root/compose" <<'PY'
-import sys, yaml
-d = sys.argv[1]
-every = yaml.safe_load(open(f"{d}/docker-compose.yml"))["services"]
-assert every["db"]["healthcheck"]["test"], "db needs a healthcheck"
-assert every["app"]["image"] == "migrate-init-example"
-assert every["app"]["deploy"]["replicas"] == 3
-assert every["app"]["depends_on"]["db"]["condition"] == "service_healthy"
-job = yaml.safe_load(open(f"{d}/docker-compose.migrate-job.yml"))["services"]
-assert job["migrate"]["entrypoint"] == ["migrate-init", "migrate"]
-assert job["app"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-assert job["app"]["environment"]["AUTO_MIGRATE"] == "false"
-assert job["app"]["environment"]["AUTO_MIGRATE_REQUIRED"] == "all"
-PY
-
-echo "== the .deb installs on a clean Debian with dpkg -i and apt-get -f install"
-package_dir=$(mktemp -d /tmp/migrate-init-deb-XXXXXX)
-(cd "$build_dir" && cpack -G DEB -B "$package_dir" >/tmp/migrate-init-cpack.log 2>&1) || die "cpack failed"
-deb=$(ls "$package_dir"/*.deb | head -1)
-check "the .deb declares its runtime dependencies" bash -c "dpkg-deb -f '$deb' Depends | grep -q libpq5"
-check "the .deb installs and the installed binary runs --version" \
-  bash -c "podman run --rm --network host -v '$package_dir':/deb '$base' sh -c \
-    'apt-get update -qq >/dev/null && (dpkg -i /deb/*.deb >/dev/null 2>&1; apt-get -f install -y -qq >/dev/null) && migrate-init --version' | grep -q '^migrate-init '"
-rm -rf "$package_dir"
-
+# Nothing may have been pulled from anywhere but the loopback prefix (the swarm agent tries
+# a pull for every task).
+pulls_stayed_on_loopback() { ! grep -oE 'Get \\"https?://[^/"]+' "$engine_log" | grep -v '//127\.0\.0\.1:5999$' >/dev/null; }
+check "no pull went beyond 127.0.0.1 (dockerd's log)" pulls_stayed_on_loopback
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
