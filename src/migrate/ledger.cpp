@@ -1,6 +1,7 @@
 #include "migrate/ledger.hpp"
 
 #include "host_name.hpp"
+#include "log.hpp"
 #include "version.hpp"
 
 #include <spdlog/fmt/fmt.h>
@@ -235,7 +236,10 @@ void Ledger::record_progress(const std::string& version, int statements_done) {
 }
 
 void Ledger::record_error(const std::string& version, const std::string& error) {
-  write("UPDATE " + table_sql() + " SET last_error = " + literal(error) + " WHERE version = " + literal(version));
+  // The ledger is readable by the app role and printed by status --json: what the log
+  // would mask (a statement or a server message quoting a password) is masked here too.
+  write("UPDATE " + table_sql() + " SET last_error = " + literal(redact_with_log_secrets(error)) +
+        " WHERE version = " + literal(version));
 }
 
 void Ledger::record_finished(const std::string& version, const std::string& checksum,

@@ -1,6 +1,7 @@
 #include "migrate/status.hpp"
 
 #include "json.hpp"
+#include "log.hpp"
 #include "migrate/context.hpp"
 
 #include <spdlog/fmt/fmt.h>
@@ -195,14 +196,17 @@ int print_reports(const Config& config, LedgerReport (*report_of)(const Migratio
     text += (text.empty() ? "" : "\n") + std::string("tenant ") + schema + ":\n" + report.text;
     tenants.push_back(JsonObject().add("schema", schema).add_fields(report.json).str());
   });
+  std::string out;
   if (!has_tenants(config)) {
-    std::cout << (config.json ? single.str() + "\n" : text) << std::flush;
+    out = config.json ? single.str() + "\n" : text;
   } else if (config.json) {
-    std::cout << JsonObject().add("ok", worst == ExitCode::ok).add_raw("tenants", json_array(tenants)).str() << "\n"
-              << std::flush;
+    out = JsonObject().add("ok", worst == ExitCode::ok).add_raw("tenants", json_array(tenants)).str() + "\n";
   } else {
-    std::cout << (tenants.empty() ? "no tenant schemas\n" : text) << std::flush;
+    out = tenants.empty() ? "no tenant schemas\n" : text;
   }
+  // Masked like the log: a ledger's last_error, or a problem quoting it, may hold a
+  // password (one stored by an older migrate-init, which did not mask it).
+  std::cout << redact_with_log_secrets(out) << std::flush;
   return to_int(worst);
 }
 
