@@ -147,15 +147,21 @@ std::vector<LedgerRow> Ledger::read(const LedgerInfo& info) {
                          [&] { return m_connection.exec(select_rows_sql(info, table_sql())); }));
 }
 
-LedgerInfo Ledger::ensure(const LedgerInfo& info) {
+LedgerInfo Ledger::ensure(const LedgerInfo& info, bool keyed_by_id) {
   const std::string table = table_sql();
   if (!info.exists()) {
-    spdlog::info("creating ledger table {}", m_name.display());
+    spdlog::info("creating ledger table {}{}", m_name.display(),
+                 keyed_by_id ? " keyed by id, as the migration files that record themselves in it expect" : "");
     std::string sql;
     if (m_name.schema) sql += "CREATE SCHEMA IF NOT EXISTS " + m_connection.escape_identifier(*m_name.schema) + ";\n";
-    sql += "CREATE TABLE IF NOT EXISTS " + table + " (version text PRIMARY KEY, name text NOT NULL";
+    // A file's own `INSERT ... (id)` comes before migrate-init's row in the same
+    // transaction: only `id` may be required, and the row is then completed on it.
+    sql += "CREATE TABLE IF NOT EXISTS " + table +
+           (keyed_by_id ? " (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(), version text UNIQUE, name text"
+                        : " (version text PRIMARY KEY, name text NOT NULL");
     for (const auto& [column, type] : k_columns) {
-      if (std::string_view(column) != "version" && std::string_view(column) != "name") {
+      const std::string_view name = column;
+      if (name != "version" && name != "name" && !(keyed_by_id && name == "applied_at")) {
         sql += fmt::format(", {} {}", column, type);
       }
     }
@@ -212,13 +218,32 @@ std::string Ledger::record_applied_sql(const LedgerInfo& info, const Migration& 
                        m_connection.escape_literal(migration.checksum) + ", " + m_connection.escape_literal(applied_by()) +
                        // Sent in the same message as the file: statement_timestamp() is when it arrived.
                        ", (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint";
+  std::string upsert;
   if (info.has("id")) {
     columns += ", id";
     values += ", " + m_connection.escape_literal(migration.file.id());
+    // The file may have recorded itself a moment ago, in the same transaction (psql-era
+    // `INSERT INTO schema_migrations (id) ... ON CONFLICT DO NOTHING`): complete that row.
+    if (id_is_unique()) {
+      upsert = " ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, name = EXCLUDED.name, checksum = "
+               "EXCLUDED.checksum, applied_by = EXCLUDED.applied_by, execution_ms = EXCLUDED.execution_ms";
+    }
   }
   // Session-level RESETs are fine here: the next file's session reset does the same.
   return "RESET SESSION AUTHORIZATION;\nRESET ROLE;\nINSERT INTO " + table_sql() + " (" + columns + ") VALUES (" +
-         values + ")";
+         values + ")" + upsert;
+}
+
+bool Ledger::id_is_unique() {
+  if (!m_id_is_unique) {
+    m_id_is_unique = m_connection
+                         .exec_params("SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
+                                      "i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = to_regclass($1) AND "
+                                      "i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL AND a.attname = 'id')",
+                                      {table_sql()})
+                         .value(0, 0) == "t";
+  }
+  return *m_id_is_unique;
 }
 
 void Ledger::record_baseline(const LedgerInfo& info, const Migration& migration) {

@@ -37,7 +37,10 @@ public:
   // (every start but the first); in two otherwise.
   std::pair<LedgerInfo, std::vector<LedgerRow>> inspect_and_read();
   // Creates the ledger, or adds the columns an older or seed-style one lacks; call under the lock.
-  LedgerInfo ensure(const LedgerInfo& info);
+  // `keyed_by_id`: the migration files write the ledger themselves (a psql-era
+  // `INSERT INTO schema_migrations (id) ...`), so a new ledger takes the seed-style shape
+  // they expect: `id text PRIMARY KEY` (the file name without .sql) and `applied_at`.
+  LedgerInfo ensure(const LedgerInfo& info, bool keyed_by_id = false);
 
   // The INSERT that records `migration` as applied, with its execution time measured by
   // the server: sent in one message after the file and before COMMIT, so the file and its
@@ -75,6 +78,9 @@ private:
   void write(const std::string& sql);
   // A literal for this connection, or NULL.
   std::string literal(const std::optional<std::string>& value);
+  // Whether `id` has a unique index of its own (asked once): the row is then upserted on it.
+  bool id_is_unique();
+  std::optional<bool> m_id_is_unique;
 
   pg::Connection& m_connection;
   LedgerName m_name;

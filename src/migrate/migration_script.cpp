@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <sstream>
 
 namespace migrate_init {
 namespace {
@@ -189,24 +190,78 @@ std::vector<std::string> statement_problems(std::string_view file_name, const Sp
   return problems;
 }
 
-// Why a statement cannot run in the file's one transaction, if it cannot.
-std::optional<std::string> transaction_problem(std::string_view file_name, const SqlStatement& statement) {
-  const std::string word = first_word(statement);
+// What a statement does to the transaction it runs in.
+enum class TransactionControl {
+  none,   // anything else (SAVEPOINT, RELEASE and ROLLBACK TO included: they nest inside)
+  begin,  // BEGIN, START TRANSACTION
+  commit, // COMMIT, END (not COMMIT PREPARED, not AND CHAIN)
+  other,  // ROLLBACK, ABORT, COMMIT AND CHAIN, PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED
+};
+
+TransactionControl transaction_control(const SqlStatement& statement) {
   const auto words = words_of(statement);
-  const bool ends_transaction = word == "commit" || word == "end" || word == "abort" ||
-                                (word == "rollback" && word_at(words, 1) != "to") || word == "begin" ||
-                                word == "start";
-  if (ends_transaction) {
-    return location(file_name, statement.line) + ": " + upper(word) +
-           " inside a migration would split it from its ledger row (remove it, or put "
-           "`-- migrate-init: no-transaction` on the file's first line)";
+  const std::string w0 = word_at(words, 0), w1 = word_at(words, 1);
+  if (w0 == "begin" || (w0 == "start" && w1 == "transaction")) return TransactionControl::begin;
+  if (w0 == "commit" || w0 == "end") {
+    if (w1 == "prepared" || has_top_level_word(words, "chain")) return TransactionControl::other;
+    return TransactionControl::commit;
   }
-  if (auto reason = needs_no_transaction(statement)) {
-    return location(file_name, statement.line) + ": " + *reason +
-           " cannot run inside a transaction block; put `-- migrate-init: no-transaction` on the file's first line";
-  }
-  return std::nullopt;
+  if ((w0 == "rollback" && w1 != "to") || w0 == "abort") return TransactionControl::other;
+  if (w0 == "prepare" && w1 == "transaction") return TransactionControl::other;
+  return TransactionControl::none;
 }
+
+// The file's own transaction blocks, as one statement after another is seen: balanced and
+// not nested, they are dropped and the file runs whole in migrate-init's transaction.
+struct BlockTracker {
+  std::optional<std::size_t> open_line;              // the BEGIN of the block still open
+  std::vector<std::pair<std::size_t, std::size_t>> drop; // [offset, end) in up.sql
+  std::vector<std::size_t> lines;
+  std::vector<std::string> problems;
+  std::optional<std::pair<std::size_t, std::string>> no_transaction; // the first statement that needs none
+
+  void see(std::string_view file_name, const SqlStatement& statement) {
+    const std::string at = location(file_name, statement.line) + ": ";
+    switch (transaction_control(statement)) {
+    case TransactionControl::begin:
+      if (open_line) {
+        problems.push_back(at + "BEGIN inside the transaction block opened at line " + std::to_string(*open_line) +
+                           " (PostgreSQL does not nest them): remove one, or put `-- migrate-init: no-transaction` "
+                           "on the file's first line");
+      }
+      open_line = statement.line;
+      break;
+    case TransactionControl::commit:
+      if (!open_line) {
+        problems.push_back(at + upper(first_word(statement)) +
+                           " without a BEGIN before it: remove it (the file runs in one transaction with its "
+                           "ledger row), or put `-- migrate-init: no-transaction` on the file's first line");
+      }
+      open_line.reset();
+      break;
+    case TransactionControl::other:
+      problems.push_back(at + upper(first_word(statement)) +
+                         " inside a migration would end its transaction apart from its ledger row (a ROLLBACK "
+                         "would record as applied what it undid): remove it, or put `-- migrate-init: "
+                         "no-transaction` on the file's first line");
+      return;
+    case TransactionControl::none:
+      if (!no_transaction) {
+        if (auto reason = needs_no_transaction(statement)) no_transaction.emplace(statement.line, *reason);
+      }
+      return;
+    }
+    drop.emplace_back(statement.offset, statement.offset + statement.text.size());
+    lines.push_back(statement.line);
+  }
+
+  void finish(std::string_view file_name) {
+    if (open_line) {
+      problems.push_back(location(file_name, *open_line) +
+                         ": BEGIN with no COMMIT after it: add the COMMIT, or remove the BEGIN");
+    }
+  }
+};
 
 // A marker line of dbmate's layout: its index, where it starts and where the line after it
 // starts (the end of the text when it is the last line).
@@ -249,22 +304,46 @@ Layout read_layout(std::string_view text) {
 // What splitting the up section found, statement by statement.
 struct UpSection {
   std::vector<std::string> copy_problems;
-  std::vector<std::pair<std::size_t, std::string>> transaction_problems; // statement index, problem
-  std::string first_word_of_first, first_word_of_last;
-  std::size_t end_of_first = 0; // where the first statement's text ends in up.sql
+  BlockTracker blocks;
 };
 
-// Checks one statement and keeps what the mode needs of it (see MigrationScript).
+// INSERT INTO name / CREATE [UNLOGGED|TEMP] TABLE [IF NOT EXISTS] name, or nullopt.
+std::optional<TableTouch> table_touch(const SqlStatement& statement) {
+  const auto& tokens = statement.tokens;
+  std::size_t i = 0;
+  TableTouch touch;
+  touch.line = statement.line;
+  if (is_word(tokens, 0, "insert") && is_word(tokens, 1, "into")) {
+    i = 2;
+    touch.on_conflict = has_top_level_word(words_of(statement), "conflict");
+  } else if (is_word(tokens, 0, "create")) {
+    i = 1;
+    while (is_word(tokens, i, "unlogged") || is_word(tokens, i, "temp") || is_word(tokens, i, "temporary") ||
+           is_word(tokens, i, "global") || is_word(tokens, i, "local")) {
+      ++i;
+    }
+    if (!is_word(tokens, i, "table")) return std::nullopt;
+    ++i;
+    if (is_word(tokens, i, "if") && is_word(tokens, i + 1, "not") && is_word(tokens, i + 2, "exists")) i += 3;
+    touch.creates = true;
+  } else {
+    return std::nullopt;
+  }
+  std::string last_part;
+  if (!read_name(tokens, i, &last_part)) return std::nullopt;
+  touch.table = last_part;
+  return touch;
+}
+
+// Checks one statement and keeps what the mode needs of it (see MigrationScript). The
+// file's own transaction statements are not kept: they are blanked out of what is sent.
 void take_statement(std::string_view file_name, MigrationScript& script, UpSection& found, SqlStatement&& statement) {
   if (auto problem = copy_problem(file_name, statement)) found.copy_problems.push_back(std::move(*problem));
+  if (auto touch = table_touch(statement)) script.table_touches.push_back(std::move(*touch));
   if (script.mode == TransactionMode::transaction) {
-    const std::size_t index = script.up_statements.size();
-    if (auto problem = transaction_problem(file_name, statement)) found.transaction_problems.emplace_back(index, *problem);
-    found.first_word_of_last = first_word(statement);
-    if (index == 0) {
-      found.first_word_of_first = found.first_word_of_last;
-      found.end_of_first = statement.offset + statement.text.size();
-    }
+    const std::size_t dropped = found.blocks.drop.size();
+    found.blocks.see(file_name, statement);
+    if (found.blocks.drop.size() != dropped) return;
     std::string().swap(statement.text);
     std::vector<SqlToken> first_token{std::move(statement.tokens.front())};
     statement.tokens.swap(first_token);
@@ -272,40 +351,50 @@ void take_statement(std::string_view file_name, MigrationScript& script, UpSecti
   script.up_statements.push_back(std::move(statement));
 }
 
-// A file wrapped in BEGIN ... COMMIT runs in migrate-init's own transaction instead, so
-// that its ledger row commits with it: the wrapper statements are cut out, in place.
-bool remove_own_transaction(MigrationScript& script, const UpSection& found) {
-  auto& statements = script.up_statements;
-  const std::string& first = found.first_word_of_first;
-  const std::string& last = found.first_word_of_last;
-  if (statements.size() < 2 || !((first == "begin" || first == "start") && (last == "commit" || last == "end"))) {
-    return false;
+// Turns [begin, end) of `sql` into spaces, line breaks kept and each UTF-8 character one
+// space: the server's error positions (in characters) and the lines of the rest of the
+// file stay what they were. Returns how many bytes went.
+std::size_t blank_out(std::string& sql, std::size_t begin, std::size_t end) {
+  std::size_t kept = begin;
+  for (std::size_t i = begin; i < end; ++i) {
+    const auto c = static_cast<unsigned char>(sql[i]);
+    if ((c & 0xC0) == 0x80) continue; // a UTF-8 continuation byte: its character is one space already
+    sql[kept++] = c == '\n' ? '\n' : ' ';
   }
-  std::string& sql = script.up.sql;
-  const std::size_t after_begin = sql.find(';', found.end_of_first);
-  if (after_begin == std::string::npos) return false;
-  const std::size_t start = after_begin + 1;
-  const std::size_t end = statements.back().offset;
-  script.up.first_line +=
-      static_cast<std::size_t>(std::count(sql.begin(), sql.begin() + static_cast<std::ptrdiff_t>(start), '\n'));
-  sql.erase(end);
-  sql.erase(0, start);
-  statements.pop_back();
-  statements.erase(statements.begin());
-  for (auto& statement : statements) statement.offset -= start;
-  script.own_transaction_removed = true;
-  return true;
+  sql.erase(kept, end - kept);
+  return end - kept;
 }
 
-void add_transaction_problems(MigrationScript& script, const UpSection& found, bool wrapper_removed,
-                              std::size_t statement_count) {
-  for (const auto& [index, problem] : found.transaction_problems) {
-    if (wrapper_removed && (index == 0 || index + 1 == statement_count)) continue; // the wrapper itself
-    script.problems.push_back(problem);
+// psql's `\set ON_ERROR_STOP on` (or 1, true): what migrate-init always does, so harmless.
+bool is_on_error_stop(std::string_view line) {
+  std::string words;
+  for (char c : line) words += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::istringstream in(words);
+  std::string command, variable, value, extra;
+  in >> command >> variable >> value >> extra;
+  return command == "\\set" && variable == "on_error_stop" && (value == "on" || value == "1" || value == "true") &&
+         extra.empty();
+}
+
+// Blanks every `\set ON_ERROR_STOP on` line that the splitter sees as a meta-command (not
+// one inside a string or a dollar-quoted body); the first other meta-command stays, to be
+// refused.
+void drop_on_error_stop(ScriptSection& up) {
+  if (up.sql.find("\\set") == std::string::npos && up.sql.find("\\SET") == std::string::npos) return;
+  for (;;) {
+    const SplitSql rest = split_sql_in_windows(up.sql, [](SqlStatement&&) {}, up.first_line);
+    if (!rest.meta_command_line) return;
+    std::size_t start = 0;
+    for (std::size_t line = up.first_line; line < *rest.meta_command_line; ++line) start = up.sql.find('\n', start) + 1;
+    const std::size_t end = std::min(up.sql.find('\n', start), up.sql.size());
+    if (!is_on_error_stop(std::string_view(up.sql).substr(start, end - start))) return;
+    blank_out(up.sql, start, end);
   }
 }
 
 void split_up_section(std::string_view file_name, MigrationScript& script) {
+  drop_on_error_stop(script.up);
+  const std::size_t problems_before = script.problems.size();
   UpSection found;
   const SplitSql rest = split_sql_in_windows(
       script.up.sql, [&](SqlStatement&& statement) { take_statement(file_name, script, found, std::move(statement)); },
@@ -313,8 +402,36 @@ void split_up_section(std::string_view file_name, MigrationScript& script) {
   const auto problems = statement_problems(file_name, rest, found.copy_problems);
   script.problems.insert(script.problems.end(), problems.begin(), problems.end());
   if (script.mode != TransactionMode::transaction) return;
-  const std::size_t statement_count = script.up_statements.size();
-  add_transaction_problems(script, found, remove_own_transaction(script, found), statement_count);
+  BlockTracker& blocks = found.blocks;
+  blocks.finish(file_name);
+  if (blocks.no_transaction) {
+    const auto& [line, reason] = *blocks.no_transaction;
+    if (blocks.lines.empty() && blocks.problems.empty()) {
+      // Run as psql runs it: statement by statement, with the progress, resume and repair
+      // of a marked no-transaction file.
+      script.mode = TransactionMode::none;
+      script.detected_no_transaction = reason + " at line " + std::to_string(line);
+      script.up_statements.clear();
+      script.table_touches.clear();
+      script.problems.resize(problems_before);
+      split_up_section(file_name, script);
+      return;
+    }
+    script.problems.push_back(location(file_name, line) + ": " + reason +
+                              " cannot run inside a transaction block, and this file has transaction blocks of its "
+                              "own (BEGIN at line " + std::to_string(blocks.lines.empty() ? line : blocks.lines.front()) +
+                              "): move it to a file of its own, which then runs outside a transaction");
+  }
+  script.problems.insert(script.problems.end(), blocks.problems.begin(), blocks.problems.end());
+  // Last to first, so each range's offsets still hold; the kept statements after a range
+  // move back by what it lost.
+  for (auto range = blocks.drop.rbegin(); range != blocks.drop.rend(); ++range) {
+    const std::size_t removed = blank_out(script.up.sql, range->first, range->second);
+    for (auto& statement : script.up_statements) {
+      if (statement.offset > range->first) statement.offset -= removed;
+    }
+  }
+  script.own_transaction_lines = std::move(blocks.lines);
 }
 
 // Where a section starts (after its marker, or at the file's start) and ends (at the other

@@ -29,6 +29,16 @@ struct ConcurrentIndex {
   std::optional<std::string> table; // the table, when the statement names it (ON t, REINDEX TABLE t)
 };
 
+// A statement that writes to or creates a table by name: how a psql-era file keeps its
+// own ledger (`INSERT INTO schema_migrations (id) VALUES (...) ON CONFLICT DO NOTHING`,
+// `CREATE TABLE IF NOT EXISTS schema_migrations (...)`).
+struct TableTouch {
+  bool creates = false;     // CREATE TABLE; otherwise INSERT INTO
+  std::string table;        // the name's last part, as PostgreSQL folds it
+  std::size_t line = 0;
+  bool on_conflict = false; // an INSERT with ON CONFLICT
+};
+
 // A migration file, understood: its mode, the SQL that runs going forward (and back), its
 // statements, and what makes it unfit to run.
 struct MigrationScript {
@@ -40,7 +50,14 @@ struct MigrationScript {
   // runs up.sql as one text, so each keeps only its offset, line and first token (its
   // kind): a big file's statement texts and tokens would take several times its size.
   std::vector<SqlStatement> up_statements;
-  bool own_transaction_removed = false;     // the file wrapped itself in BEGIN ... COMMIT
+  // The lines of the file's own BEGIN/START TRANSACTION and COMMIT/END statements, blanked
+  // out of up.sql (spaces, line breaks kept): the file then runs whole in migrate-init's one
+  // transaction, together with its ledger row, statements around its blocks included.
+  std::vector<std::size_t> own_transaction_lines;
+  // Why a file with no marker runs statement by statement, as psql would run it
+  // ("CREATE INDEX CONCURRENTLY at line 3"); empty for a marked or transactional file.
+  std::string detected_no_transaction;
+  std::vector<TableTouch> table_touches;    // every INSERT INTO and CREATE TABLE of the up section
   std::vector<std::string> problems;        // "file:line: what is wrong; what to do"
 };
 

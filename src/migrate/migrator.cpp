@@ -64,7 +64,17 @@ void apply_pending(MigrationContext& context, const Plan& plan, MigrateOutcome& 
   const RunSettings settings = prepare_session(context.connection, context.ledger, context.config);
   for (std::size_t index : plan.pending) {
     const Migration& migration = context.set.migrations[index];
-    const bool no_transaction = migration.script().mode == TransactionMode::none;
+    const MigrationScript& script = migration.script();
+    const bool no_transaction = script.mode == TransactionMode::none;
+    if (!script.detected_no_transaction.empty()) {
+      spdlog::info("{} runs outside a transaction: {}", migration.file.file_name, script.detected_no_transaction);
+    }
+    if (!script.own_transaction_lines.empty()) {
+      std::string lines;
+      for (std::size_t line : script.own_transaction_lines) lines += (lines.empty() ? "" : ", ") + std::to_string(line);
+      spdlog::debug("{}: its own BEGIN/COMMIT (lines {}) are dropped; it runs whole in one transaction with its "
+                    "ledger row", migration.file.file_name, lines);
+    }
     log_event(spdlog::level::info, "migration.start",
               "applying " + migration.file.file_name + (no_transaction ? " (no transaction)" : ""),
               {{"version", migration.file.version}, {"file", migration.file.file_name},
@@ -75,6 +85,34 @@ void apply_pending(MigrationContext& context, const Plan& plan, MigrateOutcome& 
               {{"version", migration.file.version}, {"file", migration.file.file_name},
                {"mode", no_transaction ? "no-transaction" : "transaction"}, {"duration_ms", ms}});
   }
+}
+
+// Whether any file writes or creates the ledger table itself, as psql-era sets do.
+bool files_keep_the_ledger(const MigrationContext& context) {
+  return std::any_of(context.set.migrations.begin(), context.set.migrations.end(), [&](const Migration& migration) {
+    const auto& touches = migration.script().table_touches;
+    return std::any_of(touches.begin(), touches.end(),
+                       [&](const TableTouch& touch) { return touch.table == context.ledger.name().table; });
+  });
+}
+
+// A no-transaction file's ledger row is written before its first statement, so its own
+// plain INSERT of that row would fail half-way: refused before anything runs.
+void refuse_plain_self_records(const MigrationContext& context, const Plan& plan) {
+  SafetyReport report;
+  for (std::size_t index : plan.pending) {
+    const Migration& migration = context.set.migrations[index];
+    if (migration.script().mode != TransactionMode::none) continue;
+    for (const TableTouch& touch : migration.script().table_touches) {
+      if (touch.creates || touch.on_conflict || touch.table != context.ledger.name().table) continue;
+      report.errors.push_back(
+          {ExitCode::migration_failed,
+           migration.file.file_name + ":" + std::to_string(touch.line) + ": this file runs outside a transaction and "
+           "records itself in " + touch.table + " without ON CONFLICT, but migrate-init writes that row before its "
+           "first statement: add ON CONFLICT (id) DO NOTHING to the INSERT (migrate-init keeps the row either way)"});
+    }
+  }
+  enforce(report);
 }
 
 // One ledger: fast path, lock, re-read, apply, unlock. Adds to `outcome` as it goes.
@@ -120,11 +158,12 @@ void migrate_ledger(MigrationContext& context, MigrateOutcome& outcome, const st
     return;
   }
   if (!context.info.exists() && !config.baseline) warn_if_unledgered_tables(context, tenant);
-  context.info = context.ledger.ensure(context.info);
+  context.info = context.ledger.ensure(context.info, !context.info.exists() && files_keep_the_ledger(context));
   context.reread(); // another replica may have done the work while this one waited
   if (config.baseline && context.rows.empty()) record_baseline(context, *config.baseline);
   const Plan plan = context.plan();
   enforce(context.check(plan));
+  refuse_plain_self_records(context, plan);
   outcome.already_applied += total - plan.pending.size();
   const auto applying = Clock::now();
   apply_pending(context, plan, outcome);

@@ -38,12 +38,6 @@ std::optional<std::size_t> failing_statement_line(const ScriptSection& sent, con
   return split.statements[index].line + sent.first_line - 1;
 }
 
-// Whether an error came from the ledger row and COMMIT sent after the file's statements.
-bool after_the_file(const ScriptSection& sent, const pg::DatabaseError& error) {
-  if (error.position() > 0) return error.position() > character_count(sent.sql);
-  return error.statements_completed() && *error.statements_completed() >= split_sql(sent.sql).statements.size();
-}
-
 long long ms_since(Clock::time_point start) {
   return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
 }
@@ -131,8 +125,17 @@ long long apply_in_transaction(pg::Connection& connection, Ledger& ledger, const
       }
     });
   } catch (const pg::DatabaseError& e) {
-    if (after_the_file(migration.script().up, e)) fail(migration, file + ": recording it in the ledger: " + e.what());
-    fail(migration, locate_error(file, migration.script().up, e) + gave_up_note(e, settings));
+    // The server skips the blanked-out BEGIN/COMMIT as empty statements, so its count of
+    // completed statements indexes up_statements: no need to split a big file again.
+    const auto& statements = migration.script().up_statements;
+    const auto completed = e.statements_completed();
+    if (e.position() > character_count(migration.script().up.sql) ||
+        (e.position() == 0 && completed && *completed >= statements.size())) {
+      fail(migration, file + ": recording it in the ledger: " + e.what());
+    }
+    std::optional<std::size_t> line;
+    if (e.position() == 0 && completed && e.sqlstate() != k_invalid_encoding) line = statements[*completed].line;
+    fail(migration, locate_error(file, migration.script().up, e, line) + gave_up_note(e, settings));
   } catch (const Interrupted& e) {
     throw Interrupted(e.signal_number(), "interrupted by " + signal_name(e.signal_number()) + " while applying " +
                                              file + ": the statement was cancelled and rolled back; it will be "

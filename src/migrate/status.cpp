@@ -70,6 +70,15 @@ const char* mode_name(const Migration& migration) {
   return migration.script().mode == TransactionMode::none ? "no-transaction" : "transaction";
 }
 
+// Why a file runs the way it does, for plan.
+std::string mode_reason(const Migration& migration) {
+  const MigrationScript& script = migration.script();
+  if (!script.detected_no_transaction.empty()) return script.detected_no_transaction + " cannot run in a transaction";
+  if (script.mode == TransactionMode::none) return "marked no-transaction";
+  if (!script.own_transaction_lines.empty()) return "in one transaction with its ledger row; its own BEGIN/COMMIT dropped";
+  return "in one transaction with its ledger row";
+}
+
 // Whether `migrate` would record this pending file as the baseline instead of running it:
 // AUTO_MIGRATE_BASELINE on an empty ledger, and a version up to the baseline's.
 bool recorded_as_baseline(const MigrationContext& context, const Migration& migration) {
@@ -138,13 +147,16 @@ LedgerReport plan_report(const MigrationContext& context) {
     const bool baseline = recorded_as_baseline(context, m);
     const std::string mode = baseline ? "baseline" : mode_name(m);
     report.text += m.file.file_name + "  " + m.checksum + "  " +
-                   (baseline ? "baseline (recorded as applied, not run: AUTO_MIGRATE_BASELINE)" : mode) + "\n";
+                   (baseline ? "baseline (recorded as applied, not run: AUTO_MIGRATE_BASELINE)"
+                             : mode + " (" + mode_reason(m) + ")") +
+                   "\n";
     items.push_back(JsonObject()
                         .add("version", m.file.version)
                         .add("name", m.file.name)
                         .add("file", m.file.file_name)
                         .add("checksum", m.checksum)
                         .add("mode", mode)
+                        .add("why", baseline ? std::string("AUTO_MIGRATE_BASELINE") : mode_reason(m))
                         .add("statements", static_cast<long long>(baseline ? 0 : m.script().up_statements.size()))
                         .str());
   }

@@ -377,7 +377,7 @@ TEST_CASE("plan shows the files AUTO_MIGRATE_BASELINE would record without runni
   CHECK(plan.out.find("001_a.sql") != std::string::npos);
   CHECK(test::count(plan.out, "baseline (recorded as applied, not run: AUTO_MIGRATE_BASELINE)") == 2);
   CHECK(plan.out.find("003_c.sql  ") != std::string::npos);
-  CHECK(test::count(plan.out, "  transaction\n") == 1);
+  CHECK(test::count(plan.out, "  transaction (in one transaction with its ledger row)\n") == 1);
   const auto json = test::run({{"plan", "--json"}, env});
   CHECK(test::count(json.out, "\"mode\":\"baseline\"") == 2);
   // And migrate does what plan said.

@@ -229,12 +229,16 @@ TEST_CASE("Unrunnable files are refused at planning time, before anything runs")
     const char* sql;
     const char* expected;
   };
-  for (const Case& bad : {Case{"002_cic.sql", "SELECT 1;\nCREATE INDEX CONCURRENTLY t_idx ON t (a);\n",
-                               "002_cic.sql:2: CREATE INDEX CONCURRENTLY cannot run inside a transaction block"},
-                          Case{"002_vacuum.sql", "VACUUM t;\n", "002_vacuum.sql:1: VACUUM cannot run inside a transaction"},
+  // (An unmarked CREATE INDEX CONCURRENTLY or VACUUM file runs outside a transaction, as
+  // psql runs it; only one that also has a transaction block of its own is refused.)
+  for (const Case& bad : {Case{"002_cic.sql", "BEGIN;\nSELECT 1;\nCOMMIT;\nCREATE INDEX CONCURRENTLY t_idx ON t (a);\n",
+                               "002_cic.sql:4: CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and "
+                               "this file has transaction blocks of its own (BEGIN at line 1)"},
+                          Case{"002_vacuum.sql", "VACUUM t;\nBEGIN;\nSELECT 1;\nCOMMIT;\n",
+                               "002_vacuum.sql:1: VACUUM cannot run inside a transaction"},
                           Case{"002_meta.sql", "SELECT 1;\n\\set x 1\nSELECT 2;\n", "002_meta.sql:2: a psql meta-command"},
                           Case{"002_commit.sql", "CREATE TABLE y (id int);\nCOMMIT;\nCREATE TABLE z (id int);\n",
-                               "002_commit.sql:2: COMMIT inside a migration would split it from its ledger row"},
+                               "002_commit.sql:2: COMMIT without a BEGIN before it"},
                           Case{"002_copy.sql", "CREATE TABLE y (id int);\nCOPY y FROM STDIN;\n",
                                "002_copy.sql:2: COPY ... STDIN/STDOUT needs psql"}}) {
     CAPTURE(bad.file);
@@ -299,9 +303,9 @@ TEST_CASE("plan and verify change nothing; verify exits 5 until the database mat
   const auto plan = s.run({"plan"});
   CHECK(plan.exit_code == 0);
   CHECK(contains(plan.out, "001_a.sql  "));
-  CHECK(contains(plan.out, "  transaction\n"));
+  CHECK(contains(plan.out, "  transaction (in one transaction with its ledger row)\n"));
   CHECK(contains(plan.out, "002_i.sql  "));
-  CHECK(contains(plan.out, "  no-transaction\n"));
+  CHECK(contains(plan.out, "  no-transaction (marked no-transaction)\n"));
   const auto plan_json = s.run({"plan", "--json"});
   CHECK(contains(plan_json.out, "{\"pending\":[{\"version\":\"001\",\"name\":\"a\",\"file\":\"001_a.sql\",\"checksum\":\""));
   CHECK(contains(plan_json.out, "\"mode\":\"no-transaction\""));
@@ -450,13 +454,16 @@ TEST_CASE("Other statements refused in a transactional file: CREATE DATABASE, AL
     const char* sql;
     const char* expected;
   };
-  for (const Case& bad : {Case{"002_db.sql", "CREATE DATABASE other;\n", "002_db.sql:1: CREATE DATABASE cannot run inside a transaction block"},
-                          Case{"002_sys.sql", "ALTER SYSTEM SET work_mem = '64MB';\n",
-                               "002_sys.sql:1: ALTER SYSTEM cannot run inside a transaction block"},
+  // (Alone, CREATE DATABASE and ALTER SYSTEM make a file run outside a transaction; with a
+  // transaction block of its own too, it is refused.)
+  for (const Case& bad : {Case{"002_db.sql", "BEGIN;\nSELECT 1;\nCOMMIT;\nCREATE DATABASE other;\n",
+                               "002_db.sql:4: CREATE DATABASE cannot run inside a transaction block"},
+                          Case{"002_sys.sql", "BEGIN;\nSELECT 1;\nCOMMIT;\nALTER SYSTEM SET work_mem = '64MB';\n",
+                               "002_sys.sql:4: ALTER SYSTEM cannot run inside a transaction block"},
                           Case{"002_rb.sql", "CREATE TABLE y (id int);\nROLLBACK;\n",
-                               "002_rb.sql:2: ROLLBACK inside a migration would split it from its ledger row"},
+                               "002_rb.sql:2: ROLLBACK inside a migration would end its transaction apart from its ledger row"},
                           Case{"002_end.sql", "CREATE TABLE y (id int);\nEND;\n",
-                               "002_end.sql:2: END inside a migration would split it from its ledger row"},
+                               "002_end.sql:2: END without a BEGIN before it"},
                           Case{"002_out.sql", "COPY t TO STDOUT;\n", "002_out.sql:1: COPY ... STDIN/STDOUT needs psql"},
                           Case{"002_connect.sql", "\\connect other\nSELECT 1;\n", "002_connect.sql:1: a psql meta-command"}}) {
     CAPTURE(bad.file);
@@ -473,7 +480,7 @@ TEST_CASE("Other statements refused in a transactional file: CREATE DATABASE, AL
 TEST_CASE("Several problems are each logged on a line of their own, then one summary; the exit code is the worst") {
   SUBCASE("two problems in one pending file: exit 1") {
     Scenario s;
-    s.dir.write("001_two.sql", "VACUUM t;\n\\set x 1\n");
+    s.dir.write("001_two.sql", "VACUUM t;\n\\set x 1\nBEGIN;\nSELECT 1;\nCOMMIT;\n");
     const auto result = s.run({"migrate"});
     CHECK(result.exit_code == 1);
     CHECK(contains(result.err, "error: 001_two.sql:1: VACUUM cannot run inside a transaction block"));

@@ -64,25 +64,59 @@ TEST_CASE("dbmate's up and down sections are split, with file line numbers kept"
   CHECK(script.down->first_line == 6);
 }
 
-TEST_CASE("A file wrapped in BEGIN ... COMMIT loses the wrapper and keeps its lines") {
+TEST_CASE("A file wrapped in BEGIN ... COMMIT has the wrapper blanked out, its lines and positions kept") {
   const auto script = parse_migration_script("003_w.sql", "BEGIN;\nCREATE TABLE w (id int);\nSELEC 1;\nCOMMIT;\n");
-  CHECK(script.own_transaction_removed);
+  CHECK(script.own_transaction_lines == std::vector<std::size_t>{1, 4});
   CHECK(script.problems.empty());
-  CHECK(script.up.sql == "\nCREATE TABLE w (id int);\nSELEC 1;\n");
+  CHECK(script.up.sql == "     ;\nCREATE TABLE w (id int);\nSELEC 1;\n      ;\n");
   CHECK(script.up.first_line == 1);
   REQUIRE(script.up_statements.size() == 2);
   CHECK(script.up_statements[0].line == 2);
-  CHECK(script.up_statements[0].offset == 1); // in up.sql, after the wrapper's cut
   CHECK(script.up_statements[1].offset == script.up.sql.find("SELEC"));
 
   const auto start_end = parse_migration_script("003_w.sql", "START TRANSACTION;\nSELECT 1;\nEND;\n");
-  CHECK(start_end.own_transaction_removed);
+  CHECK(start_end.own_transaction_lines == std::vector<std::size_t>{1, 3});
 }
 
-TEST_CASE("Transaction control inside a transactional file is a problem, except savepoints") {
-  CHECK(has_problem(parse_migration_script("004_x.sql", "SELECT 1;\nCOMMIT;\nSELECT 2;\n"), "004_x.sql:2: COMMIT inside"));
-  CHECK(has_problem(parse_migration_script("004_x.sql", "SELECT 1;\nROLLBACK;\n"), "004_x.sql:2: ROLLBACK inside"));
-  CHECK(has_problem(parse_migration_script("004_x.sql", "BEGIN;\nSELECT 1;\n"), "004_x.sql:1: BEGIN inside"));
+TEST_CASE("Transaction blocks anywhere in a file are dropped: psql's template runs whole, verification and INSERT included") {
+  const std::string text = "-- Migration: 006_feature\n-- Purpose: x\nBEGIN;\nCREATE TABLE IF NOT EXISTS f (id int);\n"
+                           "COMMIT;\n\n-- Verification queries\nSELECT count(*) FROM f;\n\nBEGIN;\nALTER TABLE f ADD "
+                           "COLUMN IF NOT EXISTS b int;\nEND;\n-- Record migration\nINSERT INTO schema_migrations (id)\n"
+                           "VALUES ('006_feature')\nON CONFLICT (id) DO NOTHING;\n";
+  const auto script = parse_migration_script("006_feature.sql", text);
+  CHECK(script.problems.empty());
+  CHECK(script.mode == TransactionMode::transaction);
+  CHECK(script.own_transaction_lines == std::vector<std::size_t>{3, 5, 10, 12});
+  REQUIRE(script.up_statements.size() == 4);
+  CHECK(script.up_statements[3].line == 14);
+  CHECK(script.up.sql.size() == text.size()); // ASCII: blanked byte for byte
+  CHECK(std::count(script.up.sql.begin(), script.up.sql.end(), '\n') == std::count(text.begin(), text.end(), '\n'));
+  CHECK(split_sql(script.up.sql).statements.size() == 4); // what the server is sent
+  SUBCASE("a character of several bytes in a dropped statement is one space: positions in characters hold") {
+    const auto accented = parse_migration_script("007_x.sql", "BEGIN /* caf\xC3\xA9 */;\nSELEC 1;\nCOMMIT;\n");
+    CHECK(accented.up.sql.substr(0, accented.up.sql.find('\n')) == "                ;");
+  }
+}
+
+TEST_CASE("Transaction control that would split a file from its ledger row is refused, naming file:line and the fix") {
+  const auto problem = [](const std::string& sql) {
+    const auto script = parse_migration_script("004_x.sql", sql);
+    return script.problems.empty() ? std::string() : script.problems.front();
+  };
+  CHECK(problem("SELECT 1;\nCOMMIT;\nSELECT 2;\n") ==
+        "004_x.sql:2: COMMIT without a BEGIN before it: remove it (the file runs in one transaction with its ledger "
+        "row), or put `-- migrate-init: no-transaction` on the file's first line");
+  CHECK(problem("BEGIN;\nSELECT 1;\nROLLBACK;\n") ==
+        "004_x.sql:3: ROLLBACK inside a migration would end its transaction apart from its ledger row (a ROLLBACK "
+        "would record as applied what it undid): remove it, or put `-- migrate-init: no-transaction` on the file's "
+        "first line");
+  CHECK(problem("BEGIN;\nBEGIN;\nSELECT 1;\nCOMMIT;\nCOMMIT;\n") ==
+        "004_x.sql:2: BEGIN inside the transaction block opened at line 1 (PostgreSQL does not nest them): remove one, "
+        "or put `-- migrate-init: no-transaction` on the file's first line");
+  CHECK(problem("BEGIN;\nSELECT 1;\n") == "004_x.sql:1: BEGIN with no COMMIT after it: add the COMMIT, or remove the BEGIN");
+  CHECK(problem("SELECT 1;\nABORT;\n").rfind("004_x.sql:2: ABORT inside a migration", 0) == 0);
+  CHECK(problem("BEGIN;\nSELECT 1;\nCOMMIT AND CHAIN;\nCOMMIT;\n").rfind("004_x.sql:3: COMMIT inside a migration", 0) == 0);
+  CHECK(problem("PREPARE TRANSACTION 'x';\n").rfind("004_x.sql:1: PREPARE inside a migration", 0) == 0);
   CHECK(parse_migration_script("004_x.sql", "SAVEPOINT s;\nSELECT 1;\nROLLBACK TO SAVEPOINT s;\nRELEASE s;\n")
             .problems.empty());
   // A no-transaction file runs them one at a time: no problem.
@@ -106,8 +140,18 @@ TEST_CASE("Statements that cannot run in a transaction are refused in a transact
                         Case{"ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY", "DETACH PARTITION CONCURRENTLY"}}) {
     CAPTURE(c.sql);
     CHECK(needs_no_transaction(only_statement(c.sql)) == std::optional<std::string>(c.reason));
-    CHECK(has_problem(parse_migration_script("005_x.sql", std::string("SELECT 1;\n") + c.sql + ";\n"),
-                      std::string("005_x.sql:2: ") + c.reason + " cannot run inside a transaction block"));
+    // Without a marker, as psql would: statement by statement, saying why.
+    const auto detected = parse_migration_script("005_x.sql", std::string("SELECT 1;\n") + c.sql + ";\n");
+    CHECK(detected.problems.empty());
+    CHECK(detected.mode == TransactionMode::none);
+    CHECK(detected.detected_no_transaction == std::string(c.reason) + " at line 2");
+    REQUIRE(detected.up_statements.size() == 2);
+    CHECK(detected.up_statements[1].text == c.sql); // kept whole, to run one by one
+    // With a transaction block of its own too: refused, with the reason.
+    CHECK(has_problem(parse_migration_script("005_x.sql", std::string("BEGIN;\nSELECT 1;\nCOMMIT;\n") + c.sql + ";\n"),
+                      std::string("005_x.sql:4: ") + c.reason +
+                          " cannot run inside a transaction block, and this file has transaction blocks of its own "
+                          "(BEGIN at line 1): move it to a file of its own"));
   }
   for (const char* fine : {"CREATE INDEX i ON t (a)", "REFRESH MATERIALIZED VIEW CONCURRENTLY mv",
                            "SELECT 'CREATE INDEX CONCURRENTLY'", "COMMENT ON TABLE t IS 'vacuum'",
@@ -146,6 +190,26 @@ TEST_CASE("Meta-commands and unterminated text are problems with their file line
                     "006_m.sql:3: a psql meta-command"));
   CHECK(has_problem(parse_migration_script("006_m.sql", "SELECT 1;\nSELECT 'open;\n"), "006_m.sql:2: unterminated"));
   CHECK(parse_migration_script("006_m.sql", "SELECT '\\i not a command';\n").problems.empty());
+}
+
+TEST_CASE("psql's \\set ON_ERROR_STOP on is accepted and not sent; every other meta-command stays refused") {
+  for (const char* line : {"\\set ON_ERROR_STOP on", "\\set ON_ERROR_STOP 1", "  \\set ON_ERROR_STOP true  ",
+                           "\\SET on_error_stop ON"}) {
+    CAPTURE(line);
+    const auto script = parse_migration_script("001_x.sql", std::string(line) + "\nBEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n");
+    CHECK(script.problems.empty());
+    CHECK(script.up.sql.find('\\') == std::string::npos);
+    REQUIRE(script.up_statements.size() == 1);
+    CHECK(script.up_statements[0].line == 3);
+  }
+  CHECK(has_problem(parse_migration_script("001_x.sql", "\\set ON_ERROR_STOP on\n\\set x 1\nSELECT 1;\n"),
+                    "001_x.sql:2: a psql meta-command"));
+  CHECK(has_problem(parse_migration_script("001_x.sql", "\\set ON_ERROR_STOP off\nSELECT 1;\n"), "001_x.sql:1: a psql meta-command"));
+  CHECK(has_problem(parse_migration_script("001_x.sql", "SELECT 1; \\set ON_ERROR_STOP on\n"), "001_x.sql:1: a psql meta-command"));
+  // Inside a dollar-quoted body it is text, kept as it is.
+  const auto body = parse_migration_script("001_x.sql", "SELECT $$\n\\set ON_ERROR_STOP on\n$$;\n");
+  CHECK(body.problems.empty());
+  CHECK(body.up.sql.find("\\set ON_ERROR_STOP on") != std::string::npos);
 }
 
 TEST_CASE("down_section_problems finds what a rollback could not run, with file lines; the up section is not its concern") {
@@ -297,10 +361,8 @@ TEST_CASE("A file bigger than the split window is parsed as one split of the who
     CHECK(script.problems == std::vector<std::string>{
                                  "007_big.sql:" + std::to_string(lines_before + 3) + ": unterminated quoted string",
                                  "007_big.sql:" + std::to_string(lines_before + 2) +
-                                     ": a psql meta-command (\\...) cannot run on the server; use plain SQL",
-                                 "007_big.sql:" + std::to_string(lines_before + 1) +
-                                     ": VACUUM cannot run inside a transaction block; put `-- migrate-init: "
-                                     "no-transaction` on the file's first line"});
+                                     ": a psql meta-command (\\...) cannot run on the server; use plain SQL"});
+    CHECK(script.detected_no_transaction == "VACUUM at line " + std::to_string(lines_before + 1));
   }
 }
 

@@ -1,0 +1,179 @@
+// A migration set written for `psql -f` (tests/fixtures/psql_era: BEGIN/COMMIT in the
+// middle of files, verification SELECTs, self-recording INSERTs, a DO block, an unmarked
+// CREATE INDEX CONCURRENTLY file, \set ON_ERROR_STOP on) run unchanged by the built binary.
+#include "binary.hpp"
+#include "pg_server.hpp"
+
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <thread>
+
+using namespace std::chrono_literals;
+using test::shared_server;
+
+namespace {
+
+std::filesystem::path fixture() {
+  return test::example_migrations().parent_path() / "tests" / "fixtures" / "psql_era";
+}
+
+std::vector<std::filesystem::path> fixture_files() {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(fixture())) files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::map<std::string, std::string> env_for(const std::string& database) {
+  return {{"DATABASE_URL", shared_server().url(database)}, {"AUTO_MIGRATE_DIR", fixture().string()}};
+}
+
+// Runs a shell command with the server's password in its environment; returns its exit code.
+int shell(const std::string& command) {
+  const std::string full = "PGPASSWORD='" + std::string(test::PgServer::k_password) + "' " + command;
+  return std::system(full.c_str());
+}
+
+// What the old shell script did: psql -f each file in turn, stopping at the first error.
+void apply_with_psql(const std::string& database, std::size_t count) {
+  const auto files = fixture_files();
+  for (std::size_t i = 0; i < count && i < files.size(); ++i) {
+    REQUIRE(shell("psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p " + std::to_string(shared_server().port()) +
+                  " -U postgres -d " + database + " -f " + files[i].string() + " >/dev/null") == 0);
+  }
+}
+
+// The schema, ledger left out, as pg_dump --schema-only prints it.
+std::string schema_of(const std::string& database) {
+  test::TempDir dir;
+  const auto out = dir.path() / "schema.sql";
+  REQUIRE(shell("pg_dump --schema-only --no-owner -T schema_migrations -h 127.0.0.1 -p " +
+                std::to_string(shared_server().port()) + " -U postgres " + database + " > " + out.string()) == 0);
+  std::ifstream in(out);
+  std::string text;
+  // pg_dump's \restrict and \unrestrict lines carry a random key each time.
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("\\restrict ", 0) != 0 && line.rfind("\\unrestrict ", 0) != 0) text += line + "\n";
+  }
+  REQUIRE(text.find("CREATE TABLE public.orders") != std::string::npos);
+  return text;
+}
+
+const char* const k_all_ids = "000_migrations_ledger,001_users,002_orders,003_order_state,004_orders_user_index,"
+                              "005_backfill_email,006_your_feature";
+
+std::string ids(const std::string& database) {
+  return shared_server().scalar(database, "SELECT string_agg(id, ',' ORDER BY id) FROM schema_migrations");
+}
+
+} // namespace
+
+TEST_CASE("A psql-era set applies unchanged to a fresh database, with the schema psql -f gives and one row per file") {
+  const std::string by_psql = shared_server().create_database();
+  apply_with_psql(by_psql, 100);
+  const std::string db = shared_server().create_database();
+  const auto result = test::run({{"migrate"}, env_for(db)});
+  INFO(result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(schema_of(db) == schema_of(by_psql));
+  // The application's own boot check keeps working, exactly as on a psql-migrated database.
+  CHECK(ids(db) == k_all_ids);
+  CHECK(ids(by_psql) == k_all_ids);
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM schema_migrations WHERE applied_at IS NOT NULL AND "
+                                   "state = 'applied' AND version IS NOT NULL AND checksum IS NOT NULL") == "7");
+  CHECK(result.err.find("004_orders_user_index.sql runs outside a transaction: CREATE INDEX CONCURRENTLY at line 3") !=
+        std::string::npos);
+  CHECK(result.err.find("error") == std::string::npos);
+  CHECK(shared_server().scalar(db, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_user_id_idx'::regclass") ==
+        "t");
+  const auto verify = test::run({{"verify"}, env_for(db)});
+  CHECK(verify.exit_code == 0);
+}
+
+TEST_CASE("A database the psql script half migrated is adopted: the rest applied once, then nothing") {
+  const std::string db = shared_server().create_database();
+  apply_with_psql(db, 3); // 000, 001, 002: rows written by the files themselves
+  const auto result = test::run({{"migrate"}, env_for(db)});
+  INFO(result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(result.err.find("summary: applied 4 of 7 migrations (3 already applied)") != std::string::npos);
+  CHECK(ids(db) == k_all_ids);
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM schema_migrations") == "7");
+  const auto again = test::run({{"migrate"}, env_for(db)});
+  CHECK(again.exit_code == 0);
+  CHECK(again.err.find("database is up to date (7 migrations)") != std::string::npos);
+  CHECK(test::run({{"verify"}, env_for(db)}).exit_code == 0);
+  auto required = env_for(db);
+  required["AUTO_MIGRATE"] = "false";
+  required["AUTO_MIGRATE_REQUIRED"] = "001_users,006_your_feature";
+  const auto boot = test::run({{"--", "echo", "service-ran"}, required});
+  CHECK(boot.exit_code == 0);
+  CHECK(boot.out == "service-ran\n");
+}
+
+TEST_CASE("plan says how each psql-era file will run, and why") {
+  const std::string db = shared_server().create_database();
+  const auto plan = test::run({{"plan"}, env_for(db)});
+  CHECK(plan.exit_code == 0);
+  CHECK(plan.out.find("004_orders_user_index.sql  ") != std::string::npos);
+  CHECK(plan.out.find("no-transaction (CREATE INDEX CONCURRENTLY at line 3 cannot run in a transaction)") !=
+        std::string::npos);
+  CHECK(test::count(plan.out, "transaction (in one transaction with its ledger row; its own BEGIN/COMMIT dropped)") == 6);
+  const auto json = test::run({{"plan", "--json"}, env_for(db)});
+  CHECK(json.out.find("\"why\":\"CREATE INDEX CONCURRENTLY at line 3 cannot run in a transaction\"") != std::string::npos);
+}
+
+TEST_CASE("16 replicas at once on a fresh database apply each psql-era file once, and all start") {
+  const std::string db = shared_server().create_database();
+  std::vector<test::Running> replicas;
+  for (int i = 0; i < 16; ++i) replicas.emplace_back(test::Invocation({"--", "echo", "started"}, env_for(db)));
+  int started = 0;
+  for (auto& replica : replicas) {
+    const auto result = replica.wait(120s);
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.find(" error: ") == std::string::npos);
+    started += result.out == "started\n";
+  }
+  CHECK(started == 16);
+  CHECK(ids(db) == k_all_ids);
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM schema_migrations") == "7");
+}
+
+TEST_CASE("kill -9 at random moments of a psql-era run: the ledger and the schema agree, and the next start completes") {
+  std::mt19937 random(20261201);
+  for (int trial = 0; trial < 6; ++trial) {
+    CAPTURE(trial);
+    const std::string db = shared_server().create_database();
+    {
+      test::Running running({{"migrate"}, env_for(db)});
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 250)(random)));
+      running.signal(SIGKILL);
+      running.wait(20s);
+    }
+    // Whatever got recorded is there in full, and nothing unrecorded is (a transactional
+    // file is its row); an interrupted no-transaction file resumes.
+    const bool has_ledger = shared_server().scalar(db, "SELECT to_regclass('schema_migrations') IS NOT NULL") == "t";
+    const std::string recorded =
+        has_ledger ? shared_server().scalar(db, "SELECT coalesce(string_agg(id, ',' ORDER BY id), '') FROM "
+                                                "(SELECT id FROM schema_migrations WHERE state = 'applied') AS r")
+                   : "";
+    CHECK((recorded.find("002_orders") != std::string::npos) ==
+          (shared_server().scalar(db, "SELECT to_regclass('orders') IS NOT NULL") == "t"));
+    CHECK((recorded.find("006_your_feature") != std::string::npos) ==
+          (shared_server().scalar(db, "SELECT to_regclass('features') IS NOT NULL") == "t"));
+    const bool unfinished =
+        has_ledger && shared_server().scalar(db, "SELECT count(*) FROM schema_migrations WHERE state <> 'applied'") != "0";
+    if (unfinished) REQUIRE(test::run({{"repair", "4", "--retry"}, env_for(db)}).exit_code == 0);
+    const auto next = test::run({{"migrate"}, env_for(db)});
+    INFO(next.err);
+    CHECK(next.exit_code == 0);
+    CHECK(ids(db) == k_all_ids);
+    CHECK(test::run({{"verify"}, env_for(db)}).exit_code == 0);
+  }
+}
