@@ -177,3 +177,24 @@ TEST_CASE("kill -9 at random moments of a psql-era run: the ledger and the schem
     CHECK(test::run({{"verify"}, env_for(db)}).exit_code == 0);
   }
 }
+
+TEST_CASE("A no-transaction file's self-recording INSERT without ON CONFLICT is refused before anything runs") {
+  const std::string db = shared_server().create_database();
+  test::TempDir dir;
+  dir.write("000_ledger.sql", "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at "
+                              "TIMESTAMPTZ NOT NULL DEFAULT now());\n");
+  dir.write("001_t.sql", "CREATE TABLE t (a int);\nINSERT INTO schema_migrations (id) VALUES ('001_t');\n");
+  dir.write("002_idx.sql", "CREATE INDEX CONCURRENTLY t_a ON t (a);\n\nINSERT INTO schema_migrations (id) VALUES ('002_idx');\n");
+  const auto result = test::run({{"migrate"}, {{"DATABASE_URL", shared_server().url(db)},
+                                               {"AUTO_MIGRATE_DIR", dir.path().string()}}});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find("error: 002_idx.sql:3: this file runs outside a transaction and records itself in "
+                        "schema_migrations without ON CONFLICT") != std::string::npos);
+  CHECK(shared_server().scalar(db, "SELECT to_regclass('t') IS NULL") == "t"); // 000 and 001 did not run either
+  // In a transactional file the same plain INSERT works: the file's row comes first.
+  dir.write("002_idx.sql", "CREATE INDEX t_a ON t (a);\nINSERT INTO schema_migrations (id) VALUES ('002_idx');\n");
+  const auto fixed = test::run({{"migrate"}, {{"DATABASE_URL", shared_server().url(db)},
+                                              {"AUTO_MIGRATE_DIR", dir.path().string()}}});
+  CHECK(fixed.exit_code == 0);
+  CHECK(ids(db) == "000_ledger,001_t,002_idx");
+}
