@@ -32,9 +32,11 @@ rm -rf "$logs" && mkdir -p "$logs"
 for tool in dockerd /usr/bin/docker docker-compose debootstrap psql; do
   command -v "$tool" >/dev/null || die "$tool is not installed (scripts/install-deps.sh --tests installs it)"
 done
+package_dir=
 cleanup() {
   pg_stop
   engine_stop
+  [[ -n "$package_dir" ]] && rm -rf "$package_dir"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -86,7 +88,6 @@ if wants deb; then
   deb_status=$?
   check "the .deb installs in a clean Debian container and the installed binary runs" \
     bash -c "test $deb_status = 0 && grep -q '^migrate-init ' '$logs/deb.log'"
-  rm -rf "$package_dir"
 fi
 
 if wants images; then

@@ -7,6 +7,12 @@ service=example_app
 image=127.0.0.1:5999/migrate-init-example
 
 task_containers() { docker ps -q --filter "label=com.docker.swarm.service.name=$service" | sort; }
+# The running tasks not on IMAGE: during a paused update, swarm keeps restarting the failed
+# new task, which runs for a moment each time.
+task_containers_not_on() {
+  docker ps --filter "label=com.docker.swarm.service.name=$service" --format '{{.ID}} {{.Image}}' |
+    awk -v image="$1" '$2 != image {print $1}' | sort
+}
 tasks_running_on() { # tasks_running_on IMAGE COUNT: exactly COUNT tasks run, all of IMAGE
   local states
   states=$(docker service ps "$service" --filter desired-state=running --format '{{.Image}} {{.CurrentState}}')
@@ -101,7 +107,7 @@ swarm_test() {
   failed_tasks=$(docker ps -aq --filter "label=com.docker.swarm.service.name=$service" --filter "ancestor=$image:broken")
   check "the new task failed its migration and did not start the service" \
     any_log_has 'migration 007_add_label_search failed: .*not starting the service' $failed_tasks
-  check "the old tasks keep running: the same 5 containers" test "$(task_containers)" = "$old"
+  check "the old tasks keep running: the same 5 containers" test "$(task_containers_not_on "$image:broken")" = "$old"
   check "the ledger is unchanged" test "$(ledger_rows)" = "$before"
   check "nothing of 007 was left behind (its first statement was rolled back)" \
     test "$(ledger_sql "SELECT to_regclass('runs_job_name_labels_idx') IS NULL")" = t
