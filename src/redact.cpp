@@ -23,26 +23,26 @@ bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 
 
 // Whether the run [begin, end) of `text` is a coincidence: a few letters and digits that
 // a password shares with a longer word of the message ("nter" in "interrupted", "unter" in
-// "unterminated" for a password holding "hunter"). What libpq and the server echo of a
-// password they misread is cut at syntax (quotes, '@', '/', ':', spaces), never inside a
-// word, so such a run is no leak; masking it would make messages unreadable. A whole
-// short secret is still masked.
-bool is_coincidence(std::string_view text, Span run, const std::unordered_set<std::string>& short_secrets) {
+// "unterminated" for a password holding "hunter"; "word" in "password" for the password
+// "word"). What libpq and the server echo of a password they misread is cut at syntax
+// (quotes, '@', '/', ':', spaces), never inside a word, so such a run is no leak; masking
+// it would make messages unreadable.
+bool is_coincidence(std::string_view text, Span run) {
   const auto [begin, end] = run;
   if (end - begin > k_max_coincidence_length) return false;
   for (std::size_t i = begin; i < end; ++i) {
     if (!is_word_byte(text[i])) return false;
   }
-  const bool inside_word = (begin > 0 && is_word_byte(text[begin - 1])) || (end < text.size() && is_word_byte(text[end]));
-  return inside_word && !short_secrets.contains(std::string(text.substr(begin, end - begin)));
+  return (begin > 0 && is_word_byte(text[begin - 1])) || (end < text.size() && is_word_byte(text[end]));
 }
 
 // Widens each span to whole UTF-8 characters (a mask never leaves half a character) and
-// merges the spans that then touch.
+// merges the spans that then touch. Only bytes above ASCII are taken in: a stray
+// continuation byte after an ASCII one starts no character.
 std::vector<Span> whole_characters(std::string_view text, const std::vector<Span>& spans) {
   std::vector<Span> out;
   for (auto [begin, end] : spans) {
-    while (begin > 0 && is_continuation(text[begin])) --begin;
+    while (begin > 0 && is_continuation(text[begin]) && static_cast<unsigned char>(text[begin - 1]) >= 0x80) --begin;
     while (end < text.size() && is_continuation(text[end])) ++end;
     if (!out.empty() && begin <= out.back().second) {
       out.back().second = std::max(out.back().second, end);
@@ -160,20 +160,12 @@ std::string redact_password_parameters(std::string_view text) {
 
 } // namespace
 
-KnownSecrets::KnownSecrets(const std::vector<std::string>& secrets) {
-  for (const auto& secret : secrets) add(secret);
-}
-
 void KnownSecrets::add(std::string_view secret) {
   if (secret.size() < k_secret_piece_length) return;
   for (std::size_t i = 0; i + k_secret_piece_length <= secret.size(); ++i) m_pieces.insert(piece_at(secret, i));
-  if (secret.size() <= k_max_coincidence_length) m_short.emplace(secret);
 }
 
-void KnownSecrets::clear() {
-  m_pieces.clear();
-  m_short.clear();
-}
+void KnownSecrets::clear() { m_pieces.clear(); }
 
 std::vector<Span> KnownSecrets::spans_in(std::string_view text) const {
   std::vector<Span> runs;
@@ -186,7 +178,7 @@ std::vector<Span> KnownSecrets::spans_in(std::string_view text) const {
       runs.emplace_back(i, i + k_secret_piece_length);
     }
   }
-  std::erase_if(runs, [&](const Span& run) { return is_coincidence(text, run, m_short); });
+  std::erase_if(runs, [&](const Span& run) { return is_coincidence(text, run); });
   return whole_characters(text, runs);
 }
 
@@ -196,7 +188,9 @@ std::string redact(std::string_view text, const KnownSecrets& known_secrets) {
 }
 
 std::string redact(std::string_view text, const std::vector<std::string>& known_secrets) {
-  return redact(text, KnownSecrets(known_secrets));
+  KnownSecrets secrets;
+  for (const auto& secret : known_secrets) secrets.add(secret);
+  return redact(text, secrets);
 }
 
 std::optional<Span> uri_userinfo_password(std::string_view after_scheme) {

@@ -27,21 +27,17 @@ using Span = std::pair<std::size_t, std::size_t>;
 // cut it (a host name libpq took from a misread URL, a value after a backslash escape).
 class KnownSecrets {
 public:
-  KnownSecrets() = default;
-  explicit KnownSecrets(const std::vector<std::string>& secrets);
-
   void add(std::string_view secret);
   void clear();
 
   // What to hide in `text`: each maximal run covered by pieces of a secret, widened to
   // whole UTF-8 characters; in order, not overlapping. A run of at most five ASCII letters
   // and digits inside a longer word ("nter" in "interrupted", for a password holding
-  // "hunter") is left, unless it is a whole secret: see redact.cpp.
+  // "hunter") is left: see redact.cpp.
   std::vector<Span> spans_in(std::string_view text) const;
 
 private:
   std::unordered_set<std::uint32_t> m_pieces;
-  std::unordered_set<std::string> m_short; // secrets short enough to look like such a run
 };
 
 // Hides credentials in free text: every piece of each known secret (above), the password

@@ -265,11 +265,9 @@ std::optional<std::string> without_unexpected_character(std::string_view message
 
 UrlReading read_url(std::string_view url, const std::vector<std::string>& keywords) {
   UrlReading reading;
-  if (const std::size_t scheme = scheme_length(url)) {
-    read_uri(url, scheme, keywords, reading);
-  } else {
-    read_conninfo(url, keywords, reading);
-  }
+  if (const std::size_t scheme = scheme_length(url)) read_uri(url, scheme, keywords, reading);
+  // libpq reads anything but its own two schemes as conninfo, and may quote it as such.
+  if (scheme_length(url) == 0 || !reading.foreign_scheme.empty()) read_conninfo(url, keywords, reading);
   return reading;
 }
 

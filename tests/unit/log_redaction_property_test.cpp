@@ -291,7 +291,7 @@ struct Sought {
 
 // The first piece of the password of four bytes or more that `text` shows, "" if none. A
 // mask reads as a separator; a run of at most five letters and digits inside a longer word
-// is a coincidence unless it is the whole password (redact.hpp: "nter" in "interrupted").
+// is a coincidence (redact.hpp: "nter" in "interrupted").
 std::string shown_piece(std::string text, const Sought& sought) {
   for (std::size_t at = text.find(k_redacted); at != std::string::npos; at = text.find(k_redacted, at + 1)) {
     text.replace(at, k_redacted.size(), "\x01");
@@ -306,7 +306,7 @@ std::string shown_piece(std::string text, const Sought& sought) {
     const std::string run = text.substr(begin, end - begin);
     const bool letters_and_digits = std::all_of(run.begin(), run.end(), is_word_byte);
     const bool inside_word = (begin > 0 && is_word_byte(text[begin - 1])) || (end < text.size() && is_word_byte(text[end]));
-    if (!(run.size() <= 5 && letters_and_digits && inside_word && run != sought.password)) return run;
+    if (!(run.size() <= 5 && letters_and_digits && inside_word)) return run;
     begin = end - 1;
   }
   return "";

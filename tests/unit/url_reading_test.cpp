@@ -109,6 +109,9 @@ TEST_CASE("read_url names a scheme libpq does not take for a URI, and still find
     CHECK(reading.foreign_scheme == scheme);
     CHECK(holds(reading.passwords, "s3cr3t-pw"));
   }
+  SUBCASE("and reads it as conninfo too, as libpq does") {
+    CHECK(holds(read_url("s://rdb:54w password='h/@x-pw' user=x").passwords, "h/@x-pw"));
+  }
 }
 
 TEST_CASE("parse_error_without_url keeps a plain keyword and masks any other quoted piece") {
