@@ -12,7 +12,8 @@
 //   parse_migration_script
 //     - every up statement's text occurs in the file starting on the statement's line
 //     - the up and down sections are pieces of the file starting on their first_line
-//       (the up section only when no BEGIN ... COMMIT wrapper was removed from it)
+//       (the up section only when no BEGIN/COMMIT statement was blanked out of it)
+//     - the up section as sent splits into exactly the statements kept
 
 #include "migrate/migration_script.hpp"
 #include "migrate/sql_splitter.hpp"
@@ -98,14 +99,20 @@ void check_split(std::string_view sql) {
 void check_script(std::string_view text) {
   const auto script = migrate_init::parse_migration_script("fuzz.sql", text);
   const std::size_t total_lines = 1 + newlines(text);
+  // Dropped BEGIN/COMMIT statements (and \set ON_ERROR_STOP lines) are blanked in place:
+  // otherwise the up section and its statements are pieces of the file.
+  const bool blanked = !script.own_transaction_lines.empty() || text.find('\\') != std::string_view::npos;
   for (const SqlStatement& statement : script.up_statements) {
     check(statement.line >= 1 && statement.line <= total_lines);
-    check(occurs_on_line(text, statement.text, statement.line));
+    if (!blanked) check(occurs_on_line(text, statement.text, statement.line));
+    if (blanked) check(script.up.sql.find(statement.text) != std::string::npos);
     check(!statement.tokens.empty() && statement.tokens.front().line == statement.line);
   }
-  if (!script.own_transaction_removed && !script.up.sql.empty()) {
-    check(occurs_on_line(text, script.up.sql, script.up.first_line));
-  }
+  if (!blanked && !script.up.sql.empty()) check(occurs_on_line(text, script.up.sql, script.up.first_line));
+  for (std::size_t line : script.own_transaction_lines) check(line >= 1 && line <= total_lines);
+  // What the server is sent splits into exactly the statements kept: a failing statement
+  // is found by the count of those the server completed before it.
+  if (script.problems.empty()) check(migrate_init::split_sql(script.up.sql).statements.size() == script.up_statements.size());
   if (script.down && !script.down->sql.empty()) check(occurs_on_line(text, script.down->sql, script.down->first_line));
   for (const auto& problem : script.problems) check(problem.rfind("fuzz.sql:", 0) == 0);
 }
