@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer):
 # builds into build-asan/ with -DMIGRATE_INIT_SANITIZE=ON (Debug) and runs every ctest test
-# but the podman 'containers' one and the reliability suite (its code paths are the
+# but the Docker 'containers' one and the reliability suite (its code paths are the
 # integration tests', and under ASan its kill trials would add minutes to CI). Fails when a test fails OR when any process, the tests or
 # the migrate-init binary they start, wrote a sanitizer report; the reports are printed.
 #
