@@ -184,20 +184,25 @@ void Connection::cancel_and_discard() {
   }
 }
 
-std::string Connection::escape_literal(const std::string& text) {
-  char* escaped = PQescapeLiteral(m_connection.get(), text.c_str(), text.size());
-  if (!escaped) throw_failure(m_connection.get(), nullptr);
+namespace {
+
+// PQescapeLiteral or PQescapeIdentifier, their malloc'd result as a string.
+std::string escaped_with(PGconn* connection, char* (*escape)(PGconn*, const char*, std::size_t), const std::string& text) {
+  char* escaped = escape(connection, text.c_str(), text.size());
+  if (!escaped) throw_failure(connection, nullptr);
   std::string out(escaped);
   PQfreemem(escaped);
   return out;
 }
 
+} // namespace
+
+std::string Connection::escape_literal(const std::string& text) {
+  return escaped_with(m_connection.get(), PQescapeLiteral, text);
+}
+
 std::string Connection::escape_identifier(const std::string& name) {
-  char* escaped = PQescapeIdentifier(m_connection.get(), name.c_str(), name.size());
-  if (!escaped) throw_failure(m_connection.get(), nullptr);
-  std::string out(escaped);
-  PQfreemem(escaped);
-  return out;
+  return escaped_with(m_connection.get(), PQescapeIdentifier, name);
 }
 
 bool Connection::consume_notifications() {
