@@ -278,7 +278,13 @@ TEST_CASE("Every subcommand is non-dumpable with a core limit of 0 from the star
     holder.exec("SELECT pg_advisory_unlock(1515)");
     const auto result = running.wait(30s);
     CHECK(result.exit_code == 0);
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer sets the core limit to 0 itself at start-up (disable_coredump), so the
+    // limit migrate-init was started with is 0 there.
+    CHECK(result.out == "0\n" + std::to_string(k_nobody) + "\n");
+#else
     CHECK(result.out == "unlimited\n" + std::to_string(k_nobody) + "\n");
+#endif
   }
 }
 

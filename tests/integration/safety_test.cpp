@@ -909,7 +909,10 @@ TEST_CASE("A no-op start with a big migration file holds none of it; applying it
                              << " MiB");
   // Before: the no-op start kept the file's text (76 MiB here); applying took 7 times the
   // file. Now the file is hashed as it is read; applying holds one copy, plus what the
-  // runner and libpq make of it to send it.
+  // runner and libpq make of it to send it. (Under AddressSanitizer, whose shadow memory
+  // and quarantine make resident sizes say nothing, only the figures are printed.)
+#if !defined(__SANITIZE_ADDRESS__)
   CHECK(noop_mib < 32);
   CHECK(apply_mib < 5 * k_file_mib);
+#endif
 }
