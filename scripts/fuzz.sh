@@ -3,20 +3,29 @@
 # SECONDS (default 30), starting from a scratch copy of its seed corpus in fuzz/corpus/
 # (the repository is never written to). Prints one line per target and exits non-zero if
 # any target found a crash; the logs and crash inputs are then kept in the scratch
-# directory it names.
+# directory it names. Naming targets runs only those, one after the other.
 #
-#   bash scripts/fuzz.sh [SECONDS_PER_TARGET]
+#   bash scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]
 set -euo pipefail
 
 seconds=${1:-30}
 if ! [[ $seconds =~ ^[1-9][0-9]*$ ]]; then
-  echo "usage: bash scripts/fuzz.sh [SECONDS_PER_TARGET]   (a whole number of seconds, default 30)" >&2
+  echo "usage: bash scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]   (a whole number of seconds, default 30)" >&2
   exit 2
 fi
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-targets=(fuzz_sql_splitter fuzz_file_name fuzz_settings fuzz_redact)
+targets=(fuzz_sql_splitter fuzz_file_name fuzz_settings fuzz_redact fuzz_log_redaction fuzz_log_escape)
+if (($# > 1)); then
+  for target in "${@:2}"; do
+    if [[ " ${targets[*]} " != *" $target "* ]]; then
+      echo "fuzz.sh: no target $target (there are: ${targets[*]})" >&2
+      exit 2
+    fi
+  done
+  targets=("${@:2}")
+fi
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DMIGRATE_INIT_FUZZ=ON -DBUILD_TESTING=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
