@@ -67,6 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   std::set<std::string> versions; // normalized, of the names that parse
   bool duplicate = false;
+  bool not_utf8 = false; // a migration name that is not UTF-8: refused as a whole
   std::size_t migrations = 0;
   for (std::size_t i = 0; i < names.size(); ++i) {
     const std::string& name = names[i];
@@ -78,6 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(parsed->id() + ".sql" == name);
       check_version(parsed->version);
       if (!versions.insert(migrate_init::normalized_version(parsed->version)).second) duplicate = true;
+      if (!migrate_init::is_valid_utf8(name)) not_utf8 = true;
     }
     // Raw lines as versions too: compare_versions must order any strings consistently.
     check_order(name, names[(i + 1) % names.size()], names[(i + 2) % names.size()]);
@@ -85,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   try {
     const auto classified = migrate_init::classify_file_names(names);
-    check(!duplicate);
+    check(!duplicate && !not_utf8);
     check(classified.migrations.size() == migrations);
     check(classified.migrations.size() + classified.ignored.size() + classified.expected_extras.size() ==
           names.size());
@@ -95,8 +97,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(std::is_sorted(classified.ignored.begin(), classified.ignored.end()));
     for (const auto& extra : classified.expected_extras) check(!extra.empty());
   } catch (const migrate_init::Error& e) {
-    // Two files with one version: expected, and the only reason to throw.
-    check(duplicate);
+    // Two files with one version, or a migration name that is not UTF-8: the only reasons to throw.
+    check(duplicate || not_utf8);
     check(e.code() == migrate_init::ExitCode::migration_failed);
   }
   return 0;
