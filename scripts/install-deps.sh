@@ -20,12 +20,18 @@ tests=(
   clang libclang-rt-14-dev              # scripts/fuzz.sh (libFuzzer) and the sanitizers' LeakSanitizer
   hyperfine
   docker.io docker-compose debootstrap # tests/containers: Docker Engine, docker-compose, Swarm
+  python3-alembic python3-psycopg2 python3-flask-migrate # command mode: tests/fixtures/alembic_project, flask_app
 )
 
 packages=("${build_and_demo[@]}")
 case "${1:-}" in
   "") ;;
-  --tests) packages+=("${tests[@]}") ;;
+  --tests)
+    packages+=("${tests[@]}")
+    # tests/fixtures/knex_project needs node and npm. An npm already on PATH (nodesource's
+    # nodejs ships its own) is used as it is: Debian's npm package would conflict with it.
+    command -v npm >/dev/null || packages+=(nodejs npm)
+    ;;
   *) echo "usage: bash scripts/install-deps.sh [--tests]" >&2; exit 2 ;;
 esac
 
@@ -39,4 +45,17 @@ if ((${#missing[@]})); then
   [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Knex and pg for tests/fixtures/knex_project, from npm's registry exactly as package-lock.json
+# pins them; again only when node_modules is missing or was installed from another lock file.
+if [[ ${1:-} == --tests ]]; then
+  knex_project="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/fixtures/knex_project"
+  stamp="$knex_project/node_modules/.installed-from-lock.sha256"
+  wanted="$(sha256sum "$knex_project/package-lock.json" | cut -d' ' -f1)"
+  if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
+    echo "installing: tests/fixtures/knex_project/node_modules (npm ci)" >&2
+    (cd "$knex_project" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$wanted" >"$stamp"
+  fi
 fi
