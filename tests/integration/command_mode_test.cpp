@@ -1,0 +1,679 @@
+// Command mode (issue 12): the project's own migrator (Alembic, Flask-Migrate, Knex) run by the
+// built binary under the lock, with the real tools from Debian's packages and npm. Each test
+// works on a private copy of a fixture in tests/fixtures; a wrapper script in front of the
+// migrator records every start, what the migrator was given, and then becomes it (exec).
+#include "binary.hpp"
+#include "pg_server.hpp"
+
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <thread>
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using test::shared_server;
+
+namespace {
+
+const char* const k_alembic_head = "6f3d8b5a1e47"; // tests/fixtures/alembic_project: the revision after the merge
+const char* const k_flask_head = "9b52d1f4a3e6";
+const std::vector<std::string> k_alembic_upgrade{"/usr/bin/python3", "-m", "alembic", "upgrade", "head"};
+
+bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::string json_array(const std::vector<std::string>& words) {
+  std::string out = "[";
+  for (const auto& word : words) {
+    if (out.size() > 1) out += ",";
+    out += "\"";
+    for (const char c : word) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += "\"";
+  }
+  return out + "]";
+}
+
+fs::path fixture_source(const std::string& name) {
+  return test::example_migrations().parent_path() / "tests" / "fixtures" / name;
+}
+
+// Polls `condition` every 20 ms until it holds; false after `timeout`.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+// The state letter and process group of a process from /proc/<pid>/stat; state 0 if it is gone.
+std::pair<char, long> process_state(const std::string& pid) {
+  const std::string stat = read_file("/proc/" + pid + "/stat");
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return {0, 0};
+  std::istringstream rest(stat.substr(close + 1));
+  char state = 0;
+  long parent = 0, group = 0;
+  rest >> state >> parent >> group;
+  return {state, group};
+}
+
+bool alive(long pid) {
+  const char state = process_state(std::to_string(pid)).first;
+  return state != 0 && state != 'Z' && state != 'X';
+}
+
+// Live (not zombie) processes in process group `group`.
+int live_in_group(long group) {
+  int live = 0;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return std::isdigit(c) != 0; })) continue;
+    const auto [state, process_group] = process_state(name);
+    live += state != 0 && state != 'Z' && state != 'X' && process_group == group;
+  }
+  return live;
+}
+
+// A private copy of a fixture, plus a records folder the wrapper writes to.
+class Project {
+public:
+  explicit Project(const std::string& fixture) : m_root(m_dir.path() / "project"), m_records(m_dir.path() / "records") {
+    const fs::path source = fixture_source(fixture);
+    REQUIRE_MESSAGE(fs::is_directory(source), "no fixture at " << source);
+    copy_tree(source, m_root);
+    if (fs::exists(source / "node_modules")) fs::create_directory_symlink(source / "node_modules", m_root / "node_modules");
+    fs::create_directories(m_records);
+    write_wrapper();
+  }
+
+  const fs::path& root() const { return m_root; }
+  fs::path migrations() const { return m_root / "migrations"; }
+  const fs::path& records() const { return m_records; }
+  std::string wrapper() const { return (m_records / "migrator.sh").string(); }
+
+  // The exec form (a JSON array) of `argv` run behind the wrapper.
+  std::string command(std::vector<std::string> argv) const {
+    argv.insert(argv.begin(), wrapper());
+    return json_array(argv);
+  }
+
+  // One line per migrator start: "<pid> <AUTO_MIGRATE_SCHEMA>".
+  std::vector<std::string> starts() const { return lines_of(read_file(m_records / "starts")); }
+  long first_migrator_pid() const {
+    const auto all = starts();
+    return all.empty() ? 0 : std::stol(all.front());
+  }
+  // The environment the migrator with this pid started with, one NAME=value a line.
+  std::vector<std::string> migrator_environment(long pid) const {
+    return lines_of(read_file(m_records / ("migrator.env." + std::to_string(pid))));
+  }
+  std::string migrator_stdin(long pid) const {
+    return read_file(m_records / ("migrator.stdin." + std::to_string(pid)));
+  }
+
+  void write(const std::string& relative, const std::string& contents) const {
+    std::ofstream(m_root / relative, std::ios::binary) << contents;
+  }
+  void remove(const std::string& relative) const { REQUIRE(fs::remove(m_root / relative)); }
+
+private:
+  static void copy_tree(const fs::path& from, const fs::path& to) {
+    fs::create_directories(to);
+    for (const auto& entry : fs::directory_iterator(from)) {
+      const std::string name = entry.path().filename().string();
+      if (name == "node_modules" || name == "__pycache__") continue;
+      if (entry.is_directory()) {
+        copy_tree(entry.path(), to / name);
+      } else {
+        fs::copy_file(entry.path(), to / name);
+      }
+    }
+  }
+
+  void write_wrapper() const {
+    const std::string records = m_records.string();
+    std::ofstream(wrapper()) << "#!/bin/sh\n"
+                             << "# Records this start and what it was given, then becomes the real migrator.\n"
+                             << "echo \"$$ ${AUTO_MIGRATE_SCHEMA:-}\" >> " << records << "/starts\n"
+                             << "env > " << records << "/migrator.env.$$\n"
+                             << "readlink /proc/self/fd/0 > " << records << "/migrator.stdin.$$\n"
+                             << "echo \"migrator sees DATABASE_URL=$DATABASE_URL\"\n"
+                             << "exec \"$@\"\n";
+    fs::permissions(wrapper(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  }
+
+  test::TempDir m_dir;
+  fs::path m_root;
+  fs::path m_records;
+};
+
+// Knex and pg come from npm (scripts/install-deps.sh --tests runs `npm ci` in the fixture).
+void require_node_modules() {
+  const fs::path modules = fixture_source("knex_project") / "node_modules";
+  const bool installed = fs::exists(modules / "knex") && fs::exists(modules / "pg");
+  REQUIRE_MESSAGE(installed,
+                  modules.string() << " has no knex or pg: run `bash scripts/install-deps.sh --tests` (it runs "
+                                      "`npm ci` in tests/fixtures/knex_project)");
+}
+
+std::map<std::string, std::string> with(std::map<std::string, std::string> base,
+                                        const std::map<std::string, std::string>& extra) {
+  for (const auto& [name, value] : extra) base.insert_or_assign(name, value);
+  return base;
+}
+
+// The Alembic fixture: AUTO_MIGRATE_DIR is its script_location, the migrator `alembic upgrade head`.
+std::map<std::string, std::string> alembic_env(const Project& project, const std::string& db,
+                                               const std::map<std::string, std::string>& extra = {}) {
+  return with({{"DATABASE_URL", shared_server().url(db)},
+               {"AUTO_MIGRATE_DIR", project.migrations().string()},
+               {"AUTO_MIGRATE_COMMAND", project.command(k_alembic_upgrade)}},
+              extra);
+}
+
+std::map<std::string, std::string> knex_env(const Project& project, const std::string& db,
+                                            const std::vector<std::string>& migrator) {
+  return {{"DATABASE_URL", shared_server().url(db)},
+          {"AUTO_MIGRATE_DIR", project.migrations().string()},
+          {"AUTO_MIGRATE_COMMAND", project.command(migrator)}};
+}
+
+test::Invocation service(const Project& project, const std::map<std::string, std::string>& env) {
+  return test::Invocation({"--", "echo", "started"}, env, "", project.root());
+}
+
+std::string alembic_version(const std::string& db, const std::string& table = "alembic_version") {
+  if (shared_server().scalar(db, "SELECT to_regclass('" + table + "') IS NULL") == "t") return "(no " + table + ")";
+  return shared_server().scalar(db, "SELECT coalesce(string_agg(version_num, ',' ORDER BY version_num), '') FROM " +
+                                        table);
+}
+
+// Backends of this database still running the slow revision's pg_sleep.
+std::string sleeping_backends(const std::string& db) {
+  return shared_server().scalar(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db +
+                                        "' AND state = 'active' AND query LIKE 'SELECT pg_sleep%'");
+}
+
+std::string migrator_sessions(const std::string& db) {
+  return shared_server().scalar(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db +
+                                        "' AND application_name LIKE 'migrate-init-migrator%'");
+}
+
+std::string advisory_locks(const std::string& db) {
+  return shared_server().scalar(db, "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                                    "WHERE l.locktype = 'advisory' AND d.datname = '" + db + "'");
+}
+
+bool lock_released(const std::string& db) {
+  return eventually([&] { return advisory_locks(db) == "0"; }, 1s);
+}
+
+// Any sign of a failure in a log: migrate-init's own error lines, a migrator's ERROR or traceback.
+bool logged_error(std::string log) {
+  std::transform(log.begin(), log.end(), log.begin(), [](unsigned char c) { return std::tolower(c); });
+  return contains(log, "error") || contains(log, "traceback") || contains(log, "fatal");
+}
+
+void check_no_password(const test::Outcome& outcome, const std::string& password = test::PgServer::k_password) {
+  CHECK_MESSAGE(!contains(outcome.err, password), outcome.err);
+  CHECK_MESSAGE(!contains(outcome.out, password), outcome.out);
+}
+
+// A revision after the fixture's head that fails: the table it alters does not exist.
+void add_failing_revision(const Project& project) {
+  project.write("migrations/versions/7a4e9c6b2f58_broken.py",
+                "\"\"\"broken\n\nRevision ID: 7a4e9c6b2f58\nRevises: 6f3d8b5a1e47\n\"\"\"\n"
+                "from alembic import op\n\nrevision = '7a4e9c6b2f58'\ndown_revision = '6f3d8b5a1e47'\n"
+                "branch_labels = None\ndepends_on = None\n\n\ndef upgrade() -> None:\n"
+                "    op.execute(\"ALTER TABLE no_such_table ADD COLUMN x int\")\n\n\n"
+                "def downgrade() -> None:\n    pass\n");
+}
+
+} // namespace
+
+TEST_CASE("Alembic on a fresh database: every revision applied, alembic_version at head; the next start runs no "
+          "migrator") {
+  const Project project("alembic_project");
+  const std::string db = shared_server().create_database();
+  const auto first = test::run(service(project, alembic_env(project, db)));
+  INFO(first.err);
+  CHECK(first.exit_code == 0);
+  CHECK(first.out == "started\n");
+  CHECK(alembic_version(db) == k_alembic_head);
+  CHECK(project.starts().size() == 1);
+  // Both branches, their merge and the data migration ran.
+  CHECK(shared_server().scalar(db, "SELECT name || ' ' || email || ' ' || plan FROM accounts") ==
+        "fixture-admin admin@example.com free");
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM plans") == "2");
+  CHECK(shared_server().scalar(db, "SELECT column_default FROM information_schema.columns WHERE table_name = "
+                                   "'orders' AND column_name = 'status'") == "'new'::text");
+  // The migrator's own output goes through migrate-init's log.
+  CHECK(contains(first.err, "Running upgrade 5e2c7a4f9d16 -> 6f3d8b5a1e47"));
+  CHECK(!logged_error(first.err));
+  check_no_password(first);
+
+  const auto second = test::run(service(project, alembic_env(project, db)));
+  INFO(second.err);
+  CHECK(second.exit_code == 0);
+  CHECK(second.out == "started\n");
+  CHECK(contains(second.err, "database is up to date"));
+  CHECK(project.starts().size() == 1); // the fast path: no Python at all
+
+  SUBCASE("AUTO_MIGRATE_FAST_PATH=off runs the migrator every time") {
+    const auto always = test::run(service(project, alembic_env(project, db, {{"AUTO_MIGRATE_FAST_PATH", "off"}})));
+    INFO(always.err);
+    CHECK(always.exit_code == 0);
+    CHECK(always.out == "started\n");
+    CHECK(project.starts().size() == 2);
+    CHECK(alembic_version(db) == k_alembic_head);
+  }
+  SUBCASE("a new revision in the files is pending again: the migrator runs") {
+    project.write("migrations/versions/7b5f0d7c3a69_accounts_note.py",
+                  "revision = '7b5f0d7c3a69'\ndown_revision = '6f3d8b5a1e47'\nbranch_labels = None\n"
+                  "depends_on = None\n\nfrom alembic import op\n\n\ndef upgrade() -> None:\n"
+                  "    op.execute(\"ALTER TABLE accounts ADD COLUMN note text\")\n\n\n"
+                  "def downgrade() -> None:\n    op.execute(\"ALTER TABLE accounts DROP COLUMN note\")\n");
+    const auto third = test::run(service(project, alembic_env(project, db)));
+    INFO(third.err);
+    CHECK(third.exit_code == 0);
+    CHECK(project.starts().size() == 2);
+    CHECK(alembic_version(db) == "7b5f0d7c3a69");
+  }
+}
+
+TEST_CASE("Alembic found through ./alembic.ini's script_location, with no AUTO_MIGRATE_DIR") {
+  const Project project("alembic_project");
+  fs::create_directories(project.root() / "db");
+  fs::rename(project.migrations(), project.root() / "db" / "alembic");
+  std::string ini = read_file(project.root() / "alembic.ini");
+  const auto at = ini.find("script_location = migrations");
+  REQUIRE(at != std::string::npos);
+  ini.replace(at, std::string("script_location = migrations").size(), "script_location = db/alembic");
+  project.write("alembic.ini", ini);
+  const std::string db = shared_server().create_database();
+  auto env = alembic_env(project, db);
+  env.erase("AUTO_MIGRATE_DIR");
+  const auto first = test::run(service(project, env));
+  INFO(first.err);
+  CHECK(first.exit_code == 0);
+  CHECK(alembic_version(db) == k_alembic_head);
+  const auto second = test::run(service(project, env));
+  INFO(second.err);
+  CHECK(second.exit_code == 0);
+  CHECK(second.out == "started\n");
+  CHECK(contains(second.err, "database is up to date"));
+  CHECK(project.starts().size() == 1);
+}
+
+TEST_CASE("Flask-Migrate: flask db upgrade (shell form, SQLAlchemy-style URL) applies both revisions; the next start "
+          "runs no migrator") {
+  const Project project("flask_app");
+  const std::string db = shared_server().create_database();
+  std::string url = shared_server().url(db);
+  REQUIRE(url.rfind("postgresql://", 0) == 0);
+  url.replace(0, std::string("postgresql://").size(), "postgresql+psycopg2://");
+  // No AUTO_MIGRATE_DIR: ./migrations (the default) is what `flask db init` made.
+  const std::map<std::string, std::string> env{
+      {"DATABASE_URL", url},
+      {"AUTO_MIGRATE_COMMAND", "FLASK_APP=app " + project.wrapper() + " /usr/bin/python3 -m flask db upgrade"}};
+  const auto first = test::run(service(project, env));
+  INFO(first.err);
+  CHECK(first.exit_code == 0);
+  CHECK(first.out == "started\n");
+  CHECK(alembic_version(db) == k_flask_head);
+  CHECK(shared_server().scalar(db, "SELECT to_regclass('notes') IS NOT NULL AND to_regclass('users') IS NOT NULL") ==
+        "t");
+  CHECK(project.starts().size() == 1);
+  // The migrator got the URL exactly as given, driver part included.
+  const auto environment = project.migrator_environment(project.first_migrator_pid());
+  CHECK(std::count(environment.begin(), environment.end(), "DATABASE_URL=" + url) == 1);
+  CHECK(!logged_error(first.err));
+  check_no_password(first);
+
+  const auto second = test::run(service(project, env));
+  INFO(second.err);
+  CHECK(second.exit_code == 0);
+  CHECK(second.out == "started\n");
+  CHECK(contains(second.err, "database is up to date"));
+  CHECK(project.starts().size() == 1);
+}
+
+TEST_CASE("Knex on a fresh database: npx knex migrate:latest runs once; a recorded success skips it until the files "
+          "change") {
+  require_node_modules();
+  const Project project("knex_project");
+  const std::string db = shared_server().create_database();
+  const auto env = knex_env(project, db, {"npx", "knex", "migrate:latest"});
+  const auto first = test::run(service(project, env));
+  INFO(first.err);
+  CHECK(first.exit_code == 0);
+  CHECK(first.out == "started\n");
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM knex_migrations") == "3");
+  CHECK(shared_server().scalar(db, "SELECT name FROM teams") == "default");
+  CHECK(project.starts().size() == 1);
+  CHECK(!logged_error(first.err));
+  check_no_password(first);
+
+  const auto second = test::run(service(project, env));
+  INFO(second.err);
+  CHECK(second.exit_code == 0);
+  CHECK(second.out == "started\n");
+  CHECK(contains(second.err, "database is up to date"));
+  CHECK(project.starts().size() == 1);
+
+  project.write("migrations/20261201090300_add_team_slug.js",
+                "exports.up = (knex) => knex.schema.alterTable(\"teams\", (table) => table.text(\"slug\"));\n"
+                "exports.down = (knex) => knex.schema.alterTable(\"teams\", (table) => table.dropColumn(\"slug\"));\n");
+  const auto third = test::run(service(project, env));
+  INFO(third.err);
+  CHECK(third.exit_code == 0);
+  CHECK(project.starts().size() == 2);
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM knex_migrations") == "4");
+}
+
+TEST_CASE("16 replicas at once on a fresh database run the migrator exactly once, and every service starts") {
+  std::unique_ptr<Project> project;
+  std::map<std::string, std::string> env;
+  const std::string db = shared_server().create_database();
+  SUBCASE("Alembic") {
+    project = std::make_unique<Project>("alembic_project");
+    // A slow last revision keeps the holder busy while the others arrive.
+    env = alembic_env(*project, db, {{"SLOW_MIGRATION_SECONDS", "1"}});
+  }
+  SUBCASE("Knex") {
+    require_node_modules();
+    project = std::make_unique<Project>("knex_project");
+    env = knex_env(*project, db, {"node_modules/.bin/knex", "migrate:latest"});
+  }
+  std::vector<test::Running> replicas;
+  for (int i = 0; i < 16; ++i) replicas.emplace_back(service(*project, env));
+  int started = 0;
+  for (auto& replica : replicas) {
+    const auto result = replica.wait(90s);
+    INFO(result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(!logged_error(result.err));
+    check_no_password(result);
+    started += result.out == "started\n";
+  }
+  CHECK(started == 16);
+  CHECK(project->starts().size() == 1);
+  if (env.count("SLOW_MIGRATION_SECONDS")) {
+    CHECK(alembic_version(db) == k_alembic_head);
+  } else {
+    CHECK(shared_server().scalar(db, "SELECT count(*) FROM knex_migrations") == "3");
+  }
+  CHECK(advisory_locks(db) == "0");
+}
+
+TEST_CASE("A failing revision: exit 1 and no service with AUTO_MIGRATE_FAIL_ON_ERROR, else the failure logged and "
+          "the service started; the lock released either way") {
+  const Project project("alembic_project");
+  add_failing_revision(project);
+  const std::string db = shared_server().create_database();
+  SUBCASE("AUTO_MIGRATE_FAIL_ON_ERROR=true") {
+    const auto result = test::run(service(project, alembic_env(project, db, {{"AUTO_MIGRATE_FAIL_ON_ERROR", "true"}})));
+    INFO(result.err);
+    CHECK(result.exit_code == 1);
+    CHECK(result.out.empty());
+    // The migrator's last output lines, with its reason, are in the error.
+    CHECK(contains(result.err, "relation \"no_such_table\" does not exist"));
+    CHECK(lock_released(db));
+    check_no_password(result);
+  }
+  SUBCASE("the default: the service starts anyway") {
+    const auto result = test::run(service(project, alembic_env(project, db)));
+    INFO(result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(result.out == "started\n");
+    CHECK(contains(result.err, "relation \"no_such_table\" does not exist"));
+    CHECK(logged_error(result.err));
+    CHECK(lock_released(db));
+    check_no_password(result);
+  }
+  // Alembic ran every revision in one transaction: nothing of it stayed.
+  CHECK(alembic_version(db) == "(no alembic_version)");
+  CHECK(shared_server().scalar(db, "SELECT to_regclass('accounts') IS NULL") == "t");
+  CHECK(project.starts().size() == 1);
+}
+
+TEST_CASE("SIGTERM while a slow revision runs: 143 within the grace period, no migrator or backend of it left, the "
+          "lock released, and the next start completes") {
+  const Project project("alembic_project");
+  const std::string db = shared_server().create_database();
+  auto env = alembic_env(project, db, {{"SLOW_MIGRATION_SECONDS", "60"}});
+  int grace = 4;
+  SUBCASE("the migrator stops on SIGTERM") {}
+  SUBCASE("a migrator that ignores SIGTERM is SIGKILLed when the grace period ends") {
+    grace = 2;
+    env["AUTO_MIGRATE_COMMAND"] = "trap '' TERM; exec " + project.wrapper() + " /usr/bin/python3 -m alembic upgrade head";
+  }
+  env["AUTO_MIGRATE_COMMAND_GRACE"] = std::to_string(grace);
+  test::Running running(service(project, env));
+  REQUIRE_MESSAGE(eventually([&] { return sleeping_backends(db) == "1"; }, 30s), "the slow revision never ran");
+  const long migrator = project.first_migrator_pid();
+  REQUIRE(alive(migrator));
+  // The migrator's sessions are tagged (PGAPPNAME, read by libpq under psycopg2).
+  CHECK(migrator_sessions(db) == "1");
+
+  const auto signalled = std::chrono::steady_clock::now();
+  running.signal(SIGTERM);
+  const auto result = running.wait_for_exit(std::chrono::seconds(grace + 5));
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - signalled);
+  REQUIRE_MESSAGE(result.has_value(), "migrate-init still running " << grace + 5 << " s after SIGTERM");
+  INFO(result->err);
+  MESSAGE("SIGTERM to exit: " << took.count() << " ms (grace " << grace << " s)");
+  CHECK(result->exit_code == 143);
+  CHECK(result->out.empty());
+  CHECK(took <= std::chrono::seconds(grace) + 1500ms);
+  // At the moment migrate-init is gone, so are the migrator, its group and its backend.
+  CHECK(!alive(migrator));
+  CHECK(live_in_group(migrator) == 0);
+  CHECK(sleeping_backends(db) == "0");
+  CHECK(migrator_sessions(db) == "0");
+  CHECK(lock_released(db));
+  check_no_password(*result);
+
+  env.erase("SLOW_MIGRATION_SECONDS");
+  const auto next = test::run(service(project, env), 60s);
+  INFO(next.err);
+  CHECK(next.exit_code == 0);
+  CHECK(next.out == "started\n");
+  CHECK(alembic_version(db) == k_alembic_head);
+  CHECK(project.starts().size() == 2);
+}
+
+TEST_CASE("kill -9 of migrate-init while the migrator runs: the migrator is gone within a second, and another "
+          "replica completes") {
+  const Project project("alembic_project");
+  const std::string db = shared_server().create_database();
+  auto env = alembic_env(project, db, {{"SLOW_MIGRATION_SECONDS", "60"}});
+  test::Running running(service(project, env));
+  REQUIRE_MESSAGE(eventually([&] { return sleeping_backends(db) == "1"; }, 30s), "the slow revision never ran");
+  const long migrator = project.first_migrator_pid();
+  REQUIRE(alive(migrator));
+
+  const auto killed = std::chrono::steady_clock::now();
+  running.signal(SIGKILL);
+  CHECK(running.wait(10s).exit_code == 137);
+  const bool gone = eventually([&] { return !alive(migrator) && live_in_group(migrator) == 0; }, 1s);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed);
+  CHECK_MESSAGE(gone, "the migrator (pid " << migrator << ") outlived migrate-init by more than a second");
+  MESSAGE("kill -9 to migrator gone: " << took.count() << " ms");
+  if (!gone) kill(static_cast<pid_t>(migrator), SIGKILL); // do not leave it behind for the other tests
+
+  // Its backend is cancelled server-side (client_connection_check_interval), so the next
+  // replica's migrator is not stuck behind the dead one's table locks.
+  env.erase("SLOW_MIGRATION_SECONDS");
+  const auto next = test::run(service(project, env), 60s);
+  INFO(next.err);
+  MESSAGE("the next replica took " << next.elapsed.count() << " ms");
+  CHECK(next.exit_code == 0);
+  CHECK(next.out == "started\n");
+  CHECK(alembic_version(db) == k_alembic_head);
+  CHECK(project.starts().size() == 2);
+  CHECK(sleeping_backends(db) == "0");
+}
+
+TEST_CASE("Credentials: the migrator gets the DDL URL as DATABASE_URL, exactly as given, the service never; no "
+          "password in any log line") {
+  const char* const ddl_password = "Ddl-0wner-pw-7781";
+  const char* const app_password = "App-us3r-pw-4410";
+  const std::string db = shared_server().create_database();
+  shared_server().query(db, std::string("DO $$BEGIN\n") +
+                                "IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'cm_ddl') THEN CREATE ROLE cm_ddl "
+                                "LOGIN PASSWORD '" + ddl_password + "'; END IF;\n"
+                                "IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'cm_app') THEN CREATE ROLE cm_app "
+                                "LOGIN PASSWORD '" + app_password + "'; END IF;\nEND$$");
+  shared_server().query(db, "ALTER DATABASE " + db + " OWNER TO cm_ddl");
+  const std::string host = "127.0.0.1:" + std::to_string(shared_server().port()) + "/" + db;
+  const std::string ddl_url = "postgresql+psycopg2://cm_ddl:" + std::string(ddl_password) + "@" + host;
+  const std::string app_url = "postgresql://cm_app:" + std::string(app_password) + "@" + host;
+
+  const Project project("alembic_project");
+  const fs::path service_env = project.records() / "service.env";
+  const test::Invocation invocation({"--", "/bin/sh", "-c", "env > " + service_env.string() + "; echo started"},
+                                    {{"DATABASE_URL", app_url},
+                                     {"AUTO_MIGRATE_DATABASE_URL", ddl_url},
+                                     {"AUTO_MIGRATE_DIR", project.migrations().string()},
+                                     {"AUTO_MIGRATE_COMMAND", project.command(k_alembic_upgrade)}},
+                                    "", project.root());
+  const auto result = test::run(invocation);
+  INFO(result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(result.out == "started\n");
+  CHECK(alembic_version(db) == k_alembic_head);
+  CHECK(shared_server().scalar(db, "SELECT tableowner FROM pg_tables WHERE tablename = 'accounts'") == "cm_ddl");
+
+  const long migrator = project.first_migrator_pid();
+  const auto environment = project.migrator_environment(migrator);
+  const auto has = [&](const std::string& line) {
+    return std::count(environment.begin(), environment.end(), line) == 1;
+  };
+  const auto starting = [&](const std::string& prefix) {
+    const auto found = std::find_if(environment.begin(), environment.end(),
+                                    [&](const std::string& line) { return line.rfind(prefix, 0) == 0; });
+    return found == environment.end() ? std::string() : *found;
+  };
+  CHECK(has("DATABASE_URL=" + ddl_url));
+  CHECK(starting("PGAPPNAME=").rfind("PGAPPNAME=migrate-init-migrator", 0) == 0);
+  CHECK(contains(starting("PGOPTIONS="), "client_connection_check_interval"));
+  CHECK(project.migrator_stdin(migrator) == "/dev/null\n");
+
+  const std::string service_environment = read_file(service_env);
+  CHECK(contains(service_environment, "\nDATABASE_URL=" + app_url + "\n"));
+  CHECK(!contains(service_environment, "AUTO_MIGRATE_DATABASE_URL"));
+  CHECK(!contains(service_environment, ddl_password));
+  CHECK(!contains(service_environment, "migrate-init-migrator"));
+
+  // The wrapper printed the DDL URL; the log shows it masked.
+  CHECK(contains(result.err, "migrator sees DATABASE_URL=postgresql+psycopg2://cm_ddl:"));
+  for (const auto& line : lines_of(result.err)) {
+    if (contains(line, "migrator sees DATABASE_URL=")) CHECK_MESSAGE(contains(line, "****"), line);
+  }
+  check_no_password(result, ddl_password);
+  check_no_password(result, app_password);
+}
+
+TEST_CASE("Tenants: the migrator runs once per schema, each schema gets its own alembic_version at head") {
+  const Project project("alembic_project");
+  const std::string db = shared_server().create_database();
+  const std::map<std::string, std::string> env{
+      {"DATABASE_URL", shared_server().url(db)},
+      {"AUTO_MIGRATE_DIR", project.migrations().string()},
+      {"AUTO_MIGRATE_SCHEMAS", "tenant_north,tenant_south,tenant_east"},
+      {"AUTO_MIGRATE_COMMAND",
+       "ALEMBIC_SCHEMA=$AUTO_MIGRATE_SCHEMA " + project.wrapper() + " /usr/bin/python3 -m alembic upgrade head"}};
+  const auto result = test::run(service(project, env));
+  INFO(result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(result.out == "started\n");
+  std::set<std::string> schemas;
+  for (const auto& start : project.starts()) schemas.insert(start.substr(start.find(' ') + 1));
+  CHECK(schemas == std::set<std::string>{"tenant_east", "tenant_north", "tenant_south"});
+  CHECK(project.starts().size() == 3);
+  for (const std::string schema : {"tenant_north", "tenant_south", "tenant_east"}) {
+    CAPTURE(schema);
+    CHECK(alembic_version(db, schema + ".alembic_version") == k_alembic_head);
+    CHECK(shared_server().scalar(db, "SELECT name FROM " + schema + ".accounts") == "fixture-admin");
+  }
+  CHECK(shared_server().scalar(db, "SELECT to_regclass('public.alembic_version') IS NULL") == "t");
+  CHECK(!logged_error(result.err));
+  check_no_password(result);
+
+  SUBCASE("the next start finds every tenant at head and runs no migrator") {
+    const auto again = test::run(service(project, env));
+    INFO(again.err);
+    CHECK(again.exit_code == 0);
+    CHECK(again.out == "started\n");
+    CHECK(project.starts().size() == 3);
+  }
+}
+
+TEST_CASE("check, offline: two Alembic heads exit 5 naming both, the fixtures' merged graph 0, a duplicate .sql "
+          "version 5") {
+  const Project project("alembic_project");
+  // As in CI: the deployment's settings, and no database at all.
+  const std::map<std::string, std::string> env{{"AUTO_MIGRATE_DIR", project.migrations().string()},
+                                               {"AUTO_MIGRATE_COMMAND", project.command(k_alembic_upgrade)}};
+  SUBCASE("the merged graph") {
+    const auto merged = test::run({{"check"}, env, "", project.root()});
+    INFO(merged.out, merged.err);
+    CHECK(merged.exit_code == 0);
+  }
+  SUBCASE("two developers branched from the same revision: two heads") {
+    // Without the merge and what follows it, 2b5e8c1f4a62 and 3c7a9e2d5b84 are both heads.
+    for (const char* name : {"4d1b6f3e8c25_merge_email_and_orders.py", "5e2c7a4f9d16_seed_plans.py",
+                             "6f3d8b5a1e47_order_status.py"}) {
+      project.remove(std::string("migrations/versions/") + name);
+    }
+    const auto heads = test::run({{"check"}, env, "", project.root()});
+    INFO(heads.out, heads.err);
+    CHECK(heads.exit_code == 5);
+    CHECK(contains(heads.out + heads.err, "2b5e8c1f4a62"));
+    CHECK(contains(heads.out + heads.err, "3c7a9e2d5b84"));
+    const auto json = test::run({{"check", "--json"}, env, "", project.root()});
+    INFO(json.out);
+    CHECK(json.exit_code == 5);
+    CHECK(contains(json.out, "2b5e8c1f4a62"));
+    CHECK(contains(json.out, "3c7a9e2d5b84"));
+  }
+  SUBCASE("a .sql directory with a duplicate version") {
+    test::TempDir sql;
+    sql.write("001_users.sql", "CREATE TABLE users (id int);\n");
+    sql.write("001_orders.sql", "CREATE TABLE orders (id int);\n");
+    sql.write("002_index.sql", "CREATE INDEX users_id ON users (id);\n");
+    const auto duplicate = test::run({{"check"}, {{"AUTO_MIGRATE_DIR", sql.path().string()}}});
+    INFO(duplicate.out, duplicate.err);
+    CHECK(duplicate.exit_code == 5);
+    CHECK(contains(duplicate.out + duplicate.err, "001_users.sql"));
+    CHECK(contains(duplicate.out + duplicate.err, "001_orders.sql"));
+  }
+}
