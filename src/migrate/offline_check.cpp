@@ -1,0 +1,217 @@
+#include "migrate/offline_check.hpp"
+
+#include "error.hpp"
+#include "exit_code.hpp"
+#include "json.hpp"
+#include "migrate/discovery.hpp"
+#include "migrate/migration_file.hpp"
+#include "migrate/migration_script.hpp"
+#include "text.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+namespace migrate_init {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string shown(const fs::path& path) { return printable(path.string()); }
+
+// Where a revision is, as its doubts name it.
+std::string where_of(const alembic::Revision& revision) {
+  return shown(revision.file) + ":" + std::to_string(revision.line);
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+// One finding per head of a graph with more than one. Only for an otherwise sound graph: a
+// dangling down_revision or an unreadable file makes heads of revisions that, fixed, are not.
+std::vector<CheckFinding> head_findings(const alembic::Graph& graph) {
+  std::vector<CheckFinding> findings;
+  if (graph.heads.size() < 2 || !graph.certain) return findings;
+  for (const auto& head : graph.heads) {
+    const auto revision = std::find_if(graph.revisions.begin(), graph.revisions.end(),
+                                       [&](const auto& r) { return r.id == head; });
+    findings.push_back({where_of(*revision),
+                        "revision " + head + " is one of " + std::to_string(graph.heads.size()) + " heads (" +
+                            joined(graph.heads) +
+                            "): two developers branched from the same revision; join them with `alembic merge "
+                            "heads` (Flask-Migrate: `flask db merge heads`) and commit the merge revision"});
+  }
+  return findings;
+}
+
+void check_not_directory(const fs::path& dir) {
+  std::error_code error;
+  const auto status = fs::status(dir, error);
+  if (error || !fs::exists(status)) {
+    throw Error(ExitCode::migration_failed,
+                "migrations directory " + shown(dir) + " does not exist (set AUTO_MIGRATE_DIR or --dir)");
+  }
+  if (!fs::is_directory(status)) {
+    throw Error(ExitCode::migration_failed, "migrations directory " + shown(dir) + " is not a directory");
+  }
+}
+
+// A "file:line: message" problem of parse_migration_script, split where the message starts.
+CheckFinding split_problem(const std::string& file, const std::string& problem) {
+  if (problem.starts_with(file + ":")) {
+    const std::size_t end = problem.find(": ", file.size());
+    if (end != std::string::npos) return {problem.substr(0, end), problem.substr(end + 2)};
+  }
+  return {file, problem};
+}
+
+// Two files whose versions are one number ("007" and "7"): a finding for each, naming the other.
+void add_duplicates(const std::vector<MigrationFileName>& names, const fs::path& dir, std::vector<CheckFinding>& out) {
+  std::map<std::string, std::vector<std::string>> by_version;
+  for (const auto& name : names) by_version[normalized_version(name.version)].push_back(name.file_name);
+  for (auto& [version, files] : by_version) {
+    if (files.size() < 2) continue;
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) {
+      std::vector<std::string> others;
+      for (const auto& other : files) {
+        if (other != file) others.push_back(printable(other));
+      }
+      out.push_back({shown(dir / file), "version " + version + " is also the version of " + joined(others) +
+                                            ": two migrations have one version (renumber one)"});
+    }
+  }
+}
+
+// The findings of one migration file: where it resolves to, and what parsing refuses.
+void check_sql_file(const fs::path& dir, const fs::path& real_dir, const MigrationFileName& name,
+                    std::vector<CheckFinding>& out) {
+  const fs::path path = dir / name.file_name;
+  const std::string file = shown(path);
+  if (!is_valid_utf8(name.file_name)) {
+    out.push_back({file, "the file name is not valid UTF-8 (bytes shown as \\xHH); rename the file: its name is "
+                         "recorded in the ledger and printed in JSON, which take UTF-8 only"});
+  }
+  std::error_code error;
+  const fs::path real = fs::canonical(path, error);
+  if (error) return out.push_back({file, "cannot be read: " + error.message()});
+  if (!is_inside(real_dir, real)) {
+    return out.push_back({file, "a symbolic link that resolves to " + shown(real) +
+                                    ", outside the migrations directory: it would be refused (copy the file in)"});
+  }
+  std::ifstream in(real, std::ios::binary);
+  std::ostringstream text;
+  if (fs::is_regular_file(real, error) && in) text << in.rdbuf();
+  if (!fs::is_regular_file(real, error) || !in || in.bad()) return out.push_back({file, "cannot be read"});
+  std::string content = std::move(text).str();
+  if (content.starts_with("\xEF\xBB\xBF")) content.erase(0, 3);
+  const MigrationScript script = parse_migration_script_in_place(file, std::move(content));
+  for (const auto& problem : script.problems) out.push_back(split_problem(file, problem));
+  for (const auto& problem : down_section_problems(file, script)) out.push_back(split_problem(file, problem));
+}
+
+struct Outcome {
+  std::string kind;
+  std::vector<CheckFinding> findings;
+  std::vector<std::string> heads;
+  std::string counted_items; // "5 revisions", "5 migrations"
+  fs::path directory;        // the Alembic script directory, or the .sql directory
+};
+
+std::vector<std::string> migration_names(const fs::path& dir) {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+    std::error_code kind;
+    if (!it->is_directory(kind)) names.push_back(it->path().filename().string());
+  }
+  if (error) throw Error(ExitCode::migration_failed, "cannot read migrations directory " + shown(dir) + ": " + error.message());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void print_text(const Outcome& outcome) {
+  const fs::path& dir = outcome.directory;
+  for (const auto& finding : outcome.findings) std::cout << "check: " << finding.where << ": " << finding.message << "\n";
+  std::string summary = "check: " + shown(dir) + " (" + outcome.kind + ", " + outcome.counted_items;
+  if (outcome.kind == "alembic") summary += ", " + counted(static_cast<long long>(outcome.heads.size()), "head", "heads");
+  summary += "): ";
+  summary += outcome.findings.empty() ? "no problems found"
+                                      : counted(static_cast<long long>(outcome.findings.size()), "finding", "findings");
+  std::cout << summary << "\n" << std::flush;
+}
+
+void print_json(const Outcome& outcome) {
+  const fs::path& dir = outcome.directory;
+  std::vector<std::string> findings, heads;
+  for (const auto& finding : outcome.findings) {
+    findings.push_back(JsonObject().add("where", finding.where).add("message", finding.message).str());
+  }
+  JsonObject out;
+  out.add("ok", outcome.findings.empty()).add("kind", outcome.kind).add("directory", shown(dir));
+  out.add_raw("findings", json_array(findings));
+  if (outcome.kind == "alembic") {
+    for (const auto& head : outcome.heads) heads.push_back(json_quote(head));
+    out.add_raw("heads", json_array(heads));
+  }
+  std::cout << out.str() << "\n" << std::flush;
+}
+
+} // namespace
+
+std::vector<CheckFinding> graph_findings(const alembic::Graph& graph) {
+  std::vector<CheckFinding> findings;
+  for (const auto& doubt : graph.doubts) findings.push_back({doubt.where, doubt.message});
+  const auto heads = head_findings(graph);
+  findings.insert(findings.end(), heads.begin(), heads.end());
+  return findings;
+}
+
+std::vector<CheckFinding> check_alembic(const alembic::Project& project) {
+  return graph_findings(alembic::read_graph(project));
+}
+
+std::vector<CheckFinding> check_sql_dir(const fs::path& dir) {
+  check_not_directory(dir);
+  std::vector<CheckFinding> findings;
+  std::vector<MigrationFileName> migrations;
+  for (const auto& name : migration_names(dir)) {
+    if (auto parsed = parse_migration_file_name(name)) migrations.push_back(std::move(*parsed));
+  }
+  add_duplicates(migrations, dir, findings);
+  std::error_code error;
+  const fs::path real_dir = fs::canonical(dir, error);
+  if (error) throw Error(ExitCode::migration_failed, "cannot read migrations directory " + shown(dir) + ": " + error.message());
+  for (const auto& name : migrations) check_sql_file(dir, real_dir, name, findings);
+  return findings;
+}
+
+int run_check(const Config& config, bool json) {
+  // TODO(config.alembic_ini): the ini the migrator reads, once Config has it.
+  const fs::path ini_path = "alembic.ini";
+  Outcome outcome;
+  if (const auto project = alembic::find_project(config.migrations_dir, ini_path)) {
+    const alembic::Graph graph = alembic::read_graph(*project);
+    outcome = {"alembic", graph_findings(graph), graph.heads,
+               counted(static_cast<long long>(graph.revisions.size()), "revision", "revisions"), project->script_dir};
+  } else {
+    check_not_directory(config.migrations_dir);
+    std::size_t count = 0;
+    for (const auto& name : migration_names(config.migrations_dir)) count += parse_migration_file_name(name) ? 1 : 0;
+    outcome = {"sql", check_sql_dir(config.migrations_dir), {},
+               counted(static_cast<long long>(count), "migration", "migrations"), config.migrations_dir};
+  }
+  if (json) {
+    print_json(outcome);
+  } else {
+    print_text(outcome);
+  }
+  return to_int(outcome.findings.empty() ? ExitCode::ok : ExitCode::refused);
+}
+
+} // namespace migrate_init

@@ -1,0 +1,169 @@
+// `migrate-init check` without a database: the findings for the Alembic fixtures in
+// tests/fixtures/alembic_check (two heads, a dangling down_revision, duplicate ids, a
+// merged graph) and for .sql sets, and what run_check prints and returns.
+#include "migrate/offline_check.hpp"
+
+#include "error.hpp"
+
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+using namespace migrate_init;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path k_fixtures = fs::path(__FILE__).parent_path().parent_path() / "fixtures" / "alembic_check";
+
+alembic::Project project_at(const std::string& name) {
+  auto project = alembic::find_project(k_fixtures / name, k_fixtures / "no-such.ini");
+  REQUIRE(project);
+  return *project;
+}
+
+// Every finding as "where: message", one a line, for messages in failed checks.
+std::string listed(const std::vector<CheckFinding>& findings) {
+  std::string out;
+  for (const auto& finding : findings) out += finding.where + ": " + finding.message + "\n";
+  return out;
+}
+
+bool has(const std::vector<CheckFinding>& findings, const std::string& where_part, const std::string& message_part) {
+  for (const auto& finding : findings) {
+    if (finding.where.find(where_part) != std::string::npos && finding.message.find(message_part) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// run_check's stdout and exit code.
+struct Run {
+  int code = -1;
+  std::string out;
+};
+
+Run run(const fs::path& dir, bool json) {
+  Config config;
+  config.migrations_dir = dir;
+  std::ostringstream captured;
+  auto* old = std::cout.rdbuf(captured.rdbuf());
+  Run result;
+  try {
+    result.code = run_check(config, json);
+  } catch (...) {
+    std::cout.rdbuf(old);
+    throw;
+  }
+  std::cout.rdbuf(old);
+  result.out = captured.str();
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("Two heads are two findings, each naming its revision and file and suggesting the merge") {
+  const auto findings = check_alembic(project_at("two_heads"));
+  INFO(listed(findings));
+  REQUIRE(findings.size() == 2);
+  CHECK(has(findings, "2b3c4d5e6f70_add_email.py:10", "revision 2b3c4d5e6f70 is one of 2 heads (2b3c4d5e6f70, 3c4d5e6f7081)"));
+  CHECK(has(findings, "3c4d5e6f7081_add_orders.py:10", "two developers branched from the same revision"));
+  CHECK(has(findings, "3c4d5e6f7081", "alembic merge heads"));
+}
+
+TEST_CASE("A merged graph has no findings") {
+  const auto findings = check_alembic(project_at("merged"));
+  INFO(listed(findings));
+  CHECK(findings.empty());
+}
+
+TEST_CASE("A down_revision that names no revision is a finding at its file and line") {
+  const auto findings = check_alembic(project_at("dangling"));
+  INFO(listed(findings));
+  REQUIRE(findings.size() == 1);
+  CHECK(has(findings, "4d5e6f708192_add_index.py:10", "down_revision 0deadbeef000 of revision 4d5e6f708192 names no revision"));
+}
+
+TEST_CASE("A duplicate revision id is a finding for both files") {
+  const auto findings = check_alembic(project_at("duplicate_ids"));
+  INFO(listed(findings));
+  CHECK(has(findings, "2b3c4d5e6f70_add_email.py:10", "also the id of"));
+  CHECK(has(findings, "2b3c4d5e6f70_add_phone.py:10", "also the id of"));
+  CHECK(findings.size() == 2);
+}
+
+TEST_CASE("A revision file that cannot be read is a finding, and the others are still checked") {
+  const fs::path root = fs::temp_directory_path() / ("migrate-init-check-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root / "versions");
+  std::ofstream(root / "env.py") << "";
+  std::ofstream(root / "versions" / "a.py") << "revision = 'a'\ndown_revision = None\n";
+  std::ofstream(root / "versions" / "b.py") << "revision = make_id()\ndown_revision = 'a'\n";
+  std::ofstream(root / "versions" / "c.py") << "revision = 'c'\ndown_revision = 'gone'\n";
+  const auto findings = check_alembic(*alembic::find_project(root, root / "none.ini"));
+  INFO(listed(findings));
+  CHECK(has(findings, "b.py:1", "revision is not a string, a tuple or list of strings, or None"));
+  CHECK(has(findings, "c.py:1", "down_revision gone"));
+  CHECK(findings.size() == 2); // no head findings: b.py may be the revision that joins a and c
+  fs::remove_all(root);
+}
+
+TEST_CASE("A .sql set's duplicate versions and unterminated quotes are all found") {
+  const auto findings = check_sql_dir(k_fixtures / "sql_problems");
+  INFO(listed(findings));
+  CHECK(has(findings, "002_create_b.sql", "version 2 is also the version of 02_create_c.sql"));
+  CHECK(has(findings, "02_create_c.sql", "version 2 is also the version of 002_create_b.sql"));
+  CHECK(has(findings, "003_unterminated.sql:3", "unterminated"));
+  CHECK(findings.size() == 3);
+  CHECK(check_sql_dir(k_fixtures / "sql_clean").empty());
+}
+
+TEST_CASE("A missing directory is an error naming it, exit 1") {
+  try {
+    check_sql_dir(k_fixtures / "no-such-dir");
+    FAIL("no error");
+  } catch (const Error& error) {
+    CHECK(error.code() == ExitCode::migration_failed);
+    CHECK(std::string(error.what()).find("no-such-dir does not exist") != std::string::npos);
+  }
+}
+
+TEST_CASE("run_check prints a line per finding and a summary, and returns 5 or 0") {
+  SUBCASE("two heads, text") {
+    const Run r = run(k_fixtures / "two_heads", false);
+    CHECK(r.code == 5);
+    CHECK(r.out.find("check: ") == 0);
+    CHECK(r.out.find("2b3c4d5e6f70_add_email.py:10: revision 2b3c4d5e6f70 is one of 2 heads") != std::string::npos);
+    CHECK(r.out.find("(alembic, 3 revisions, 2 heads): 2 findings\n") != std::string::npos);
+  }
+  SUBCASE("two heads, json") {
+    const Run r = run(k_fixtures / "two_heads", true);
+    CHECK(r.code == 5);
+    CHECK(r.out.find("{\"ok\":false,\"kind\":\"alembic\"") == 0);
+    CHECK(r.out.find("\"heads\":[\"2b3c4d5e6f70\",\"3c4d5e6f7081\"]") != std::string::npos);
+    CHECK(r.out.find("\"where\":") != std::string::npos);
+  }
+  SUBCASE("merged") {
+    const Run r = run(k_fixtures / "merged", false);
+    CHECK(r.code == 0);
+    CHECK(r.out.find("(alembic, 4 revisions, 1 head): no problems found") != std::string::npos);
+  }
+  SUBCASE("sql, json") {
+    const Run r = run(k_fixtures / "sql_problems", true);
+    CHECK(r.code == 5);
+    CHECK(r.out.find("{\"ok\":false,\"kind\":\"sql\"") == 0);
+    CHECK(r.out.find("\"heads\"") == std::string::npos);
+  }
+  SUBCASE("sql clean") {
+    const Run r = run(k_fixtures / "sql_clean", false);
+    CHECK(r.code == 0);
+    CHECK(r.out.find("(sql, 2 migrations): no problems found") != std::string::npos);
+  }
+}
