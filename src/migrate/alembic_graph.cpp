@@ -643,6 +643,11 @@ std::optional<Project> find_project(const fs::path& migrations_dir, const fs::pa
       project.ini = migrations_dir / "alembic.ini";
       apply_ini(project, *own, *project.ini);
     }
+    // `alembic upgrade head` would read the cwd's ini and its other directory.
+    if (location && !same_directory(*location, migrations_dir) && project.uncertain_reason.empty()) {
+      project.uncertain_reason = shown(ini_path) + " names script_location " + shown(*location) + ", not " +
+                                 shown(migrations_dir) + ": which one the migrator reads is not known";
+    }
     return project;
   }
   if (!ini) return std::nullopt;

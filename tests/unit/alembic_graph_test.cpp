@@ -294,6 +294,27 @@ TEST_CASE("An Alembic project is found from its directory or from alembic.ini") 
     CHECK_FALSE(graph.certain);
     CHECK(graph.uncertain_reason.find("_helpers.py") != std::string::npos);
   }
+  SUBCASE("a migrations directory and an alembic.ini naming another directory are not certain") {
+    scratch.write("migrations/env.py", "");
+    scratch.write("migrations/versions/a.py", revision_file("a", "None"));
+    scratch.write("alembic.ini", "[alembic]\nscript_location = " + (root / "db").string() + "\n");
+    scratch.write("db/versions/b.py", revision_file("b", "None"));
+    const auto project = find_project(root / "migrations", root / "alembic.ini");
+    REQUIRE(project);
+    CHECK(project->uncertain_reason.find("which one the migrator reads is not known") != std::string::npos);
+    CHECK_FALSE(read_graph(*project).certain);
+  }
+  SUBCASE("an alembic.ini naming the migrations directory gives its version_locations") {
+    scratch.write("migrations/env.py", "");
+    scratch.write("migrations/versions/a.py", revision_file("a", "None"));
+    scratch.write("migrations/more/b.py", revision_file("b", "'a'"));
+    scratch.write("alembic.ini", "[alembic]\nscript_location = %(here)s/migrations\n"
+                                 "version_locations = %(here)s/migrations/versions %(here)s/migrations/more\n");
+    const auto project = find_project(root / "migrations", root / "alembic.ini");
+    REQUIRE(project);
+    CHECK(project->uncertain_reason.empty());
+    CHECK(read_graph(*project).heads == Strings{"b"});
+  }
   SUBCASE("a package:path script_location is not certain") {
     scratch.write("alembic.ini", "[alembic]\nscript_location = myapp:migrations\n");
     const auto project = find_project(root / "migrations", root / "alembic.ini");
