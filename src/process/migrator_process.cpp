@@ -1,0 +1,554 @@
+#include "process/migrator_process.hpp"
+
+#include "process/exec.hpp"
+#include "process/protection.hpp"
+#include "process/signal_channel.hpp"
+#include "process/signal_policy.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+namespace migrate_init {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// migrate-init -> keeper: "send the signal in si_value to the migrator's group" (sigqueue).
+constexpr int k_forward_request = SIGUSR1;
+// What the kernel sends the keeper when migrate-init dies. Only a wake-up: the keeper
+// checks getppid() itself, so a stray SIGUSR2 from elsewhere changes nothing.
+constexpr int k_parent_died = SIGUSR2;
+// The descriptor the keeper and the migrator write their messages to (close-on-exec).
+constexpr int k_message_fd = 3;
+constexpr int k_keeper_failed = 125;
+
+// What the keeper and the migrator tell migrate-init, one write each (atomic on a pipe).
+enum class MessageKind : int { started = 1, exec_failed, group_left_over, ended };
+struct KeeperMessage {
+  MessageKind kind;
+  int value;
+};
+
+// Everything the keeper and the migrator need, prepared before fork: after it they may
+// not allocate.
+struct ChildPlan {
+  pid_t parent = 0;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  const char* const* candidates = nullptr; // the paths to try execve on, null-terminated
+  int devnull = -1;
+  int out = -1;
+  int err = -1;
+  int messages = -1;
+};
+
+// --- In the keeper and the migrator, after fork: async-signal-safe calls only. ---
+
+void send_message(MessageKind kind, int value) {
+  const KeeperMessage message{kind, value};
+  while (write(k_message_fd, &message, sizeof message) < 0 && errno == EINTR) {
+  }
+}
+
+// Puts /dev/null, the two output pipes and the message pipe on 0, 1, 2 and 3 (the last
+// close-on-exec) and closes everything else migrate-init had open (its database socket,
+// the signalfd): the keeper never execs, so close-on-exec would not do it.
+void arrange_descriptors(const ChildPlan& plan) {
+  const int devnull = fcntl(plan.devnull, F_DUPFD, 10);
+  const int out = fcntl(plan.out, F_DUPFD, 10);
+  const int err = fcntl(plan.err, F_DUPFD, 10);
+  const int messages = fcntl(plan.messages, F_DUPFD, 10);
+  if (devnull < 0 || out < 0 || err < 0 || messages < 0) _exit(k_keeper_failed);
+  if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 || dup2(messages, k_message_fd) < 0) {
+    _exit(k_keeper_failed);
+  }
+  fcntl(k_message_fd, F_SETFD, FD_CLOEXEC);
+  if (close_range(k_message_fd + 1, ~0U, 0) != 0) {
+    for (int fd = k_message_fd + 1; fd < 65536; ++fd) close(fd);
+  }
+}
+
+[[noreturn]] void become_migrator(const ChildPlan& plan, pid_t keeper, const sigset_t& mask_at_fork) {
+  setpgid(0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != keeper) _exit(k_keeper_failed); // the keeper is already gone
+  sigprocmask(SIG_SETMASK, &mask_at_fork, nullptr);
+  signal_channel::restore_original_mask();
+  restore_core_limit();
+  // Like execvp, but in the migrator's own PATH: remember EACCES, keep looking past
+  // missing entries, stop at any other error.
+  int error = ENOENT;
+  for (const char* const* path = plan.candidates; *path; ++path) {
+    execve(*path, plan.argv, plan.envp);
+    if (errno == EACCES) {
+      error = EACCES;
+    } else if (errno != ENOENT && errno != ENOTDIR) {
+      error = errno;
+      break;
+    }
+  }
+  send_message(MessageKind::exec_failed, error);
+  _exit(error == ENOENT || error == ENOTDIR ? 127 : 126);
+}
+
+// Sends `signal_number` to the migrator's group, and to the migrator itself if it left it.
+void signal_group(pid_t migrator, int signal_number) {
+  if (kill(-migrator, signal_number) != 0 || getpgid(migrator) != migrator) kill(migrator, signal_number);
+}
+
+// Reaps orphans re-parented to the keeper (it is their subreaper); true once the migrator
+// has exited, which it leaves unreaped (a zombie keeps its pid and group id from reuse).
+bool migrator_exited(pid_t migrator) {
+  for (;;) {
+    siginfo_t info{};
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return errno != EINTR;
+    if (info.si_pid == 0) return false;
+    if (info.si_pid == migrator) return true;
+    waitpid(info.si_pid, nullptr, 0);
+  }
+}
+
+// Waits for the migrator's exit, forwarding the signals migrate-init asks for and
+// SIGKILLing the group if migrate-init dies.
+void watch(pid_t migrator, pid_t parent, const sigset_t& all) {
+  bool parent_gone = false;
+  while (!migrator_exited(migrator)) {
+    if (!parent_gone && getppid() != parent) {
+      parent_gone = true;
+      signal_group(migrator, SIGKILL);
+    }
+    siginfo_t info{};
+    if (sigwaitinfo(&all, &info) < 0) continue;
+    if (info.si_signo == k_forward_request && info.si_code == SI_QUEUE && info.si_pid == parent) {
+      signal_group(migrator, info.si_value.sival_int);
+    }
+  }
+}
+
+// The migrator has exited: kills what is left of its group, reaps it all, reports.
+void finish(pid_t migrator) {
+  kill(-migrator, SIGKILL); // while the migrator is an unreaped zombie, its group id cannot be reused
+  int status = 0;
+  while (waitpid(migrator, &status, 0) < 0 && errno == EINTR) {
+  }
+  // Every member got SIGKILL, and as their subreaper the keeper collects them; a member
+  // exists (alive or a zombie) exactly as long as its group id does. One that this SIGKILL
+  // (or the one after the grace period) ended was still running: a leftover. One that had
+  // exited already, or died of a forwarded SIGTERM, was not.
+  bool left_over = false;
+  while (kill(-migrator, 0) == 0) {
+    siginfo_t info{};
+    if (waitid(P_ALL, 0, &info, WEXITED) != 0) {
+      if (errno == EINTR) continue;
+      break; // ECHILD: what is left is not ours to reap
+    }
+    if (info.si_code == CLD_KILLED && info.si_status == SIGKILL) left_over = true;
+  }
+  if (left_over) send_message(MessageKind::group_left_over, 1);
+  send_message(MessageKind::ended, status);
+}
+
+// The keeper: a fork of migrate-init that never execs. It outlives a SIGKILLed
+// migrate-init (PR_SET_PDEATHSIG wakes it; that fires when the forking *thread* ends,
+// hence the getppid() checks) long enough to kill the migrator's whole group.
+[[noreturn]] void run_keeper(const ChildPlan& plan) {
+  sigset_t all;
+  sigfillset(&all);
+  sigset_t mask_at_fork;
+  sigprocmask(SIG_BLOCK, &all, &mask_at_fork);
+  prctl(PR_SET_PDEATHSIG, k_parent_died);
+  if (getppid() != plan.parent) _exit(k_keeper_failed);
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  arrange_descriptors(plan);
+  const pid_t keeper = getpid();
+  const pid_t migrator = fork();
+  if (migrator < 0) _exit(k_keeper_failed);
+  if (migrator == 0) become_migrator(plan, keeper, mask_at_fork);
+  setpgid(migrator, migrator); // also here, so the group exists before any signal to it
+  close(0);
+  close(1);
+  close(2);
+  send_message(MessageKind::started, migrator);
+  watch(migrator, plan.parent, all);
+  finish(migrator);
+  _exit(0);
+}
+
+// --- In migrate-init. ---
+
+[[noreturn]] void throw_errno(const std::string& what) { throw std::runtime_error(what + ": " + std::strerror(errno)); }
+
+// A descriptor closed on destruction.
+class Fd {
+public:
+  explicit Fd(int fd = -1) : m_fd(fd) {}
+  Fd(Fd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    reset();
+    m_fd = std::exchange(other.m_fd, -1);
+    return *this;
+  }
+  ~Fd() { reset(); }
+  int get() const { return m_fd; }
+  void reset() {
+    if (m_fd >= 0) close(m_fd);
+    m_fd = -1;
+  }
+
+private:
+  int m_fd;
+};
+
+struct Pipe {
+  Fd read;
+  Fd write;
+};
+
+Pipe make_pipe(bool nonblocking_read) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe2");
+  Pipe result{Fd(fds[0]), Fd(fds[1])};
+  if (nonblocking_read) fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  return result;
+}
+
+// The length of `text` without a multibyte UTF-8 sequence that a cut left incomplete.
+std::size_t complete_utf8_length(std::string_view text) {
+  std::size_t start = text.size();
+  std::size_t continuation = 0;
+  while (start > 0 && continuation < 3 && (static_cast<unsigned char>(text[start - 1]) & 0xC0) == 0x80) {
+    --start;
+    ++continuation;
+  }
+  if (start == 0) return text.size();
+  const auto lead = static_cast<unsigned char>(text[start - 1]);
+  const std::size_t needed = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  return needed > 1 && continuation + 1 < needed ? start - 1 : text.size();
+}
+
+// Splits one stream into lines; a line over k_migrator_line_cap bytes is cut there and
+// the rest of it dropped, so memory stays bounded whatever the migrator prints.
+class LineSplitter {
+public:
+  explicit LineSplitter(std::function<void(std::string_view)> emit) : m_emit(std::move(emit)) {}
+
+  void feed(std::string_view data) {
+    while (!data.empty()) {
+      const std::size_t newline = data.find('\n');
+      const std::string_view piece = data.substr(0, newline);
+      const std::size_t room = k_migrator_line_cap - m_line.size();
+      m_line.append(piece.substr(0, room));
+      m_dropped += piece.size() - std::min(room, piece.size());
+      if (newline == std::string_view::npos) return;
+      deliver();
+      data.remove_prefix(newline + 1);
+    }
+  }
+
+  // Delivers a last line that had no '\n'.
+  void finish() {
+    if (!m_line.empty() || m_dropped > 0) deliver();
+  }
+
+private:
+  void deliver() {
+    if (m_dropped > 0) {
+      const std::size_t kept = complete_utf8_length(m_line);
+      m_dropped += m_line.size() - kept;
+      m_line.resize(kept);
+      m_line += " [line cut at " + std::to_string(kept) + " bytes; " + std::to_string(m_dropped) + " more not shown]";
+    }
+    m_emit(m_line);
+    m_line.clear();
+    m_dropped = 0;
+  }
+
+  std::function<void(std::string_view)> m_emit;
+  std::string m_line;
+  std::size_t m_dropped = 0;
+};
+
+// The argv, environment and execve candidates as the C arrays the child uses.
+struct PreparedCommand {
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  std::vector<std::string> candidate_paths;
+  std::vector<const char*> candidates;
+};
+
+// The PATH value in `environment` (the first one, as getenv sees it), or glibc's default.
+std::string path_of(const std::vector<std::string>& environment) {
+  for (const auto& entry : environment) {
+    if (entry.starts_with("PATH=")) return entry.substr(5);
+  }
+  return "/bin:/usr/bin";
+}
+
+PreparedCommand prepare(const MigratorRun& run) {
+  if (run.argv.empty() || run.argv[0].empty()) throw std::invalid_argument("run_migrator: empty command");
+  PreparedCommand command;
+  for (const auto& arg : run.argv) command.argv.push_back(const_cast<char*>(arg.c_str()));
+  command.argv.push_back(nullptr);
+  for (const auto& entry : run.environment) command.envp.push_back(const_cast<char*>(entry.c_str()));
+  command.envp.push_back(nullptr);
+  const std::string& program = run.argv[0];
+  if (program.find('/') != std::string::npos) {
+    command.candidate_paths.push_back(program);
+  } else {
+    const std::string path = path_of(run.environment);
+    for (std::size_t begin = 0;;) {
+      const std::size_t end = std::min(path.find(':', begin), path.size());
+      const std::string directory = path.substr(begin, end - begin);
+      command.candidate_paths.push_back((directory.empty() ? "." : directory) + "/" + program);
+      if (end == path.size()) break;
+      begin = end + 1;
+    }
+  }
+  for (const auto& candidate : command.candidate_paths) command.candidates.push_back(candidate.c_str());
+  command.candidates.push_back(nullptr);
+  return command;
+}
+
+// One run, seen from migrate-init: the keeper's pid, the three pipes, the timers.
+class MigratorSession {
+public:
+  MigratorSession(const MigratorRun& run, pid_t keeper, Fd out, Fd err, Fd messages)
+      : m_run(run), m_keeper(keeper), m_out(std::move(out)), m_err(std::move(err)), m_messages(std::move(messages)),
+        m_out_lines([this](std::string_view line) { on_line(false, line); }),
+        m_err_lines([this](std::string_view line) { on_line(true, line); }) {}
+
+  MigratorSession(const MigratorSession&) = delete;
+  MigratorSession& operator=(const MigratorSession&) = delete;
+
+  // On an exception (a callback threw): the group is killed and the keeper reaped anyway.
+  ~MigratorSession() {
+    if (m_keeper <= 0) return;
+    request(SIGKILL);
+    while (waitpid(m_keeper, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    // Takes the keeper's SIGCHLD off the signal channel, and only that: a stop signal
+    // pending there stays for the caller.
+    sigset_t child;
+    sigemptyset(&child);
+    sigaddset(&child, SIGCHLD);
+    const timespec now{0, 0};
+    sigtimedwait(&child, nullptr, &now);
+  }
+
+  MigratorResult run() {
+    while (m_messages.get() >= 0) step();
+    reap_keeper();
+    drain_output();
+    consume_pending_signals();
+    return result();
+  }
+
+private:
+  void step() {
+    std::array<pollfd, 4> fds{{{m_out.get(), POLLIN, 0},
+                               {m_err.get(), POLLIN, 0},
+                               {m_messages.get(), POLLIN, 0},
+                               {signal_channel::fd(), POLLIN, 0}}};
+    const int ready = poll(fds.data(), fds.size(), timeout_ms());
+    if (ready < 0 && errno != EINTR) throw_errno("poll");
+    if (fds[0].revents != 0) read_output(m_out, m_out_lines);
+    if (fds[1].revents != 0) read_output(m_err, m_err_lines);
+    if (fds[2].revents != 0) read_messages();
+    if (fds[3].revents != 0) read_signals();
+    run_timers();
+  }
+
+  int timeout_ms() const {
+    std::optional<Clock::time_point> next = m_kill_deadline;
+    if (m_next_heartbeat && (!next || *m_next_heartbeat < *next)) next = m_next_heartbeat;
+    if (!next) return -1;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
+    return static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
+  }
+
+  void run_timers() {
+    const auto now = Clock::now();
+    if (m_kill_deadline && now >= *m_kill_deadline) {
+      spdlog::warn("the migrator did not exit within {} ms of {}; sending SIGKILL to its process group",
+                   m_run.grace.count(), signal_name(*m_interrupted_by));
+      request(SIGKILL);
+      m_kill_deadline.reset();
+    }
+    if (m_next_heartbeat && now >= *m_next_heartbeat) {
+      if (m_run.on_heartbeat) m_run.on_heartbeat(std::chrono::duration_cast<std::chrono::milliseconds>(now - m_start));
+      while (*m_next_heartbeat <= now) *m_next_heartbeat += m_run.heartbeat;
+    }
+  }
+
+  // Reads what is there now; at end of file the stream's last unterminated line is delivered.
+  void read_output(Fd& fd, LineSplitter& lines) {
+    for (;;) {
+      const ssize_t got = read(fd.get(), m_buffer.data(), m_buffer.size());
+      if (got > 0) {
+        lines.feed(std::string_view(m_buffer.data(), static_cast<std::size_t>(got)));
+        if (static_cast<std::size_t>(got) < m_buffer.size()) return;
+        continue;
+      }
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0 && errno == EAGAIN) return;
+      lines.finish();
+      fd.reset();
+      return;
+    }
+  }
+
+  void read_messages() {
+    KeeperMessage message{};
+    const ssize_t got = read(m_messages.get(), &message, sizeof message);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (got != static_cast<ssize_t>(sizeof message)) {
+      m_messages.reset(); // end of file: the keeper has exited
+      return;
+    }
+    switch (message.kind) {
+    case MessageKind::started: m_pid = message.value; break;
+    case MessageKind::exec_failed: m_exec_error = message.value; break;
+    case MessageKind::group_left_over: m_group_left_over = true; break;
+    case MessageKind::ended: m_wait_status = message.value; break;
+    }
+  }
+
+  void read_signals() {
+    while (const auto signal_number = signal_channel::read_pending()) handle_signal(*signal_number);
+  }
+
+  void handle_signal(int signal_number) {
+    if (signal_number == SIGCHLD) return; // the keeper's end shows as end of file on its pipe
+    if (!is_stop_signal(signal_number)) {
+      spdlog::warn("ignoring {} received while running the migrator (it is not passed on to the service)",
+                   signal_name(signal_number));
+      return;
+    }
+    if (!m_interrupted_by) {
+      m_interrupted_by = signal_number;
+      m_kill_deadline = Clock::now() + m_run.grace;
+    }
+    request(signal_number);
+  }
+
+  // Asks the keeper to signal the migrator's group: only the keeper knows that the
+  // migrator is not yet reaped, so its pid and group id cannot have been reused.
+  void request(int signal_number) const {
+    sigval value{};
+    value.sival_int = signal_number;
+    sigqueue(m_keeper, k_forward_request, value);
+  }
+
+  void reap_keeper() {
+    int status = 0;
+    while (waitpid(m_keeper, &status, 0) < 0 && errno == EINTR) {
+    }
+    m_keeper = 0;
+    m_duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - m_start);
+    if (!m_wait_status && !m_exec_error) {
+      throw std::runtime_error("the migrator's keeper process ended without reporting (exit code " +
+                               std::to_string(exit_code_from_wait_status(status)) + ")");
+    }
+  }
+
+  // The group is gone; what it wrote is in the pipes. A process that left the group
+  // (setsid) may hold them open: it is not waited for.
+  void drain_output() {
+    if (m_out.get() >= 0) read_output(m_out, m_out_lines);
+    if (m_err.get() >= 0) read_output(m_err, m_err_lines);
+    m_out_lines.finish();
+    m_err_lines.finish();
+  }
+
+  // The keeper's exit queued a SIGCHLD on the signal channel: take it (and anything
+  // else that came), so no later drain() logs it.
+  void consume_pending_signals() { read_signals(); }
+
+  MigratorResult result() {
+    if (m_exec_error) throw_exec_failure(m_run.argv[0], *m_exec_error);
+    const int status = m_wait_status.value_or(0);
+    MigratorResult result;
+    result.exit_code = exit_code_from_wait_status(status);
+    result.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    result.last_lines.assign(m_last_lines.begin(), m_last_lines.end());
+    result.duration_ms = m_duration.count();
+    result.pid = m_pid;
+    if (m_group_left_over && !m_interrupted_by) {
+      spdlog::warn("the migrator (pid {}) left processes running in its process group; they were killed", m_pid);
+    }
+    if (m_interrupted_by) {
+      const std::string how = result.signal != 0 ? "it was killed by " + signal_name(result.signal)
+                                                 : "it exited with code " + std::to_string(result.exit_code);
+      throw Interrupted(*m_interrupted_by,
+                        "interrupted by " + signal_name(*m_interrupted_by) + " while running the migrator: " + how);
+    }
+    return result;
+  }
+
+  void on_line(bool is_stderr, std::string_view line) {
+    m_last_lines.emplace_back(line);
+    if (m_last_lines.size() > k_migrator_last_lines) m_last_lines.pop_front();
+    if (m_run.on_line) m_run.on_line(is_stderr, line);
+  }
+
+  const MigratorRun& m_run;
+  pid_t m_keeper;
+  Fd m_out;
+  Fd m_err;
+  Fd m_messages;
+  LineSplitter m_out_lines;
+  LineSplitter m_err_lines;
+  std::vector<char> m_buffer = std::vector<char>(64 * 1024);
+  std::deque<std::string> m_last_lines;
+  const Clock::time_point m_start = Clock::now();
+  std::optional<Clock::time_point> m_next_heartbeat =
+      m_run.heartbeat.count() > 0 ? std::optional(m_start + m_run.heartbeat) : std::nullopt;
+  std::optional<Clock::time_point> m_kill_deadline;
+  std::optional<int> m_interrupted_by;
+  std::optional<int> m_wait_status;
+  std::optional<int> m_exec_error;
+  bool m_group_left_over = false;
+  pid_t m_pid = 0;
+  std::chrono::milliseconds m_duration{0};
+};
+
+} // namespace
+
+MigratorResult run_migrator(const MigratorRun& run) {
+  const PreparedCommand command = prepare(run);
+  Pipe out = make_pipe(true);
+  Pipe err = make_pipe(true);
+  Pipe messages = make_pipe(true);
+  Fd devnull(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (devnull.get() < 0) throw_errno("open /dev/null");
+
+  const ChildPlan plan{getpid(),  command.argv.data(), command.envp.data(), command.candidates.data(),
+                       devnull.get(), out.write.get(),   err.write.get(),    messages.write.get()};
+  const pid_t keeper = fork();
+  if (keeper < 0) throw_errno("fork");
+  if (keeper == 0) run_keeper(plan);
+
+  out.write.reset();
+  err.write.reset();
+  messages.write.reset();
+  devnull.reset();
+  MigratorSession session(run, keeper, std::move(out.read), std::move(err.read), std::move(messages.read));
+  return session.run();
+}
+
+} // namespace migrate_init
