@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <functional>
 #include <set>
 #include <span>
 #include <sstream>
@@ -739,24 +738,33 @@ void check_references(const std::vector<Revision>& revisions, const Index& index
   }
 }
 
-// A cycle of down_revisions (a -> b -> a), which Alembic refuses: depth-first, each
-// revision on the current path or done.
+// A cycle of down_revisions (a -> b -> a), which Alembic refuses: Kahn's algorithm, so a
+// long history needs no deep recursion. Revisions left once every one that nothing points
+// at has been taken away are on a cycle or behind one.
 void check_cycles(const Index& index, Graph& graph) {
-  std::map<std::string, int> state; // 1: on the path, 2: done
-  std::function<bool(const std::string&)> cyclic = [&](const std::string& id) {
-    const auto it = index.by_id.find(id);
-    if (it == index.by_id.end() || state[id] == 2) return false;
-    if (state[id] == 1) return true;
-    state[id] = 1;
-    for (const auto& down : it->second->down_revisions) {
-      if (cyclic(down)) return true;
-    }
-    state[id] = 2;
-    return false;
-  };
+  std::map<std::string, std::size_t> children; // how many revisions name it as down_revision
   for (const auto& [id, revision] : index.by_id) {
-    if (cyclic(id)) {
-      mark_uncertain(graph, where(*revision), "revision " + id + " is part of a cycle of down_revisions");
+    for (const auto& down : revision->down_revisions) {
+      if (index.by_id.contains(down)) ++children[down];
+    }
+  }
+  std::vector<std::string> free;
+  for (const auto& [id, revision] : index.by_id) {
+    if (children[id] == 0) free.push_back(id);
+  }
+  std::size_t taken = 0;
+  while (!free.empty()) {
+    const std::string id = std::move(free.back());
+    free.pop_back();
+    ++taken;
+    for (const auto& down : index.by_id.at(id)->down_revisions) {
+      if (index.by_id.contains(down) && --children[down] == 0) free.push_back(down);
+    }
+  }
+  if (taken == index.by_id.size()) return;
+  for (const auto& [id, revision] : index.by_id) {
+    if (children[id] > 0) {
+      mark_uncertain(graph, where(*revision), "revision " + id + " is on or behind a cycle of down_revisions");
       return;
     }
   }

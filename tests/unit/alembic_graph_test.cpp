@@ -214,6 +214,15 @@ TEST_CASE("A graph Alembic would refuse is uncertain") {
   SUBCASE("a branch label used twice") { CHECK_FALSE(build_graph({rev("a", {}, {"l"}), rev("b", {"a"}, {"l"})}).certain); }
   SUBCASE("a depends_on naming nothing") { CHECK_FALSE(build_graph({rev("a", {}, {}, {"nothing"})}).certain); }
   SUBCASE("a cycle") { CHECK_FALSE(build_graph({rev("a", {"b"}), rev("b", {"a"}), rev("c", {})}).certain); }
+  SUBCASE("a cycle behind a head") { CHECK_FALSE(build_graph({rev("x", {"a"}), rev("a", {"b"}), rev("b", {"a"})}).certain); }
+}
+
+TEST_CASE("A long history is read without deep recursion") {
+  std::vector<Revision> chain{rev("r0", {})};
+  for (int i = 1; i < 50000; ++i) chain.push_back(rev("r" + std::to_string(i), {"r" + std::to_string(i - 1)}));
+  const Graph g = build_graph(std::move(chain));
+  CHECK(g.certain);
+  CHECK(g.heads == Strings{"r49999"});
 }
 
 TEST_CASE("The database is at heads only when a certain graph's heads are its rows") {
