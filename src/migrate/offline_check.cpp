@@ -104,10 +104,12 @@ void check_sql_file(const fs::path& dir, const fs::path& real_dir, const Migrati
     return out.push_back({file, "a symbolic link that resolves to " + shown(real) +
                                     ", outside the migrations directory: it would be refused (copy the file in)"});
   }
+  // Checked before opening: a FIFO named like a migration would block the open.
+  if (!fs::is_regular_file(real, error)) return out.push_back({file, "cannot be read: not a regular file"});
   std::ifstream in(real, std::ios::binary);
   std::ostringstream text;
-  if (fs::is_regular_file(real, error) && in) text << in.rdbuf();
-  if (!fs::is_regular_file(real, error) || !in || in.bad()) return out.push_back({file, "cannot be read"});
+  if (in) text << in.rdbuf();
+  if (!in || in.bad()) return out.push_back({file, "cannot be read"});
   std::string content = std::move(text).str();
   if (content.starts_with("\xEF\xBB\xBF")) content.erase(0, 3);
   const MigrationScript script = parse_migration_script_in_place(file, std::move(content));
@@ -181,7 +183,13 @@ std::vector<CheckFinding> check_sql_dir(const fs::path& dir) {
   std::vector<CheckFinding> findings;
   std::vector<MigrationFileName> migrations;
   for (const auto& name : migration_names(dir)) {
-    if (auto parsed = parse_migration_file_name(name)) migrations.push_back(std::move(*parsed));
+    if (auto parsed = parse_migration_file_name(name)) {
+      migrations.push_back(std::move(*parsed));
+    } else if (lowercase(name).ends_with(".sql")) {
+      // Not refused, but never applied: discovery only warns, at every start.
+      findings.push_back({shown(dir / name), "not a migration, so it is never applied (expected "
+                                             "<version>_<name>.sql, e.g. 001_initial_schema.sql)"});
+    }
   }
   add_duplicates(migrations, dir, findings);
   std::error_code error;

@@ -27,8 +27,9 @@ std::vector<CheckFinding> check_alembic(const alembic::Project& project);
 // finding per head. Pure.
 std::vector<CheckFinding> graph_findings(const alembic::Graph& graph);
 
-// A .sql directory's findings: two files with one version, migration names that are not
-// UTF-8, symbolic links out of the directory, files that cannot be read, everything that
+// A .sql directory's findings: two files with one version, .sql files whose names are not
+// `<version>_<name>.sql` (never applied), migration names that are not UTF-8, symbolic
+// links out of the directory, files that cannot be read, everything that
 // makes a file refused when it is pending (unterminated quotes, dollar quotes and
 // comments, psql meta-commands, ...) and what makes its -- migrate:down section refused.
 // Throws Error (migration failed) when the directory is missing. Reads files.

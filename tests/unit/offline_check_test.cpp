@@ -121,8 +121,25 @@ TEST_CASE("A .sql set's duplicate versions and unterminated quotes are all found
   CHECK(has(findings, "002_create_b.sql", "version 2 is also the version of 02_create_c.sql"));
   CHECK(has(findings, "02_create_c.sql", "version 2 is also the version of 002_create_b.sql"));
   CHECK(has(findings, "003_unterminated.sql:3", "unterminated"));
-  CHECK(findings.size() == 3);
+  CHECK(has(findings, "004-add-e.sql", "not a migration, so it is never applied"));
+  CHECK(findings.size() == 4);
   CHECK(check_sql_dir(k_fixtures / "sql_clean").empty());
+}
+
+TEST_CASE("A symbolic link out of the directory and a non-UTF-8 name are findings") {
+  const fs::path root = fs::temp_directory_path() / ("migrate-init-check-sql-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root / "m");
+  std::ofstream(root / "outside.sql") << "select 1;";
+  fs::create_symlink(root / "outside.sql", root / "m" / "001_link.sql");
+  std::ofstream(root / "m" / "002_caf\xe9.sql") << "select 1;";
+  std::ofstream(root / "m" / "003_ok.sql") << "select 1;";
+  const auto findings = check_sql_dir(root / "m");
+  INFO(listed(findings));
+  CHECK(has(findings, "001_link.sql", "outside the migrations directory"));
+  CHECK(has(findings, "002_caf\\xe9.sql", "not valid UTF-8"));
+  CHECK(findings.size() == 2);
+  fs::remove_all(root);
 }
 
 TEST_CASE("A missing directory is an error naming it, exit 1") {
