@@ -474,6 +474,105 @@ IniSection parse_ini_section(std::string_view text, std::string_view section) {
 
 namespace {
 
+// One TOML value's text after `key =`, from `at` up to the end of the value (arrays may go
+// on over lines); `at` moves past it.
+std::string toml_value_text(std::string_view text, std::size_t& at) {
+  std::string out;
+  int depth = 0;
+  char quote = 0;
+  for (; at < text.size(); ++at) {
+    const char c = text[at];
+    if (quote) {
+      if (c == '\\' && quote == '"' && at + 1 < text.size()) out += text[at++];
+      else if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '#') {
+      while (at < text.size() && text[at] != '\n') ++at;
+      if (depth == 0) break;
+      continue;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    } else if (c == '\n' && depth == 0) {
+      break;
+    }
+    out += c;
+  }
+  return out;
+}
+
+// A TOML string, boolean or array of strings as IniSection keeps it; nullopt for anything
+// else. `ok` is false for a string this does not read (escapes, multi-line strings).
+std::optional<std::string> toml_scalar_or_list(std::string_view value, bool& ok) {
+  ok = true;
+  std::vector<std::string> items;
+  std::size_t at = 0;
+  auto skip = [&] { while (at < value.size() && std::string_view(" \t\r\n,").find(value[at]) != std::string_view::npos) ++at; };
+  auto string_at = [&]() -> std::optional<std::string> {
+    const char quote = value[at];
+    const std::size_t end = value.find(quote, at + 1);
+    if (end == std::string_view::npos || value.substr(at, 3) == std::string(3, quote)) return std::nullopt;
+    std::string item(value.substr(at + 1, end - at - 1));
+    if (quote == '"' && item.find('\\') != std::string::npos) return std::nullopt;
+    at = end + 1;
+    return item;
+  };
+  while (!value.empty() && std::string_view(" \t\r\n").find(value.back()) != std::string_view::npos) value.remove_suffix(1);
+  skip();
+  if (value.substr(at) == "true" || value.substr(at) == "false") return std::string(value.substr(at));
+  const bool array = at < value.size() && value[at] == '[';
+  if (array) ++at;
+  for (skip(); at < value.size() && !(array && value[at] == ']'); skip()) {
+    if (value[at] != '"' && value[at] != '\'') return std::nullopt; // a number, a table: not ours
+    auto item = string_at();
+    if (!item) return ok = false, std::nullopt;
+    items.push_back(std::move(*item));
+    if (!array) break;
+  }
+  std::string joined;
+  for (const auto& item : items) joined += (joined.empty() ? "" : "\n") + item;
+  return joined;
+}
+
+} // namespace
+
+IniSection parse_pyproject_alembic(std::string_view text) {
+  IniSection section;
+  bool inside = false;
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    const std::size_t end = std::min(text.find('\n', at), text.size());
+    std::string_view line = text.substr(at, end - at);
+    const std::size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos || line[first] == '#') {
+      at = end;
+      continue;
+    }
+    line.remove_prefix(first);
+    if (line[0] == '[') {
+      const std::size_t close = line.find(']');
+      inside = close != std::string_view::npos && line.substr(0, close + 1) == "[tool.alembic]";
+      section.found = section.found || inside;
+      at = end;
+      continue;
+    }
+    const std::size_t equals = line.find('=');
+    std::size_t value_at = at + first + (equals == std::string_view::npos ? line.size() : equals + 1);
+    const std::string value = toml_value_text(text, value_at);
+    at = value_at;
+    if (!inside || equals == std::string_view::npos) continue;
+    std::string key(line.substr(0, equals));
+    while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.pop_back();
+    bool ok = true;
+    if (auto read = toml_scalar_or_list(value, ok)) section.values[key] = *read;
+    if (!ok && section.problem.empty()) section.problem = "pyproject.toml: " + key + " is not a string read here";
+  }
+  return section;
+}
+
+namespace {
+
 // ConfigParser's interpolation of a value: %(here)s, %(other option)s and %%.
 std::optional<std::string> interpolate(const std::string& value, const IniSection& ini, const std::string& here,
                                        int depth = 0) {
@@ -598,7 +697,7 @@ void apply_ini(Project& project, const IniSection& ini, const fs::path& ini_path
   }
 }
 
-std::optional<IniSection> read_alembic_section(const fs::path& ini_path) {
+std::optional<IniSection> read_ini(const fs::path& ini_path) {
   std::error_code error;
   if (!fs::is_regular_file(ini_path, error)) return std::nullopt;
   const auto text = read_text(ini_path);
@@ -606,6 +705,40 @@ std::optional<IniSection> read_alembic_section(const fs::path& ini_path) {
   IniSection section = parse_ini_section(*text, "alembic");
   if (!section.found) return std::nullopt;
   return section;
+}
+
+// The [tool.alembic] options of the pyproject.toml beside the ini, %(here)s expanded to its
+// directory (and % escaped again for the ini's interpolation).
+std::optional<IniSection> read_pyproject(const fs::path& ini_path) {
+  const fs::path toml = fs::absolute(ini_path).parent_path() / "pyproject.toml";
+  std::error_code error;
+  if (!fs::is_regular_file(toml, error)) return std::nullopt;
+  const auto text = read_text(toml);
+  if (!text) return std::nullopt;
+  IniSection section = parse_pyproject_alembic(*text);
+  if (!section.found) return std::nullopt;
+  for (auto& [key, value] : section.values) {
+    auto expanded = interpolate(value, IniSection{}, toml.parent_path().string());
+    if (!expanded && section.problem.empty()) section.problem = "pyproject.toml: " + key + " uses an interpolation not read here";
+    std::string escaped;
+    for (char c : expanded.value_or("")) escaped += c == '%' ? std::string("%%") : std::string(1, c);
+    value = escaped;
+  }
+  return section;
+}
+
+// The ini's [alembic] section with, for each option it lacks, pyproject.toml's: Alembic
+// looks in the ini first. A version_locations list from the toml is one path a line.
+std::optional<IniSection> read_alembic_section(const fs::path& ini_path) {
+  auto ini = read_ini(ini_path);
+  const auto toml = read_pyproject(ini_path);
+  if (!toml) return ini;
+  IniSection merged = ini.value_or(IniSection{true, {}, {}});
+  if (merged.problem.empty()) merged.problem = toml->problem;
+  const bool toml_locations = !merged.values.contains("version_locations") && toml->values.contains("version_locations");
+  for (const auto& [key, value] : toml->values) merged.values.emplace(key, value);
+  if (toml_locations) merged.values["path_separator"] = "newline";
+  return merged;
 }
 
 // The script directory an ini's [alembic] section names; nullopt, with `uncertain` set,
@@ -638,7 +771,7 @@ std::optional<Project> find_project(const fs::path& migrations_dir, const fs::pa
     if (location && same_directory(*location, migrations_dir)) {
       project.ini = ini_path;
       apply_ini(project, *ini, ini_path);
-    } else if (const auto own = read_alembic_section(migrations_dir / "alembic.ini")) {
+    } else if (const auto own = read_ini(migrations_dir / "alembic.ini")) {
       project.ini = migrations_dir / "alembic.ini";
       apply_ini(project, *own, *project.ini);
     }

@@ -39,6 +39,12 @@ struct IniSection {
 };
 IniSection parse_ini_section(std::string_view text, std::string_view section);
 
+// The [tool.alembic] table of a pyproject.toml (Alembic 1.16+ reads an option there when the
+// ini lacks it), in the same form: strings and booleans ("true", "false") as they are,
+// arrays of strings joined with '\n'. A value of another kind (a number, an inline table)
+// is left out; a value that cannot be read is a problem. Pure.
+IniSection parse_pyproject_alembic(std::string_view text);
+
 // One revision file, understood.
 struct Revision {
   std::string id;

@@ -324,6 +324,35 @@ TEST_CASE("An Alembic project is found from its directory or from alembic.ini") 
     CHECK(project->uncertain_reason.empty());
     CHECK(read_graph(*project).heads == Strings{"b"});
   }
+  SUBCASE("pyproject.toml's [tool.alembic] is read where the ini lacks an option (Alembic 1.16+)") {
+    scratch.write("alembic.ini", "[alembic]\nsqlalchemy.url = x\n");
+    scratch.write("pyproject.toml", "[project]\nname = \"app\"\n\n[tool.alembic]\n"
+                                    "script_location = \"%(here)s/db\"  # the template's\n"
+                                    "version_locations = [\n  \"%(here)s/db/a\",  # first\n  '%(here)s/db/b',\n]\n"
+                                    "prepend_sys_path = [\".\"]\nrecursive_version_locations = true\n"
+                                    "post_write_hooks = [{name = \"ruff\", type = \"exec\"}]\n[tool.other]\nscript_location = \"x\"\n");
+    scratch.write("db/env.py", "");
+    scratch.write("db/a/x.py", revision_file("x", "None"));
+    scratch.write("db/b/deep/y.py", revision_file("y", "'x'"));
+    const auto project = find_project(root / "migrations", root / "alembic.ini");
+    REQUIRE(project);
+    CHECK(project->uncertain_reason.empty());
+    CHECK(project->script_dir == root / "db");
+    CHECK(project->recursive);
+    CHECK(project->version_dirs == std::vector<fs::path>{root / "db" / "a", root / "db" / "b"});
+    CHECK(read_graph(*project).heads == Strings{"y"});
+  }
+  SUBCASE("pyproject.toml alone is an Alembic project, and the ini wins over it") {
+    scratch.write("pyproject.toml", "[tool.alembic]\nscript_location = \"" + (root / "db").string() + "\"\n");
+    scratch.write("db/versions/x.py", revision_file("x", "None"));
+    auto project = find_project(root / "migrations", root / "alembic.ini");
+    REQUIRE(project);
+    CHECK(project->script_dir == root / "db");
+    scratch.write("alembic.ini", "[alembic]\nscript_location = " + (root / "other").string() + "\n");
+    project = find_project(root / "migrations", root / "alembic.ini");
+    REQUIRE(project);
+    CHECK(project->script_dir == root / "other");
+  }
   SUBCASE("a package:path script_location is not certain") {
     scratch.write("alembic.ini", "[alembic]\nscript_location = myapp:migrations\n");
     const auto project = find_project(root / "migrations", root / "alembic.ini");
