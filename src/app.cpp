@@ -6,6 +6,7 @@
 #include "migrate/boot_contract.hpp"
 #include "migrate/maintenance.hpp"
 #include "migrate/migrator.hpp"
+#include "migrate/offline_check.hpp"
 #include "migrate/status.hpp"
 #include "pg/connect.hpp"
 #include "process/exec.hpp"
@@ -38,11 +39,25 @@ struct Summary {
   Clock::time_point started = Clock::now();
 };
 
-void log_summary(const Summary& summary) {
+// The "ok" summary in command mode, where the unit is one migrator run per ledger.
+std::string migrator_summary(const MigrateOutcome& m, long long ms) {
+  std::string what;
+  if (m.tenants) {
+    what = fmt::format("ran the migrator for {} of {} ({} up to date)", m.applied,
+                       counted(static_cast<long long>(m.tenants), "tenant schema", "tenant schemas"), m.already_applied);
+  } else {
+    what = m.applied ? "ran the migrator" : "did not run the migrator (nothing pending)";
+  }
+  return fmt::format("{} in {} ms, {} ms waiting for the lock", what, ms, m.lock_wait_ms);
+}
+
+void log_summary(const Summary& summary, bool command_mode) {
   const long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - summary.started).count();
   const auto& m = summary.migrations;
   std::string text;
-  if (summary.outcome == "ok") {
+  if (summary.outcome == "ok" && command_mode) {
+    text = migrator_summary(m, ms);
+  } else if (summary.outcome == "ok") {
     // With tenants, every schema's ledger counts: 3 tenants of 2 files are 6 migrations.
     const std::string tenants =
         m.tenants ? fmt::format("{} of {} each; ", counted(static_cast<long long>(m.tenants), "tenant schema", "tenant schemas"),
@@ -66,16 +81,17 @@ void log_summary(const Summary& summary) {
              {"total", static_cast<long long>(m.total)},
              {"tenants", static_cast<long long>(m.tenants)},
              {"duration_ms", ms},
-             {"lock_wait_ms", m.lock_wait_ms}});
+             {"lock_wait_ms", m.lock_wait_ms},
+             {"engine", command_mode ? "command" : "sql"}});
 }
 
 // Ends a run that does not start the service: error line, summary, exit code.
-int refuse(Summary& summary, const Error& e, const std::string& outcome) {
+int refuse(Summary& summary, const Error& e, const std::string& outcome, bool command_mode) {
   spdlog::error("{}", e.what());
   summary.outcome = outcome;
   summary.reason = fmt::format("{} (exit {})", e.what(), to_int(e.code()));
   if (summary.service != "none") summary.service = "refused";
-  log_summary(summary);
+  log_summary(summary, command_mode);
   return to_int(e.code());
 }
 
@@ -87,11 +103,11 @@ int migrate_only(const Config& config) {
   } catch (const UsageError&) {
     throw;
   } catch (const Interrupted& e) {
-    return refuse(summary, e, "interrupted");
+    return refuse(summary, e, "interrupted", config.command_mode());
   } catch (const Error& e) {
-    return refuse(summary, e, "failed");
+    return refuse(summary, e, "failed", config.command_mode());
   }
-  log_summary(summary);
+  log_summary(summary, config.command_mode());
   return to_int(ExitCode::ok);
 }
 
@@ -116,9 +132,9 @@ int migrate_then_run(const Config& config) {
     } catch (const UsageError&) {
       throw;
     } catch (const Interrupted& e) {
-      return refuse(summary, e, "interrupted"); // the container is being stopped
+      return refuse(summary, e, "interrupted", config.command_mode()); // the container is being stopped
     } catch (const Error& e) {
-      if (config.fail_on_error) return refuse(summary, e, "failed");
+      if (config.fail_on_error) return refuse(summary, e, "failed", config.command_mode());
       spdlog::error("{}", e.what());
       spdlog::warn("starting the service anyway (AUTO_MIGRATE_FAIL_ON_ERROR=false)");
       summary.outcome = "failed";
@@ -134,11 +150,11 @@ int migrate_then_run(const Config& config) {
     // A stop signal that came in as the migrations finished still means "stop".
     signal_channel::drain("migrating");
   } catch (const Interrupted& e) {
-    return refuse(summary, e, "interrupted");
+    return refuse(summary, e, "interrupted", config.command_mode());
   } catch (const Error& e) {
-    return refuse(summary, e, "refused");
+    return refuse(summary, e, "refused", config.command_mode());
   }
-  log_summary(summary);
+  log_summary(summary, config.command_mode());
   hide_migration_credentials();
   if (supervises(config.mode)) {
     return supervise(config.service_command, {config.process_group, config.stop_timeout});
@@ -164,6 +180,8 @@ int dispatch(const Config& config) {
     return repair(config);
   case Command::rollback:
     return rollback(config);
+  case Command::check:
+    return run_check(config, config.json);
   case Command::migrate:
     return migrate_only(config);
   case Command::run:

@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include "error.hpp"
+#include "json.hpp"
 #include "migrate/migration_file.hpp"
 #include "setting_values.hpp"
 
@@ -12,6 +13,7 @@
 #include <iterator>
 #include <cstdlib>
 #include <sstream>
+#include <stdexcept>
 
 namespace po = boost::program_options;
 
@@ -76,6 +78,20 @@ constexpr std::array k_settings{
     SettingSpec{"schemas-query", "AUTO_MIGRATE_SCHEMAS_QUERY", "none",
                 "a query whose first column lists the tenant schemas", false},
     SettingSpec{"log-format", "AUTO_MIGRATE_LOG_FORMAT", "text", "text, or json: one JSON object per line", false},
+    SettingSpec{"migrate-command", "AUTO_MIGRATE_COMMAND", "none",
+                "run this migrator under the lock instead of applying .sql files: a JSON array (no shell) or a "
+                "string for /bin/sh -c",
+                false},
+    SettingSpec{"migrate-command-grace", "AUTO_MIGRATE_COMMAND_GRACE", "10",
+                "seconds between forwarding a stop signal to the migrator and SIGKILLing it", false},
+    SettingSpec{"fast-path", "AUTO_MIGRATE_FAST_PATH", "auto",
+                "command mode: auto skips the migrator when nothing is pending (Alembic heads, or the files of its "
+                "last success); off always runs it",
+                false},
+    SettingSpec{"alembic-ini", "AUTO_MIGRATE_ALEMBIC_INI", "alembic.ini",
+                "command mode: the Alembic config whose script_location holds the revisions", false},
+    SettingSpec{"alembic-version-table", "AUTO_MIGRATE_ALEMBIC_VERSION_TABLE", "alembic_version",
+                "command mode: Alembic's version table, optionally schema-qualified", false},
 };
 
 const SettingSpec* find_setting(std::string_view flag) {
@@ -88,7 +104,7 @@ const SettingSpec* find_setting(std::string_view flag) {
 po::options_description option_descriptions() {
   po::options_description options("Options (each also read from its environment variable; flags win)");
   options.add_options()("help,h", "print this help and exit")("version,V", "print the version and exit")(
-      "json", "status, plan, verify: print JSON instead of a table")(
+      "json", "status, plan, verify, check: print JSON instead of a table")(
       "to", po::value<std::string>()->value_name("VERSION"), "rollback: undo every migration after VERSION")(
       "applied", "repair: mark the unfinished migration applied (you finished it by hand)")(
       "retry", "repair: resume the unfinished migration at its failed statement");
@@ -125,7 +141,7 @@ bool is_boolean_word(const std::string& word) {
 
 bool is_subcommand(const std::string& word) {
   return word == "run" || word == "migrate" || word == "status" || word == "plan" || word == "verify" ||
-         word == "repair" || word == "rollback";
+         word == "repair" || word == "rollback" || word == "check";
 }
 
 // Options that are not settings but take a separate value.
@@ -264,6 +280,29 @@ std::chrono::milliseconds parse_server_timeout(const RawSetting& raw) {
   return value;
 }
 
+// AUTO_MIGRATE_COMMAND in Docker's two forms: a JSON array of strings is the argv (exec
+// form, no shell needed in the image); any other text runs with /bin/sh -c. Text that opens
+// like an array (`["` or `[]`) must be one: a typo in it would otherwise run as a shell line.
+std::vector<std::string> parse_migrate_command(const RawSetting& raw) {
+  const std::size_t first = raw.text.find_first_not_of(" \t\r\n");
+  const std::size_t second = first == std::string::npos ? first : raw.text.find_first_not_of(" \t\r\n", first + 1);
+  const bool array_form = first != std::string::npos && raw.text[first] == '[' && second != std::string::npos &&
+                          (raw.text[second] == '"' || raw.text[second] == ']');
+  if (!array_form) {
+    if (first == std::string::npos) throw UsageError(raw.source + ": the command is blank");
+    return {"/bin/sh", "-c", raw.text};
+  }
+  std::vector<std::string> argv;
+  try {
+    argv = parse_json_string_array(raw.text);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(raw.source + ": not a JSON array of strings: " + e.what() +
+                     " (a command that is not a JSON array runs with /bin/sh -c)");
+  }
+  if (argv.empty() || argv[0].empty()) throw UsageError(raw.source + ": the JSON array names no program");
+  return argv;
+}
+
 RunMode parse_mode(const RawSetting& raw) {
   if (raw.text == "auto") return RunMode::automatic;
   if (raw.text == "supervise") return RunMode::supervise;
@@ -334,6 +373,40 @@ void apply_setting(Config& config, const SettingSpec& spec, const RawSetting& ra
       throw UsageError(raw.source + ": " + quote_value(raw.text) + " is not a log format (use text or json)");
     }
     config.json_logs = raw.text == "json";
+  } else if (flag == "migrate-command") {
+    config.migrate_command = parse_migrate_command(raw);
+    config.migrate_command_text = raw.text;
+  } else if (flag == "migrate-command-grace") {
+    config.migrate_command_grace = parse_seconds(raw.source, raw.text);
+  } else if (flag == "fast-path") {
+    if (raw.text != "auto" && raw.text != "off") {
+      throw UsageError(raw.source + ": " + quote_value(raw.text) + " is not a fast-path setting (use auto or off)");
+    }
+    config.fast_path = raw.text == "auto";
+  } else if (flag == "alembic-ini") {
+    config.alembic_ini = raw.text;
+  } else if (flag == "alembic-version-table") {
+    config.alembic_version_table = parse_ledger_name(raw.source, raw.text);
+  }
+}
+
+// What only the .sql engine does, asked for in command mode: refused, not silently ignored.
+void refuse_sql_only_settings(const Config& config) {
+  if (!config.command_mode()) return;
+  const auto refuse = [](const std::string& what) {
+    throw UsageError(what + " works on .sql files and cannot be combined with AUTO_MIGRATE_COMMAND (your "
+                            "migrator keeps its own history)");
+  };
+  if (config.command == Command::repair) refuse("'repair'");
+  if (config.command == Command::rollback) refuse("'rollback' (use your migrator's own downgrade command)");
+  if (config.baseline) refuse("AUTO_MIGRATE_BASELINE");
+  if (config.allow_drift) refuse("AUTO_MIGRATE_ALLOW_DRIFT");
+  if (config.allow_out_of_order) refuse("AUTO_MIGRATE_ALLOW_OUT_OF_ORDER");
+  for (const auto& item : config.required) {
+    if (item != "all") {
+      throw UsageError("AUTO_MIGRATE_REQUIRED: with AUTO_MIGRATE_COMMAND only 'all' can be checked (the migrator's "
+                       "history is not .sql files), not " + quote_value(item));
+    }
   }
 }
 
@@ -344,6 +417,7 @@ Command command_for(const std::optional<std::string>& subcommand) {
   if (subcommand == "verify") return Command::verify;
   if (subcommand == "repair") return Command::repair;
   if (subcommand == "rollback") return Command::rollback;
+  if (subcommand == "check") return Command::check;
   return Command::run;
 }
 
@@ -352,9 +426,9 @@ void apply_subcommand_arguments(Config& config, const SplitArgs& split, const po
   config.json = flags.count("json") != 0;
   const std::string name = split.subcommand.value_or("run");
   const bool reports = config.command == Command::status || config.command == Command::plan ||
-                       config.command == Command::verify;
+                       config.command == Command::verify || config.command == Command::check;
   if (config.json && !reports) {
-    throw UsageError("--json belongs to status, plan and verify (for JSON logs, set AUTO_MIGRATE_LOG_FORMAT=json)");
+    throw UsageError("--json belongs to status, plan, verify and check (for JSON logs, set AUTO_MIGRATE_LOG_FORMAT=json)");
   }
   if (flags.count("to")) {
     if (config.command != Command::rollback) throw UsageError("--to belongs to rollback");
@@ -443,6 +517,7 @@ Config parse_config(const std::vector<std::string>& args, const EnvLookup& env, 
   if (config.command != Command::run && (!split.command.empty() || split.saw_separator)) {
     throw UsageError("'" + *split.subcommand + "' takes no command; to run a service use: migrate-init [options] -- COMMAND [ARGS...]");
   }
+  refuse_sql_only_settings(config);
   if (config.command == Command::run && config.service_command.empty()) {
     throw UsageError("no command to run: use migrate-init [options] -- COMMAND [ARGS...], or migrate-init migrate");
   }
@@ -459,6 +534,7 @@ std::string help_text() {
          "  migrate-init verify [--json] [options]        exit 0 if the database matches the files, else 5\n"
          "  migrate-init repair VERSION --applied|--retry resolve an unfinished no-transaction migration\n"
          "  migrate-init rollback [--to VERSION]          run the down sections of the latest migrations\n"
+         "  migrate-init check [--json] [options]         read the migrations offline: exit 5 on what would fail\n"
          "\n"
          "Settings: each is read from its environment variable; its flag wins.\n";
   // One entry per setting, flag and variable on the first line, so nothing wraps apart.
@@ -468,7 +544,7 @@ std::string help_text() {
   }
   out << "\n"
          "Other options:\n"
-         "  --json             status, plan, verify: print JSON\n"
+         "  --json             status, plan, verify, check: print JSON\n"
          "  --to VERSION       rollback: undo every migration after VERSION (default: only the latest)\n"
          "  --applied          repair: record the unfinished migration as applied (completed by hand)\n"
          "  --retry            repair: resume the unfinished migration at its failed statement\n"

@@ -21,6 +21,7 @@ enum class Command {
   verify,  // does the database match the files? changing nothing
   repair,  // resolve an unfinished no-transaction migration
   rollback, // run down sections of the latest migrations (development, emergencies)
+  check,    // read the migrations, without a database: what would be refused (CI)
   help,
   version,
 };
@@ -61,6 +62,15 @@ struct Config {
   std::vector<std::string> schemas;           // AUTO_MIGRATE_SCHEMAS: tenant schemas, in order
   std::string schemas_query;                  // AUTO_MIGRATE_SCHEMAS_QUERY: lists the tenant schemas
   bool json_logs = false;                     // AUTO_MIGRATE_LOG_FORMAT=json
+
+  // Command mode (AUTO_MIGRATE_COMMAND): the project's own migrator runs instead of the .sql files.
+  std::vector<std::string> migrate_command;   // its argv (a string command: /bin/sh -c TEXT); empty: .sql files
+  std::string migrate_command_text;           // as given, for messages and the record of its last success
+  std::chrono::milliseconds migrate_command_grace{std::chrono::seconds(10)}; // SIGTERM, then SIGKILL this later
+  bool fast_path = true;                      // skip the migrator when nothing is pending; false: always run it
+  std::filesystem::path alembic_ini = "alembic.ini"; // where an Alembic project's script_location is read
+  LedgerName alembic_version_table{std::nullopt, "alembic_version"};
+  bool command_mode() const { return !migrate_command.empty(); }
 
   // The URL (and the setting it came from) that migrating connects with.
   const std::string& migration_url() const { return migrate_database_url.empty() ? database_url : migrate_database_url; }

@@ -10,8 +10,8 @@ namespace migrate_init {
 // A JSON string literal: quoted, with quotes, backslashes and control characters escaped.
 std::string json_quote(std::string_view text);
 
-// One JSON object, built field by field in order. Small on purpose: migrate-init only
-// writes JSON (status, plan, verify), it never reads it.
+// One JSON object, built field by field in order. Small on purpose: migrate-init writes
+// JSON (status, plan, verify, check) and reads only one form of it (below).
 class JsonObject {
 public:
   JsonObject& add(std::string_view key, std::string_view value);
@@ -33,5 +33,10 @@ private:
 
 // A JSON array of values that are already JSON.
 std::string json_array(const std::vector<std::string>& items);
+
+// Reads a JSON array of strings, such as an exec-form command `["alembic", "upgrade", "head"]`
+// (whitespace allowed, every escape including \uXXXX surrogate pairs). Throws
+// std::invalid_argument saying what is wrong and at which character. Pure.
+std::vector<std::string> parse_json_string_array(std::string_view text);
 
 } // namespace migrate_init

@@ -1,5 +1,6 @@
 #include "migrate/boot_contract.hpp"
 
+#include "migrate/command_engine.hpp"
 #include "migrate/context.hpp"
 #include "process/signal_channel.hpp"
 #include "text.hpp"
@@ -57,6 +58,38 @@ void wait_for_schema(MigrationContext& context, milliseconds timeout) {
   }
 }
 
+// The boot contract in command mode: "applied" is what the fast path knows (Alembic at
+// head, or the migrator's last success with these files).
+void enforce_command_contract(const Config& config, bool waits) {
+  Session session(config, MigrationSet{});
+  CommandEngine engine(config, session, std::nullopt);
+  auto reason = engine.pending_reason();
+  if (waits) {
+    const auto deadline = Clock::now() + config.wait_for_schema;
+    auto next_log = Clock::now();
+    milliseconds delay{100};
+    while (reason) {
+      if (Clock::now() >= deadline) {
+        throw Error(ExitCode::refused,
+                    fmt::format("gave up waiting for the schema after {:g} s (AUTO_MIGRATE_WAIT_FOR_SCHEMA): {}",
+                                static_cast<double>(config.wait_for_schema.count()) / 1000.0, *reason));
+      }
+      if (Clock::now() >= next_log) {
+        spdlog::info("waiting for another instance to run the migrator: {}", *reason);
+        next_log = Clock::now() + std::chrono::seconds(5);
+      }
+      interruptible_sleep(std::min(delay, std::chrono::duration_cast<milliseconds>(deadline - Clock::now())),
+                          "waiting for the schema");
+      delay = std::min(milliseconds(1000), delay * 2);
+      reason = engine.pending_reason();
+    }
+    spdlog::info("the schema is complete ({})", engine.up_to_date_detail());
+  }
+  if (config.required.empty()) return;
+  if (reason) throw Error(ExitCode::refused, "database migrations missing (AUTO_MIGRATE_REQUIRED=all): " + *reason);
+  spdlog::info("required migrations are applied ({})", engine.up_to_date_detail());
+}
+
 } // namespace
 
 std::vector<std::string> missing_required(const std::vector<std::string>& required,
@@ -93,6 +126,7 @@ std::vector<std::string> schema_gaps(const std::vector<Migration>& migrations, c
 void enforce_boot_contract(const Config& config) {
   const bool waits = !config.auto_migrate && config.wait_for_schema.count() > 0;
   if (!waits && config.required.empty()) return;
+  if (config.command_mode()) return enforce_command_contract(config, waits);
   MigrationContext context(config);
   if (waits) wait_for_schema(context, config.wait_for_schema);
   if (config.required.empty()) return;

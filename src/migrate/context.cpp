@@ -21,12 +21,16 @@ Session::Session(const Config& config, MigrationSet files)
     : set(std::move(files)), connection([&] {
         const std::string target =
             config.migration_url().empty() ? "the database named by PG* variables" : config.migration_url();
+        const std::string what =
+            config.command_mode()
+                ? "migrator " + one_line(config.migrate_command_text)
+                : counted(static_cast<long long>(set.migrations.size()), "migration", "migrations") + " in " +
+                      config.migrations_dir.string();
         log_event(spdlog::level::info, "migrate.start",
-                  fmt::format("migrate-init {}: {} in {}; connecting to {}", k_version,
-                              counted(static_cast<long long>(set.migrations.size()), "migration", "migrations"),
-                              config.migrations_dir.string(), target),
+                  fmt::format("migrate-init {}: {}; connecting to {}", k_version, what, target),
                   {{"tool_version", k_version}, {"files", static_cast<long long>(set.migrations.size())},
-                   {"dir", config.migrations_dir.string()}, {"database", target}});
+                   {"dir", config.migrations_dir.string()}, {"database", target},
+                   {"command", config.migrate_command_text}});
         return pg::connect_with_wait(
             {config.migration_url(), config.migration_url_source(), config.wait, pg::default_application_name()});
       }()) {}
@@ -43,23 +47,8 @@ MigrationContext::MigrationContext(const Config& config_, Session& session, Ledg
 }
 
 std::unique_ptr<pg::AdvisoryLock> MigrationContext::lock(const std::function<bool()>& still_needed) {
-  if (pg::behind_transaction_pooler(connection, {config.migration_url(), config.migration_url_source(), config.wait,
-                                                 pg::default_application_name()})) {
-    throw Error(ExitCode::migration_failed,
-                "refusing to take the migration lock through a transaction-pooling connection pooler (two client "
-                "connections shared one server backend): a session lock would not hold; point "
-                "AUTO_MIGRATE_DATABASE_URL at PostgreSQL directly");
-  }
   const std::int64_t key = config.lock_key.value_or(derive_lock_key(info.database, info.schema, ledger.name().table));
-  spdlog::info("taking the migration lock (key {})", key);
-  // Let the server notice a vanished lock holder within seconds, its lock then drops: TCP
-  // keepalives for a holder cut off while idle, and (PostgreSQL 14+) a check of the client
-  // socket every few seconds while a statement runs, so that a SIGKILLed holder's long
-  // statement is cancelled and rolled back instead of keeping the lock to its end.
-  connection.exec("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3;"
-                  "SELECT set_config(name, '5s', false) FROM pg_settings"
-                  " WHERE name = 'client_connection_check_interval'");
-  return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout, still_needed);
+  return take_migration_lock(config, connection, key, still_needed);
 }
 
 void MigrationContext::reread() { rows = ledger.read(info); }
@@ -85,6 +74,26 @@ void enforce(const SafetyReport& report) {
     if (problem.code == ExitCode::refused) code = ExitCode::refused;
   }
   throw Error(code, "not migrating: " + std::to_string(report.errors.size()) + " problems (listed above)");
+}
+
+std::unique_ptr<pg::AdvisoryLock> take_migration_lock(const Config& config, pg::Connection& connection,
+                                                      std::int64_t key, const std::function<bool()>& still_needed) {
+  if (pg::behind_transaction_pooler(connection, {config.migration_url(), config.migration_url_source(), config.wait,
+                                                 pg::default_application_name()})) {
+    throw Error(ExitCode::migration_failed,
+                "refusing to take the migration lock through a transaction-pooling connection pooler (two client "
+                "connections shared one server backend): a session lock would not hold; point "
+                "AUTO_MIGRATE_DATABASE_URL at PostgreSQL directly");
+  }
+  spdlog::info("taking the migration lock (key {})", key);
+  // Let the server notice a vanished lock holder within seconds, its lock then drops: TCP
+  // keepalives for a holder cut off while idle, and (PostgreSQL 14+) a check of the client
+  // socket every few seconds while a statement runs, so that a SIGKILLed holder's long
+  // statement is cancelled and rolled back instead of keeping the lock to its end.
+  connection.exec("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3;"
+                  "SELECT set_config(name, '5s', false) FROM pg_settings"
+                  " WHERE name = 'client_connection_check_interval'");
+  return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout, still_needed);
 }
 
 bool has_tenants(const Config& config) { return !config.schemas.empty() || !config.schemas_query.empty(); }

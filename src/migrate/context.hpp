@@ -8,6 +8,7 @@
 #include "pg/advisory_lock.hpp"
 #include "pg/connection.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -61,6 +62,12 @@ public:
 // Logs each warning, then throws when there are errors: the one problem itself, or a
 // summary after logging every one of them.
 void enforce(const SafetyReport& report);
+
+// Takes migration lock `key` on `connection`: refuses a transaction-pooling pooler (a
+// session lock would not hold), lets the server notice a vanished holder within seconds,
+// then polls with the holder logged (pg::AdvisoryLock). Every engine locks through here.
+std::unique_ptr<pg::AdvisoryLock> take_migration_lock(const Config& config, pg::Connection& connection,
+                                                      std::int64_t key, const std::function<bool()>& still_needed);
 
 // Whether the run covers tenant schemas (AUTO_MIGRATE_SCHEMAS or AUTO_MIGRATE_SCHEMAS_QUERY).
 bool has_tenants(const Config& config);

@@ -1,8 +1,10 @@
 #include "migrate/migrator.hpp"
 
 #include "log.hpp"
+#include "migrate/command_engine.hpp"
 #include "migrate/context.hpp"
-#include "migrate/runner.hpp"
+#include "migrate/engine.hpp"
+#include "migrate/sql_engine.hpp"
 #include "process/signal_channel.hpp"
 #include "text.hpp"
 
@@ -22,159 +24,38 @@ long long ms_since(Clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
 }
 
-// AUTO_MIGRATE_BASELINE on an empty ledger: record every file up to the baseline as
-// applied without running it, all in one transaction.
-void record_baseline(MigrationContext& context, const std::string& baseline) {
-  std::size_t recorded = 0;
-  context.connection.exec("BEGIN");
-  try {
-    for (const auto& migration : context.set.migrations) {
-      if (compare_versions(migration.file.version, baseline) > 0) break;
-      context.ledger.record_baseline(context.info, migration);
-      ++recorded;
-    }
-    context.connection.exec("COMMIT");
-  } catch (...) {
-    if (context.connection.in_transaction()) context.connection.exec("ROLLBACK");
-    throw;
-  }
-  spdlog::info("baseline {}: recorded {} as applied without running them", baseline,
-               counted(static_cast<long long>(recorded), "migration", "migrations"));
-  context.reread();
+std::unique_ptr<MigrationEngine> make_engine(const Config& config, Session& session,
+                                             const std::optional<std::string>& tenant) {
+  if (config.command_mode()) return std::make_unique<CommandEngine>(config, session, tenant);
+  return std::make_unique<SqlEngine>(config, session, tenant);
 }
 
-// A database with tables but no ledger was probably built some other way: say so. A
-// tenant's ledger is about its own schema: the other tenants' tables say nothing of it.
-void warn_if_unledgered_tables(MigrationContext& context, const std::optional<std::string>& tenant) {
-  const std::string tables =
-      context.connection
-          .exec_params("SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
-                       " AND ($1::text IS NULL OR schemaname = $1)",
-                       {tenant})
-          .value(0, 0);
-  if (tables != "0") {
-    spdlog::warn("{} has {} but no ledger; migrating from the first file (if those tables came from "
-                 "these migrations, set AUTO_MIGRATE_BASELINE to the last version they include)",
-                 tenant ? "tenant schema " + *tenant : std::string("the database"),
-                 counted(std::stoll(tables), "table", "tables"));
-  }
-}
-
-void apply_pending(MigrationContext& context, const Plan& plan, MigrateOutcome& outcome) {
-  const RunSettings settings = prepare_session(context.connection, context.ledger, context.config);
-  for (std::size_t index : plan.pending) {
-    const Migration& migration = context.set.migrations[index];
-    const MigrationScript& script = migration.script();
-    const bool no_transaction = script.mode == TransactionMode::none;
-    if (!script.detected_no_transaction.empty()) {
-      spdlog::info("{} runs outside a transaction: {}", migration.file.file_name, script.detected_no_transaction);
-    }
-    if (!script.own_transaction_lines.empty()) {
-      std::string lines;
-      for (std::size_t line : script.own_transaction_lines) lines += (lines.empty() ? "" : ", ") + std::to_string(line);
-      spdlog::debug("{}: its own BEGIN/COMMIT (lines {}) are dropped; it runs whole in one transaction with its "
-                    "ledger row", migration.file.file_name, lines);
-    }
-    log_event(spdlog::level::info, "migration.start",
-              "applying " + migration.file.file_name + (no_transaction ? " (no transaction)" : ""),
-              {{"version", migration.file.version}, {"file", migration.file.file_name},
-               {"mode", no_transaction ? "no-transaction" : "transaction"}});
-    const long long ms = apply_migration(context.connection, context.ledger, context.info, migration, settings);
-    ++outcome.applied;
-    log_event(spdlog::level::info, "migration.applied", fmt::format("applied {} in {} ms", migration.file.file_name, ms),
-              {{"version", migration.file.version}, {"file", migration.file.file_name},
-               {"mode", no_transaction ? "no-transaction" : "transaction"}, {"duration_ms", ms}});
-  }
-}
-
-// Whether any file writes or creates the ledger table itself, as psql-era sets do.
-bool files_keep_the_ledger(const MigrationContext& context) {
-  return std::any_of(context.set.migrations.begin(), context.set.migrations.end(), [&](const Migration& migration) {
-    const auto& touches = migration.script().table_touches;
-    return std::any_of(touches.begin(), touches.end(),
-                       [&](const TableTouch& touch) { return touch.table == context.ledger.name().table; });
-  });
-}
-
-// A no-transaction file's ledger row is written before its first statement, so its own
-// plain INSERT of that row would fail half-way: refused before anything runs.
-void refuse_plain_self_records(const MigrationContext& context, const Plan& plan) {
-  SafetyReport report;
-  for (std::size_t index : plan.pending) {
-    const Migration& migration = context.set.migrations[index];
-    if (migration.script().mode != TransactionMode::none) continue;
-    for (const TableTouch& touch : migration.script().table_touches) {
-      if (touch.creates || touch.on_conflict || touch.table != context.ledger.name().table) continue;
-      report.errors.push_back(
-          {ExitCode::migration_failed,
-           migration.file.file_name + ":" + std::to_string(touch.line) + ": this file runs outside a transaction and "
-           "records itself in " + touch.table + " without ON CONFLICT, but migrate-init writes that row before its "
-           "first statement: add ON CONFLICT (id) DO NOTHING to the INSERT (migrate-init keeps the row either way)"});
-    }
-  }
-  enforce(report);
-}
-
-// One ledger: fast path, lock, re-read, apply, unlock. Adds to `outcome` as it goes.
-void migrate_ledger(MigrationContext& context, MigrateOutcome& outcome, const std::optional<std::string>& tenant) {
-  const Config& config = context.config;
+// One ledger, whatever the engine: fast path, lock, re-check, apply, unlock. Adds to
+// `outcome` as it goes.
+void migrate_ledger(MigrationEngine& engine, MigrateOutcome& outcome) {
   const auto started = Clock::now();
-  const std::size_t total = context.set.migrations.size();
-  const bool baseline_due = config.baseline && context.rows.empty();
-
   // Fast path: a hundred replicas restarting cost a hundred small reads, and no lock.
-  // An unfinished row may be another replica's no-transaction migration in progress: only
-  // under the lock can it be told apart from one that stopped, so it takes the lock path.
-  const bool unfinished = std::any_of(context.rows.begin(), context.rows.end(),
-                                      [](const LedgerRow& row) { return !row.finished(); });
-  if (!baseline_due && !unfinished) {
-    const Plan plan = context.plan();
-    const SafetyReport report = context.check(plan);
-    if (plan.pending.empty() || !report.errors.empty()) {
-      enforce(report);
-      outcome.already_applied += total;
-      spdlog::info("database is up to date ({})", counted(static_cast<long long>(total), "migration", "migrations"));
-      return;
-    }
-    spdlog::info("{} pending", counted(static_cast<long long>(plan.pending.size()), "migration", "migrations"));
-  }
-
-  const auto waiting = Clock::now();
-  // Woken by the holder's release: re-read the ledger without the lock, and skip the lock
-  // entirely when the holder did everything (32 waiters then finish at once, not in turn).
-  const auto lock = context.lock([&] {
-    context.info = context.ledger.inspect(); // the holder may have created the ledger
-    context.reread();
-    const bool done = context.plan().pending.empty() &&
-                      std::all_of(context.rows.begin(), context.rows.end(), [](const LedgerRow& row) { return row.finished(); });
-    return !done;
-  });
-  outcome.lock_wait_ms += ms_since(waiting);
-  if (!lock->held()) {
-    enforce(context.check(context.plan()));
-    outcome.already_applied += total;
-    spdlog::info("database is up to date ({}; another instance applied them)",
-                 counted(static_cast<long long>(total), "migration", "migrations"));
+  if (engine.up_to_date(outcome)) {
+    spdlog::info("database is up to date ({})", engine.up_to_date_detail());
     return;
   }
-  if (!context.info.exists() && !config.baseline) warn_if_unledgered_tables(context, tenant);
-  context.info = context.ledger.ensure(context.info, !context.info.exists() && files_keep_the_ledger(context));
-  context.reread(); // another replica may have done the work while this one waited
-  if (config.baseline && context.rows.empty()) record_baseline(context, *config.baseline);
-  const Plan plan = context.plan();
-  enforce(context.check(plan));
-  refuse_plain_self_records(context, plan);
-  outcome.already_applied += total - plan.pending.size();
+  const auto waiting = Clock::now();
+  // Woken by the holder's release: re-read without the lock, and skip the lock entirely
+  // when the holder did everything (32 waiters then finish at once, not in turn).
+  const auto lock = engine.lock([&] { return engine.still_needed(); });
+  outcome.lock_wait_ms += ms_since(waiting);
+  if (!lock->held()) {
+    engine.done_by_another(outcome);
+    spdlog::info("database is up to date ({}; another instance applied them)", engine.up_to_date_detail());
+    return;
+  }
   const auto applying = Clock::now();
-  apply_pending(context, plan, outcome);
+  const EngineWork work = engine.apply(outcome);
   lock->release();
-
-  if (plan.pending.empty()) {
-    spdlog::info("database is up to date ({}; another instance applied them)",
-                 counted(static_cast<long long>(total), "migration", "migrations"));
+  if (!work.did_work) {
+    spdlog::info("database is up to date ({}; another instance applied them)", engine.up_to_date_detail());
   } else {
-    spdlog::info("applied {} in {} ms ({} ms in all, with connecting and waiting)",
-                 counted(static_cast<long long>(plan.pending.size()), "migration", "migrations"), ms_since(applying),
+    spdlog::info("{} in {} ms ({} ms in all, with connecting and waiting)", work.what, ms_since(applying),
                  ms_since(started));
   }
 }
@@ -198,9 +79,9 @@ void migrate_tenants(const Config& config, Session& session, MigrateOutcome& out
     outcome.total += outcome.files;
     try {
       enter_tenant_schema(session, schema);
-      MigrationContext context(config, session, LedgerName{schema, config.ledger.table});
+      const auto engine = make_engine(config, session, schema);
       const std::size_t applied_before = outcome.applied;
-      migrate_ledger(context, outcome, schema);
+      migrate_ledger(*engine, outcome);
       ++(outcome.applied > applied_before ? migrated : up_to_date);
     } catch (const Interrupted&) {
       throw;
@@ -229,13 +110,14 @@ void migrate_tenants(const Config& config, Session& session, MigrateOutcome& out
 } // namespace
 
 void migrate(const Config& config, MigrateOutcome& outcome) {
-  MigrationSet files = load_migrations(config.migrations_dir);
-  outcome.files = files.migrations.size();
+  // A migrator's directory holds its own files (.py, .js): only the .sql engine reads it here.
+  MigrationSet files = config.command_mode() ? MigrationSet{} : load_migrations(config.migrations_dir);
+  outcome.files = config.command_mode() ? 1 : files.migrations.size();
   Session session(config, std::move(files));
   if (has_tenants(config)) return migrate_tenants(config, session, outcome);
   outcome.total = outcome.files;
-  MigrationContext context(config, session, config.ledger);
-  migrate_ledger(context, outcome, std::nullopt);
+  const auto engine = make_engine(config, session, std::nullopt);
+  migrate_ledger(*engine, outcome);
 }
 
 } // namespace migrate_init

@@ -200,8 +200,7 @@ std::vector<CheckFinding> check_sql_dir(const fs::path& dir) {
 }
 
 int run_check(const Config& config, bool json) {
-  // TODO(config.alembic_ini): the ini the migrator reads, once Config has it.
-  const fs::path ini_path = "alembic.ini";
+  const fs::path& ini_path = config.alembic_ini;
   Outcome outcome;
   if (const auto project = alembic::find_project(config.migrations_dir, ini_path)) {
     const alembic::Graph graph = alembic::read_graph(*project);

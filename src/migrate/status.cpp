@@ -2,6 +2,7 @@
 
 #include "json.hpp"
 #include "log.hpp"
+#include "migrate/command_report.hpp"
 #include "migrate/context.hpp"
 
 #include <spdlog/fmt/fmt.h>
@@ -225,12 +226,17 @@ int print_reports(const Config& config, LedgerReport (*report_of)(const Migratio
 } // namespace
 
 int print_status(const Config& config) {
+  if (config.command_mode()) return print_command_report(config);
   print_reports(config, status_report);
   return 0;
 }
 
-int print_plan(const Config& config) { return print_reports(config, plan_report); }
+int print_plan(const Config& config) {
+  return config.command_mode() ? print_command_report(config) : print_reports(config, plan_report);
+}
 
-int print_verify(const Config& config) { return print_reports(config, verify_report); }
+int print_verify(const Config& config) {
+  return config.command_mode() ? print_command_report(config) : print_reports(config, verify_report);
+}
 
 } // namespace migrate_init

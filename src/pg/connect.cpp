@@ -50,7 +50,8 @@ ConnectParams connect_params(const ConnectOptions& options) {
   params.add("keepalives_idle", "10");
   params.add("keepalives_interval", "5");
   params.add("keepalives_count", "3");
-  if (!options.database_url.empty()) params.add("dbname", options.database_url);
+  // SQLAlchemy's `postgresql+psycopg2://` works for migrate-init too: libpq gets it without the driver.
+  if (!options.database_url.empty()) params.add("dbname", libpq_url(options.database_url));
   return params;
 }
 
@@ -121,9 +122,10 @@ std::string connection_option_problem(std::string_view keyword, std::string_view
   return "";
 }
 
-void validate_database_url(const std::string& database_url, const std::string& source) {
+void validate_database_url(const std::string& written_url, const std::string& source) {
   if (const char* password = std::getenv("PGPASSWORD")) add_log_secret(password);
-  if (database_url.empty()) return;
+  if (written_url.empty()) return;
+  const std::string database_url = libpq_url(written_url);
   // Our own reading first: its passwords are hidden in every line from here on, whatever
   // libpq makes of the URL, and a URL that libpq would misread is refused.
   const UrlReading reading = read_url(database_url, libpq_keywords());

@@ -296,4 +296,19 @@ std::string parse_error_without_url(std::string_view message, const std::vector<
   return "libpq cannot parse it (its message is not shown: it quotes the setting, which may hold a password)";
 }
 
+std::string libpq_url(std::string_view url) {
+  for (const std::string_view scheme : {std::string_view("postgresql+"), std::string_view("postgres+")}) {
+    if (url.substr(0, scheme.size()) != scheme) continue;
+    const std::size_t driver_end = url.find("://", scheme.size());
+    if (driver_end == std::string_view::npos || driver_end == scheme.size()) return std::string(url);
+    const std::string_view driver = url.substr(scheme.size(), driver_end - scheme.size());
+    const bool plain = std::all_of(driver.begin(), driver.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    });
+    if (!plain) return std::string(url);
+    return std::string(scheme.substr(0, scheme.size() - 1)) + std::string(url.substr(driver_end));
+  }
+  return std::string(url);
+}
+
 } // namespace migrate_init::pg

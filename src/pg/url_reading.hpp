@@ -27,6 +27,13 @@ struct UrlReading {
 // `keyword=` counts as an option). Pure.
 UrlReading read_url(std::string_view url, const std::vector<std::string>& keywords = {});
 
+// The URL libpq is given for an SQLAlchemy-style one: `postgresql+psycopg2://`,
+// `postgresql+psycopg://`, `postgresql+asyncpg://` (any `postgresql+DRIVER://` or
+// `postgres+DRIVER://`, DRIVER being letters, digits and '_') lose their `+DRIVER`; any
+// other text is returned as it is. The migrator and the service still get the URL as
+// written. Pure.
+std::string libpq_url(std::string_view url);
+
 // The connection option keywords of the libpq linked in ("host", "sslmode", ...).
 std::vector<std::string> libpq_keywords();
 

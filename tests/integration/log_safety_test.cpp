@@ -219,9 +219,9 @@ TEST_CASE("A URL libpq cannot parse is refused without quoting any piece of it t
                 "battery"},
            Case{"postgresql://127.0.0.1/db?password=ab&batterystaple=1",
                 "DATABASE_URL is not a valid PostgreSQL URI or conninfo: invalid URI query parameter: \"****\"", "battery"},
-           Case{"postgresql+psycopg2://app:horse-battery@127.0.0.1/db",
+           Case{"mysql://app:horse-battery@127.0.0.1/db",
                 "DATABASE_URL is not a valid PostgreSQL URI or conninfo: missing \"=\" after \"****\" in connection info "
-                "string (a URL starts with postgresql:// or postgres://, not postgresql+psycopg2://)",
+                "string (a URL starts with postgresql:// or postgres://, not mysql://)",
                 "horse"},
        }) {
     for (const bool json : {false, true}) {

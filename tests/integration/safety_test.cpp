@@ -383,8 +383,14 @@ TEST_CASE("A concurrent index build waits for older transactions instead of timi
   reader.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
   reader.exec("SELECT count(*) FROM pg_class");
   test::Running migrating(Invocation({"migrate"}, s.env({{"AUTO_MIGRATE_DB_LOCK_TIMEOUT", "0.2"}})));
+  // Until the build is waiting for the reader (seconds under a sanitizer on a busy machine),
+  // then longer than lock_timeout and its retries would allow.
+  const auto building = [&] {
+    return s.scalar("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY big_id%'");
+  };
+  for (int i = 0; i < 600 && building() == "0"; ++i) std::this_thread::sleep_for(50ms);
   std::this_thread::sleep_for(1500ms);
-  CHECK(s.scalar("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY big_id%'") == "1");
+  CHECK(building() == "1");
   reader.exec("COMMIT");
   const auto outcome = migrating.wait(60s);
   CHECK(outcome.exit_code == 0);
@@ -394,9 +400,10 @@ TEST_CASE("A concurrent index build waits for older transactions instead of timi
 
 TEST_CASE("A replica that finds another's no-transaction migration running waits for it instead of refusing") {
   Scenario s;
-  s.dir.write("001_slow.sql", "-- migrate-init: no-transaction\nSELECT pg_sleep(2);\nCREATE TABLE done (id int);\n");
+  // Long enough that the second replica, started under a sanitizer on a busy machine, still finds it running.
+  s.dir.write("001_slow.sql", "-- migrate-init: no-transaction\nSELECT pg_sleep(6);\nCREATE TABLE done (id int);\n");
   test::Running first(Invocation({"migrate"}, s.env()));
-  for (int i = 0; i < 500 && s.scalar("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(2)'") == "0"; ++i) {
+  for (int i = 0; i < 500 && s.scalar("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(6)'") == "0"; ++i) {
     std::this_thread::sleep_for(10ms);
   }
   CHECK(s.versions() == "001:running");

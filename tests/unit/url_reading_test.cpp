@@ -187,9 +187,35 @@ TEST_CASE("validate_database_url masks an unknown key that may be the rest of a 
 }
 
 TEST_CASE("validate_database_url tells a URL with a foreign scheme what libpq wants") {
-  CHECK(refusal_as_logged("postgresql+psycopg2://app:pw@db/app") ==
+  CHECK(refusal_as_logged("mysql://app:pw@db/app") ==
         "DATABASE_URL is not a valid PostgreSQL URI or conninfo: missing \"=\" after \"****\" in connection info "
-        "string (a URL starts with postgresql:// or postgres://, not postgresql+psycopg2://)");
+        "string (a URL starts with postgresql:// or postgres://, not mysql://)");
+  SUBCASE("a driver part that is not a plain name stays foreign") {
+    CHECK(refusal_as_logged("postgresql+psy-copg://app:pw@db/app") ==
+          "DATABASE_URL is not a valid PostgreSQL URI or conninfo: missing \"=\" after \"****\" in connection info "
+          "string (a URL starts with postgresql:// or postgres://, not postgresql+psy-copg://)");
+  }
+}
+
+TEST_CASE("libpq_url drops the driver of an SQLAlchemy URL and leaves every other text as it is") {
+  CHECK(pg::libpq_url("postgresql+psycopg2://app:pw@db:5433/app?sslmode=require") ==
+        "postgresql://app:pw@db:5433/app?sslmode=require");
+  CHECK(pg::libpq_url("postgresql+psycopg://app@db/app") == "postgresql://app@db/app");
+  CHECK(pg::libpq_url("postgresql+asyncpg://app@db/app") == "postgresql://app@db/app");
+  CHECK(pg::libpq_url("postgres+pg8000://db/app") == "postgres://db/app");
+  for (const std::string same : {"postgresql://app@db/app", "host=db user=app", "postgresql+://db/app",
+                                 "postgresql+psy-copg://db/app", "mysql+pymysql://db/app", "postgresql+psycopg2",
+                                 "", "host=db application_name=postgresql+x://y"}) {
+    CAPTURE(same);
+    CHECK(pg::libpq_url(same) == same);
+  }
+}
+
+TEST_CASE("validate_database_url accepts an SQLAlchemy URL and hides its password") {
+  forget_log_secrets();
+  CHECK_NOTHROW(pg::validate_database_url("postgresql+psycopg2://app:Xy7-Qz9w@127.0.0.1:5432/app", "DATABASE_URL"));
+  CHECK(redact_with_log_secrets("migrator: connecting with Xy7-Qz9w") == "migrator: connecting with ****");
+  CHECK_THROWS_AS(pg::validate_database_url("postgresql+asyncpg://app@db:99999/app", "DATABASE_URL"), UsageError);
 }
 
 TEST_CASE("validate_database_url does not register whole URLs: their pieces would mask every line") {

@@ -1,0 +1,226 @@
+#include "migrate/command_engine.hpp"
+
+#include "host_name.hpp"
+#include "lock_key.hpp"
+#include "log.hpp"
+#include "migrate/command_state.hpp"
+#include "migrate/files_digest.hpp"
+#include "migrate/migrator_environment.hpp"
+#include "pg/tagged_sessions.hpp"
+#include "process/migrator_process.hpp"
+#include "process/signal_policy.hpp"
+#include "text.hpp"
+
+#include <libpq-fe.h>
+#include <cstdlib>
+#include <filesystem>
+#include <unistd.h>
+
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+extern char** environ;
+
+namespace migrate_init {
+namespace {
+
+constexpr auto k_heartbeat = std::chrono::seconds(10);
+// Every migrator session's application_name starts with this, then the lock key: under
+// that lock, any session so tagged is a dead holder's migrator's.
+constexpr const char* k_tag = "migrate-init-migrator ";
+
+std::string joined(const std::vector<std::string>& items, const char* separator = ", ") {
+  std::string text;
+  for (const auto& item : items) text += (text.empty() ? "" : separator) + item;
+  return text;
+}
+
+std::vector<std::string> current_environment() {
+  std::vector<std::string> entries;
+  for (char** entry = environ; entry && *entry; ++entry) entries.emplace_back(*entry);
+  return entries;
+}
+
+// "exit 3" or "killed by SIGKILL", with the last lines it wrote.
+std::string failure_text(const MigratorResult& result) {
+  std::string text = result.signal ? "killed by " + signal_name(result.signal) : "exit " + std::to_string(result.exit_code);
+  std::vector<std::string> tail = result.last_lines;
+  if (tail.size() > 5) tail.erase(tail.begin(), tail.end() - 5);
+  if (!tail.empty()) text += "; its last output: " + joined(tail, " | ");
+  return text;
+}
+
+// When the migrator is told to read another Alembic config than the one migrate-init read
+// (`alembic -c deploy.ini`, `-n section`, ALEMBIC_CONFIG), its revisions may be others: why,
+// or "" when nothing says so. The words of a shell command are looked at as well. Pure but
+// for ALEMBIC_CONFIG.
+std::string other_alembic_config(const Config& config) {
+  std::vector<std::string> words;
+  for (const auto& arg : config.migrate_command) {
+    std::size_t start = 0;
+    while ((start = arg.find_first_not_of(" \t\n", start)) != std::string::npos) {
+      const std::size_t end = arg.find_first_of(" \t\n", start);
+      words.push_back(arg.substr(start, end == std::string::npos ? std::string::npos : end - start));
+      start = end;
+    }
+  }
+  // Alembic's own options come after the word `alembic` (a program, or `python -m alembic`);
+  // the `-c` of `sh -c` is the shell's.
+  std::size_t first = 0;
+  while (first < words.size() && std::filesystem::path(words[first]).filename() != "alembic") ++first;
+  for (std::size_t i = first; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    std::optional<std::string> named;
+    if ((word == "-c" || word == "--config") && i + 1 < words.size()) named = words[i + 1];
+    if (word.rfind("--config=", 0) == 0) named = word.substr(9);
+    if (named && std::filesystem::path(*named).lexically_normal() != config.alembic_ini.lexically_normal()) {
+      return "the command reads the Alembic config " + *named + ", not " + config.alembic_ini.string() +
+             " (set AUTO_MIGRATE_ALEMBIC_INI to it)";
+    }
+    if (word == "-n" || word == "--name" || word.rfind("--name=", 0) == 0) {
+      return "the command names its own section of the Alembic config (-n/--name)";
+    }
+  }
+  if (const char* ini = std::getenv("ALEMBIC_CONFIG"); ini && *ini &&
+      std::filesystem::path(ini).lexically_normal() != config.alembic_ini.lexically_normal()) {
+    return std::string("ALEMBIC_CONFIG names ") + ini + ", not " + config.alembic_ini.string() +
+           " (set AUTO_MIGRATE_ALEMBIC_INI to it)";
+  }
+  return "";
+}
+
+} // namespace
+
+CommandEngine::CommandEngine(const Config& config, Session& session, const std::optional<std::string>& tenant)
+    : m_config(config), m_session(session), m_tenant(tenant) {
+  if (!config.fast_path) {
+    m_no_fast_path = "AUTO_MIGRATE_FAST_PATH=off";
+  } else if (const auto project = alembic::find_project(config.migrations_dir, config.alembic_ini)) {
+    m_graph = alembic::read_graph(*project);
+    const std::string other_config = other_alembic_config(config);
+    for (const std::string& doubt : {project->uncertain_reason, other_config}) {
+      if (doubt.empty() || !m_graph->certain) continue;
+      m_graph->certain = false;
+      m_graph->uncertain_reason = doubt;
+    }
+  } else {
+    m_files_digest = migration_files_digest(config.migrations_dir);
+    if (!m_files_digest) {
+      m_no_fast_path = config.migrations_dir.string() + " (AUTO_MIGRATE_DIR) is not a directory, so there are no "
+                       "files to compare with the migrator's last success";
+    }
+  }
+}
+
+std::string CommandEngine::fast_path_kind() const { return m_graph ? "alembic" : m_files_digest ? "files" : "none"; }
+
+std::optional<std::string> CommandEngine::pending_reason() {
+  if (!m_no_fast_path.empty()) return "no fast path: " + m_no_fast_path;
+  if (m_graph) {
+    if (!m_graph->certain) return "the Alembic revisions cannot be read with certainty (" + m_graph->uncertain_reason + ")";
+    m_rows = read_alembic_versions(m_session.connection, m_config.alembic_version_table);
+    if (!m_rows) return m_config.alembic_version_table.display() + " does not exist yet";
+    if (alembic::database_at_heads(*m_graph, *m_rows)) {
+      m_detail = "Alembic at head " + joined(m_graph->heads);
+      return std::nullopt;
+    }
+    return "the database is at " + (m_rows->empty() ? std::string("no revision") : joined(*m_rows)) +
+           ", the revision files' head is " + joined(m_graph->heads);
+  }
+  const auto recorded = read_recorded_digest(m_session.connection, run_record_table(m_config.ledger),
+                                             m_config.migrate_command_text);
+  if (recorded && *recorded == *m_files_digest) {
+    m_detail = "the migrator's last success had these files";
+    return std::nullopt;
+  }
+  return recorded ? "the files in " + m_config.migrations_dir.string() + " changed since the migrator's last success"
+                  : "no success of this command is recorded yet";
+}
+
+bool CommandEngine::up_to_date(MigrateOutcome& outcome) {
+  const auto reason = pending_reason();
+  if (!reason) {
+    ++outcome.already_applied;
+    return true;
+  }
+  spdlog::info("the migrator is to run: {}", *reason);
+  return false;
+}
+
+std::int64_t CommandEngine::lock_key() {
+  if (!m_lock_key) {
+    // The .sql engine's key for the same database and ledger: replicas of both kinds (an
+    // image that switches to command mode) never migrate at once.
+    const LedgerName ledger = m_tenant ? LedgerName{*m_tenant, m_config.ledger.table} : m_config.ledger;
+    const LedgerInfo info = Ledger(m_session.connection, ledger).inspect();
+    m_lock_key = m_config.lock_key.value_or(derive_lock_key(info.database, info.schema, ledger.table));
+  }
+  return *m_lock_key;
+}
+
+std::unique_ptr<pg::AdvisoryLock> CommandEngine::lock(const std::function<bool()>& still_needed) {
+  auto lock = take_migration_lock(m_config, m_session.connection, lock_key(), still_needed);
+  // The lock's session sits idle while the migrator works, maybe for hours.
+  m_session.connection.exec("SELECT set_config(name, '0', false) FROM pg_settings WHERE name = 'idle_session_timeout'");
+  return lock;
+}
+
+EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
+  if (!pending_reason()) return {false, ""};
+  pg::Connection& connection = m_session.connection;
+  const std::string tag_prefix = k_tag + std::to_string(lock_key()) + " ";
+  // A migrator left by a holder that was SIGKILLed may still run its statement.
+  pg::end_tagged_sessions(connection, tag_prefix, "an earlier migrator's");
+  // application_name keeps 63 bytes; the prefix comes first and stays whole.
+  const std::string tag = (tag_prefix + std::to_string(getpid()) + "@" + host_name()).substr(0, 63);
+
+  MigratorRun run;
+  run.argv = m_config.migrate_command;
+  run.environment = migrator_environment(
+      current_environment(), {m_config.migration_url(), tag, m_tenant, PQserverVersion(connection.get()) >= 140000});
+  run.grace = m_config.migrate_command_grace;
+  run.heartbeat = k_heartbeat;
+  run.on_line = [](bool is_stderr, std::string_view line) {
+    log_event(spdlog::level::info, "migrator.output", "migrator: " + std::string(line),
+              {{"stream", is_stderr ? "stderr" : "stdout"}, {"line", std::string(line)}});
+  };
+  run.on_heartbeat = [](std::chrono::milliseconds elapsed) {
+    spdlog::info("still running the migrator: {} s", elapsed.count() / 1000);
+  };
+  log_event(spdlog::level::info, "migrator.start",
+            "running the migrator" + (m_tenant ? " for tenant " + *m_tenant : std::string()) + ": " +
+                one_line(m_config.migrate_command_text),
+            {{"command", m_config.migrate_command_text}, {"tenant", m_tenant.value_or("")}});
+  MigratorResult result;
+  try {
+    result = run_migrator(run);
+  } catch (...) {
+    pg::end_tagged_sessions(connection, tag_prefix, "the migrator's");
+    throw;
+  }
+  pg::end_tagged_sessions(connection, tag_prefix, "the migrator's");
+  const bool ok = result.exit_code == 0 && result.signal == 0;
+  log_event(ok ? spdlog::level::info : spdlog::level::err, "migrator.done",
+            fmt::format("the migrator {} after {} ms", ok ? "succeeded" : "failed (" + failure_text(result) + ")",
+                        result.duration_ms),
+            {{"exit_code", static_cast<long long>(result.exit_code)},
+             {"signal", result.signal ? signal_name(result.signal) : std::string()},
+             {"duration_ms", result.duration_ms}});
+  if (!ok) {
+    throw Error(ExitCode::migration_failed,
+                "the migrator failed: " + failure_text(result) + " (" + one_line(m_config.migrate_command_text) + ")");
+  }
+  ++outcome.applied;
+  if (m_files_digest) {
+    record_success(connection, run_record_table(m_config.ledger), m_config.migrate_command_text, *m_files_digest,
+                   result.duration_ms);
+  } else if (m_graph && m_graph->certain && pending_reason()) {
+    // Said once here rather than found out as a migrator started on every restart.
+    spdlog::warn("the migrator succeeded, but {} is not at the heads migrate-init read ({}): is AUTO_MIGRATE_DIR "
+                 "or AUTO_MIGRATE_ALEMBIC_INI the project the command upgrades? Until then every start runs it",
+                 m_config.alembic_version_table.display(), joined(m_graph->heads));
+  }
+  return {true, "ran the migrator"};
+}
+
+} // namespace migrate_init

@@ -1,0 +1,54 @@
+#pragma once
+
+#include "migrate/alembic_graph.hpp"
+#include "migrate/context.hpp"
+#include "migrate/engine.hpp"
+
+#include <optional>
+#include <string>
+
+namespace migrate_init {
+
+// Command mode (AUTO_MIGRATE_COMMAND): the project's own migrator (Alembic, Flask-Migrate,
+// Knex, Django, any command) is "apply it". "Is anything pending?" is answered without
+// starting it, so that a replica with nothing to do costs one query: for an Alembic
+// project, by comparing the heads of the revision files with alembic_version; for any
+// other command, by the record of its last success and the digest of the files it read
+// then (AUTO_MIGRATE_DIR). Whatever cannot be answered with certainty runs the migrator.
+class CommandEngine : public MigrationEngine {
+public:
+  // For the configured database, or one tenant schema (its lock, AUTO_MIGRATE_SCHEMA).
+  CommandEngine(const Config& config, Session& session, const std::optional<std::string>& tenant);
+
+  bool up_to_date(MigrateOutcome& outcome) override;
+  std::string up_to_date_detail() const override { return m_detail; }
+  std::unique_ptr<pg::AdvisoryLock> lock(const std::function<bool()>& still_needed) override;
+  bool still_needed() override { return pending_reason().has_value(); }
+  void done_by_another(MigrateOutcome& outcome) override { ++outcome.already_applied; }
+  EngineWork apply(MigrateOutcome& outcome) override;
+
+  // Why the migrator must run; nullopt when the database is known to be up to date. Reads
+  // the database (one query); for the boot contract and the reports too.
+  std::optional<std::string> pending_reason();
+  // What the fast path compares: "alembic" (revision heads), "files" (last success) or "none".
+  std::string fast_path_kind() const;
+  // The Alembic graph read from the files, when this is an Alembic project.
+  const std::optional<alembic::Graph>& alembic_graph() const { return m_graph; }
+  // The rows of alembic_version read by the last pending_reason(), when it read them.
+  const std::optional<std::vector<std::string>>& alembic_rows() const { return m_rows; }
+
+private:
+  std::int64_t lock_key();
+
+  const Config& m_config;
+  Session& m_session;
+  std::optional<std::string> m_tenant;
+  std::optional<alembic::Graph> m_graph;        // an Alembic project's revisions
+  std::optional<std::string> m_files_digest;    // any other command: its files now
+  std::string m_no_fast_path;                   // why neither can be used, when so
+  std::optional<std::vector<std::string>> m_rows;
+  std::string m_detail = "the migrator has nothing to do";
+  std::optional<std::int64_t> m_lock_key;
+};
+
+} // namespace migrate_init

@@ -1,0 +1,31 @@
+#pragma once
+
+#include "migrate/ledger_name.hpp"
+#include "pg/connection.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace migrate_init {
+
+// What the database says about a migrator's past, read in one round trip each.
+
+// The rows of Alembic's version table (`version_num`); nullopt when the table does not exist
+// (a fresh database). An unqualified name is looked up on search_path (a tenant's schema).
+std::optional<std::vector<std::string>> read_alembic_versions(pg::Connection& connection, const LedgerName& table);
+
+// The table where migrate-init records a migrator's last success, beside the ledger:
+// `migrate_init_runs` in the ledger's schema (AUTO_MIGRATE_TABLE's), else on search_path.
+LedgerName run_record_table(const LedgerName& ledger);
+
+// The files digest recorded with the last success of `command`; nullopt when none is.
+std::optional<std::string> read_recorded_digest(pg::Connection& connection, const LedgerName& table,
+                                                const std::string& command);
+
+// Records a success of `command` with the digest of the files it read (creating the table
+// on first use); one row per command, replaced each time.
+void record_success(pg::Connection& connection, const LedgerName& table, const std::string& command,
+                    const std::string& digest, long long duration_ms);
+
+} // namespace migrate_init

@@ -1,0 +1,44 @@
+#pragma once
+
+#include "migrate/migrator.hpp"
+#include "pg/advisory_lock.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace migrate_init {
+
+// What an engine did under the lock, for the pipeline's closing line.
+struct EngineWork {
+  bool did_work = false; // false: another instance had done everything by then
+  std::string what;      // "applied 3 migrations", "ran the migrator"
+};
+
+// The part of migrating that differs between kinds of migrations: ".sql files" and "the
+// project's own migrator" answer "is anything pending?" and "apply it" differently. The
+// pipeline around them (migrator.cpp: fast path, lock, re-check under the lock, apply,
+// release, summary) is the same for every engine. One engine covers one ledger: the
+// database's, or one tenant schema's.
+class MigrationEngine {
+public:
+  virtual ~MigrationEngine() = default;
+
+  // Without the lock: true when nothing is pending, with `outcome` counted. Throws when
+  // the database and the migrations disagree in a way that stops migrating.
+  virtual bool up_to_date(MigrateOutcome& outcome) = 0;
+  // What "up to date" means for this engine, for the log: "5 migrations", "at head 3f2a".
+  virtual std::string up_to_date_detail() const = 0;
+  // Takes the migration lock. When a holder releases it and `still_needed` says no, the
+  // lock returned is not held.
+  virtual std::unique_ptr<pg::AdvisoryLock> lock(const std::function<bool()>& still_needed) = 0;
+  // After a holder's release, without the lock: whether anything is still pending.
+  virtual bool still_needed() = 0;
+  // The holder did everything: checks and counts as up_to_date() would.
+  virtual void done_by_another(MigrateOutcome& outcome) = 0;
+  // Under the lock: re-reads the state and applies what is still pending. Returns before
+  // the lock is released; no session of the work may outlive this call.
+  virtual EngineWork apply(MigrateOutcome& outcome) = 0;
+};
+
+} // namespace migrate_init

@@ -1,0 +1,30 @@
+#pragma once
+
+#include "migrate/context.hpp"
+#include "migrate/engine.hpp"
+
+#include <optional>
+#include <string>
+
+namespace migrate_init {
+
+// The .sql files of AUTO_MIGRATE_DIR and migrate-init's own ledger: pending is what the
+// ledger lacks, applying runs each file in its transaction with its ledger row.
+class SqlEngine : public MigrationEngine {
+public:
+  // One ledger: the configured one (`tenant` empty), or a tenant schema's.
+  SqlEngine(const Config& config, Session& session, const std::optional<std::string>& tenant);
+
+  bool up_to_date(MigrateOutcome& outcome) override;
+  std::string up_to_date_detail() const override;
+  std::unique_ptr<pg::AdvisoryLock> lock(const std::function<bool()>& still_needed) override;
+  bool still_needed() override;
+  void done_by_another(MigrateOutcome& outcome) override;
+  EngineWork apply(MigrateOutcome& outcome) override;
+
+private:
+  MigrationContext m_context;
+  std::optional<std::string> m_tenant;
+};
+
+} // namespace migrate_init
