@@ -10,10 +10,11 @@
 
 namespace migrate_init {
 
-// Where a migration file is read from.
-struct MigrationSource {
-  std::filesystem::path path;           // the migrations directory / the file name
-  std::filesystem::path real_directory; // the directory's real path: the file must resolve inside it
+// The directory migration files are read from, shared by all of its migrations: a file
+// keeps only its name.
+struct MigrationDirectory {
+  std::filesystem::path path;      // as configured
+  std::filesystem::path real_path; // its real path: a file must resolve inside it
 };
 
 // One migration file, checksummed.
@@ -21,7 +22,7 @@ class Migration {
 public:
   // A file on disk, checksummed as it was read. Its text is not kept: it is read again when
   // the script is first needed (a pending file), and must still have this checksum.
-  Migration(MigrationFileName file_, std::string checksum_, MigrationSource source);
+  Migration(MigrationFileName file_, std::string checksum_, std::shared_ptr<const MigrationDirectory> directory);
   // A file whose script is already parsed (tests).
   Migration(MigrationFileName file_, std::string checksum_, MigrationScript script);
 
@@ -33,7 +34,7 @@ public:
   std::string checksum; // migration_checksum() of the file
 
 private:
-  MigrationSource m_source;
+  std::shared_ptr<const MigrationDirectory> m_directory; // null for a script given whole
   mutable std::shared_ptr<const MigrationScript> m_script;
 };
 

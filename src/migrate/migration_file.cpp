@@ -90,10 +90,16 @@ std::string normalized_version(std::string_view digits) {
 }
 
 int compare_versions(std::string_view a, std::string_view b) {
-  const std::string x = normalized_version(a);
-  const std::string y = normalized_version(b);
+  // normalized_version() without its copies: sorting a thousand files compares often.
+  const auto significant = [](std::string_view digits) {
+    const std::size_t first = digits.find_first_not_of('0');
+    return first == std::string_view::npos ? std::string_view("0") : digits.substr(first);
+  };
+  const std::string_view x = significant(a);
+  const std::string_view y = significant(b);
   if (x.size() != y.size()) return x.size() < y.size() ? -1 : 1;
-  return x.compare(y) < 0 ? -1 : (x == y ? 0 : 1);
+  const int order = x.compare(y);
+  return order < 0 ? -1 : (order == 0 ? 0 : 1);
 }
 
 bool is_valid_utf8(std::string_view text) {
