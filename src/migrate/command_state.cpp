@@ -10,7 +10,7 @@ namespace {
 // (a Result node's one-time filter is checked before its target list). The value of each
 // row comes back as an element of a text array.
 const char* k_rows_if_table_exists =
-    "SELECT coalesce((xpath('/row/v/text()', query_to_xml(format('SELECT %s AS v FROM %s %s', $2::text, "
+    "SELECT coalesce((xpath('/table/row/v/text()', query_to_xml(format('SELECT %s AS v FROM %s %s', $2::text, "
     "to_regclass($1), $3::text), false, false, '')))::text[], '{}') WHERE to_regclass($1) IS NOT NULL";
 
 // PostgreSQL's text[] output, {a,"b c"}, as strings. Only what array_out writes for text.

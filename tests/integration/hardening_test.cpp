@@ -515,6 +515,19 @@ TEST_CASE("Every JSON event carries exactly the fields README's event table list
     CHECK(tenants.exit_code == 1);
     logs += tenants.err;
   }
+  {
+    // migrator.start, migrator.output and migrator.done: the same pipeline in command mode.
+    const std::string db = shared_server().create_database();
+    test::TempDir dir;
+    dir.write("knexfile.js", "the migrator's own file");
+    auto env = env_for(db, dir.path());
+    env["AUTO_MIGRATE_LOG_FORMAT"] = "json";
+    env["AUTO_MIGRATE_COMMAND"] = "echo migrating";
+    const auto result = test::run({{"migrate"}, env});
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.find("\"event\":\"migrator.output\"") != std::string::npos);
+    logs += result.err;
+  }
   test::TempDir work;
   const auto log_file = work.write("log.jsonl", logs);
   const std::string readme = (test::example_migrations().parent_path() / "README.md").string();
