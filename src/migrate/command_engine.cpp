@@ -41,13 +41,19 @@ std::vector<std::string> current_environment() {
   return entries;
 }
 
-// "exit 3" or "killed by SIGKILL", with the last lines it wrote.
+// "exit 3" or "killed by SIGKILL".
+std::string ending(const MigratorResult& result) {
+  return result.signal ? "killed by " + signal_name(result.signal) : "exit " + std::to_string(result.exit_code);
+}
+
+// How it ended, with the last lines it wrote that say something (a traceback's last five).
 std::string failure_text(const MigratorResult& result) {
-  std::string text = result.signal ? "killed by " + signal_name(result.signal) : "exit " + std::to_string(result.exit_code);
-  std::vector<std::string> tail = result.last_lines;
+  std::vector<std::string> tail;
+  for (const auto& line : result.last_lines) {
+    if (line.find_first_not_of(" \t\r") != std::string::npos) tail.push_back(line);
+  }
   if (tail.size() > 5) tail.erase(tail.begin(), tail.end() - 5);
-  if (!tail.empty()) text += "; its last output: " + joined(tail, " | ");
-  return text;
+  return ending(result) + (tail.empty() ? "" : "; its last output: " + joined(tail, " | "));
 }
 
 // When the migrator is told to read another Alembic config than the one migrate-init read
@@ -201,7 +207,7 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
   pg::end_tagged_sessions(connection, tag_prefix, "the migrator's");
   const bool ok = result.exit_code == 0 && result.signal == 0;
   log_event(ok ? spdlog::level::info : spdlog::level::err, "migrator.done",
-            fmt::format("the migrator {} after {} ms", ok ? "succeeded" : "failed (" + failure_text(result) + ")",
+            fmt::format("the migrator {} after {} ms", ok ? "succeeded" : "failed (" + ending(result) + ")",
                         result.duration_ms),
             {{"exit_code", static_cast<long long>(result.exit_code)},
              {"signal", result.signal ? signal_name(result.signal) : std::string()},
