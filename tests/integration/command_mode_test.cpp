@@ -332,6 +332,48 @@ TEST_CASE("Alembic found through ./alembic.ini's script_location, with no AUTO_M
   CHECK(project.starts().size() == 1);
 }
 
+TEST_CASE("A schema-qualified AUTO_MIGRATE_ALEMBIC_VERSION_TABLE takes the fast path; JSON logs mark the "
+          "migrator's lines") {
+  const Project project("alembic_project");
+  const std::string db = shared_server().create_database();
+  const auto env = alembic_env(project, db,
+                               {{"ALEMBIC_SCHEMA", "billing"},
+                                {"AUTO_MIGRATE_ALEMBIC_VERSION_TABLE", "billing.alembic_version"},
+                                {"AUTO_MIGRATE_LOG_FORMAT", "json"}});
+  const auto first = test::run(service(project, env));
+  INFO(first.err);
+  CHECK(first.exit_code == 0);
+  CHECK(alembic_version(db, "billing.alembic_version") == k_alembic_head);
+  CHECK(shared_server().scalar(db, "SELECT to_regclass('public.alembic_version') IS NULL") == "t");
+  for (const auto& line : lines_of(first.err)) CHECK_MESSAGE(line.rfind("{\"", 0) == 0, line);
+  CHECK(contains(first.err, "\"event\":\"migrator.output\""));
+  CHECK(contains(first.err, "Running upgrade 5e2c7a4f9d16 -> 6f3d8b5a1e47"));
+  check_no_password(first);
+
+  const auto second = test::run(service(project, env));
+  INFO(second.err);
+  CHECK(second.exit_code == 0);
+  CHECK(second.out == "started\n");
+  CHECK(contains(second.err, "database is up to date"));
+  CHECK(project.starts().size() == 1);
+}
+
+TEST_CASE("AUTO_MIGRATE_REQUIRED=all in command mode: a replica that does not migrate starts only once Alembic is at "
+          "head") {
+  const Project project("alembic_project");
+  const std::string db = shared_server().create_database();
+  const auto waiting = alembic_env(project, db, {{"AUTO_MIGRATE", "false"}, {"AUTO_MIGRATE_REQUIRED", "all"}});
+  const auto refused = test::run(service(project, waiting));
+  INFO(refused.err);
+  CHECK(refused.exit_code == 5);
+  CHECK(refused.out.empty());
+  CHECK(test::run(service(project, alembic_env(project, db))).exit_code == 0);
+  const auto ready = test::run(service(project, waiting));
+  CHECK(ready.exit_code == 0);
+  CHECK(ready.out == "started\n");
+  CHECK(project.starts().size() == 1);
+}
+
 TEST_CASE("Flask-Migrate: flask db upgrade (shell form, SQLAlchemy-style URL) applies both revisions; the next start "
           "runs no migrator") {
   const Project project("flask_app");
