@@ -722,3 +722,47 @@ TEST_CASE("check, offline: two Alembic heads exit 5 naming both, the fixtures' m
     CHECK(contains(duplicate.out + duplicate.err, "001_orders.sql"));
   }
 }
+
+TEST_CASE("status, plan and verify in command mode say what is pending without running the migrator") {
+  const Project project("alembic_project");
+  const std::string db = shared_server().create_database();
+  const auto report = [&](const std::vector<std::string>& args) {
+    return test::run(test::Invocation(args, alembic_env(project, db), "", project.root()));
+  };
+  const auto before = report({"status"});
+  INFO(before.err);
+  CHECK(before.exit_code == 0);
+  CHECK(contains(before.out, "fast path: alembic\nheads: 6f3d8b5a1e47\n"));
+  CHECK(contains(before.out, "pending: alembic_version does not exist yet"));
+  CHECK(report({"verify"}).exit_code == 5);
+  CHECK(project.starts().empty());
+
+  // Half-way: the first revision only, applied by the real Alembic.
+  const auto partial = test::run(test::Invocation(
+      {"migrate"}, alembic_env(project, db, {{"AUTO_MIGRATE_COMMAND", project.command({"/usr/bin/python3", "-m", "alembic",
+                                                                                      "upgrade", "1f0c2a7d9b31"})}}),
+      "", project.root()));
+  REQUIRE(partial.exit_code == 0);
+  const auto plan = report({"plan"});
+  CHECK(contains(plan.out, "database: 1f0c2a7d9b31\n"));
+  INFO(plan.out);
+  const std::size_t line = plan.out.find("pending revisions:");
+  REQUIRE(line != std::string::npos);
+  const std::string pending = plan.out.substr(line, plan.out.find('\n', line) - line);
+  for (const char* revision : {"2b5e8c1f4a62", "3c7a9e2d5b84", "4d1b6f3e8c25", "5e2c7a4f9d16", "6f3d8b5a1e47"}) {
+    CHECK(contains(pending, revision));
+  }
+  CHECK_FALSE(contains(pending, "1f0c2a7d9b31"));
+  const auto json = report({"verify", "--json"});
+  CHECK(json.exit_code == 5);
+  CHECK(contains(json.out, "\"current\":[\"1f0c2a7d9b31\"]"));
+  CHECK(contains(json.out, "\"ok\":false"));
+
+  REQUIRE(test::run(service(project, alembic_env(project, db))).exit_code == 0);
+  const auto after = report({"verify", "--json"});
+  CHECK(after.exit_code == 0);
+  CHECK(contains(after.out, "\"pending_revisions\":[]"));
+  CHECK(contains(after.out, "\"ok\":true"));
+  CHECK(contains(report({"status"}).out, "up to date (Alembic at head 6f3d8b5a1e47)"));
+  check_no_password(after);
+}
