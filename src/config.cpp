@@ -402,6 +402,11 @@ void refuse_sql_only_settings(const Config& config) {
   if (config.baseline) refuse("AUTO_MIGRATE_BASELINE");
   if (config.allow_drift) refuse("AUTO_MIGRATE_ALLOW_DRIFT");
   if (config.allow_out_of_order) refuse("AUTO_MIGRATE_ALLOW_OUT_OF_ORDER");
+  if (!config.fast_path && (!config.required.empty() || config.wait_for_schema.count() > 0)) {
+    throw UsageError("AUTO_MIGRATE_REQUIRED and AUTO_MIGRATE_WAIT_FOR_SCHEMA need the fast path in command mode (it "
+                     "is what knows whether the migrator has work left); they cannot be combined with "
+                     "AUTO_MIGRATE_FAST_PATH=off");
+  }
   for (const auto& item : config.required) {
     if (item != "all") {
       throw UsageError("AUTO_MIGRATE_REQUIRED: with AUTO_MIGRATE_COMMAND only 'all' can be checked (the migrator's "

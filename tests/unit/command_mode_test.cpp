@@ -115,6 +115,10 @@ TEST_CASE("Command-mode settings are read, and .sql-only ones are refused with t
   CHECK(refusal("x", {}, {"repair", "003", "--retry"}).find("'repair'") == 0);
   CHECK(refusal("x", {{"AUTO_MIGRATE_REQUIRED", "001_a"}}).find("only 'all' can be checked") != std::string::npos);
   CHECK(with_command("x", {{"AUTO_MIGRATE_REQUIRED", "all"}}).required == Args{"all"});
+  CHECK(refusal("x", {{"AUTO_MIGRATE_REQUIRED", "all"}, {"AUTO_MIGRATE_FAST_PATH", "off"}})
+            .find("need the fast path in command mode") != std::string::npos);
+  CHECK(refusal("x", {{"AUTO_MIGRATE", "false"}, {"AUTO_MIGRATE_WAIT_FOR_SCHEMA", "5"}, {"AUTO_MIGRATE_FAST_PATH", "off"}})
+            .find("AUTO_MIGRATE_FAST_PATH=off") != std::string::npos);
 }
 
 TEST_CASE("check is a subcommand that takes --json") {
