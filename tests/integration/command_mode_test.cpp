@@ -766,3 +766,21 @@ TEST_CASE("status, plan and verify in command mode say what is pending without r
   CHECK(contains(report({"status"}).out, "up to date (Alembic at head 6f3d8b5a1e47)"));
   check_no_password(after);
 }
+
+TEST_CASE("AUTO_MIGRATE=false with AUTO_MIGRATE_WAIT_FOR_SCHEMA waits for another instance's migrator, never runs it") {
+  const Project project("alembic_project");
+  const std::string db = shared_server().create_database();
+  test::Running waiter(
+      service(project, alembic_env(project, db, {{"AUTO_MIGRATE", "false"}, {"AUTO_MIGRATE_WAIT_FOR_SCHEMA", "90"}})));
+  REQUIRE(waiter.wait_for_log("waiting for another instance to run the migrator", 30s));
+  CHECK(project.starts().empty());
+  const auto job = test::run(test::Invocation({"migrate"}, alembic_env(project, db), "", project.root()));
+  INFO(job.err);
+  CHECK(job.exit_code == 0);
+  const auto served = waiter.wait(60s);
+  INFO(served.err);
+  CHECK(served.exit_code == 0);
+  CHECK(served.out == "started\n");
+  CHECK(contains(served.err, "the schema is complete (Alembic at head 6f3d8b5a1e47)"));
+  CHECK(project.starts().size() == 1); // the job's, not the waiter's
+}
