@@ -455,7 +455,7 @@ TEST_CASE("Smaller wording: hidden lock holders, signals while applying, --json 
          std::vector<std::vector<std::string>>{{"migrate", "--json"}, {"--json", "--", "true"}, {"rollback", "--json"}}) {
       const auto result = test::run({args, {{"AUTO_MIGRATE_DIR", test::example_migrations().string()}}});
       CHECK(result.exit_code == 2);
-      CHECK(result.err.find("--json belongs to status, plan and verify") != std::string::npos);
+      CHECK(result.err.find("--json belongs to status, plan, verify and check") != std::string::npos);
     }
   }
   SUBCASE("one pending migration is one migration") {
