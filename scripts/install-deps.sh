@@ -18,6 +18,7 @@ tests=(
   pgbouncer python3 iproute2 util-linux # integration and reliability tests
   dpkg-dev                              # cpack's .deb (dpkg-shlibdeps)
   clang libclang-rt-14-dev              # scripts/fuzz.sh (libFuzzer) and the sanitizers' LeakSanitizer
+  lld                                   # links migrate-init with its start-up symbol order (CMakeLists.txt): the RSS the benchmarks measure
   hyperfine
   docker.io docker-compose debootstrap # tests/containers: Docker Engine, docker-compose, Swarm
   python3-alembic python3-psycopg2 python3-flask-migrate # command mode: tests/fixtures/alembic_project, flask_app
