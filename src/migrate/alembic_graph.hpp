@@ -1,8 +1,9 @@
 #pragma once
 
+#include "migrate/alembic_config.hpp"
+
 #include <cstddef>
 #include <filesystem>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,37 +14,6 @@
 // on. Anything this cannot read with certainty makes the graph uncertain, and an uncertain
 // graph is never trusted to skip the migrator.
 namespace migrate_init::alembic {
-
-// Where an Alembic project's revision files are.
-struct Project {
-  std::filesystem::path script_dir;                 // the script directory (env.py, versions/)
-  std::vector<std::filesystem::path> version_dirs;  // where revision files are read from
-  bool recursive = false;                           // recursive_version_locations = true
-  std::optional<std::filesystem::path> ini;         // the alembic.ini read, if any
-  std::string uncertain_reason; // why the files may not be the ones Alembic reads; empty: certain
-};
-
-// Finds the Alembic project migrate-init's migrator would use. `migrations_dir` holding
-// env.py and versions/ (Flask-Migrate's `migrations/`, or AUTO_MIGRATE_DIR pointed at a
-// script directory) is the project; otherwise `ini_path`'s [alembic] script_location is.
-// nullopt: not an Alembic project. Reads files.
-std::optional<Project> find_project(const std::filesystem::path& migrations_dir,
-                                    const std::filesystem::path& ini_path);
-
-// One section of an INI file as Python's ConfigParser reads it: keys lower-cased,
-// continuation lines joined with '\n', [DEFAULT] values as fallbacks. Pure.
-struct IniSection {
-  bool found = false;                       // the section is in the text
-  std::map<std::string, std::string> values;
-  std::string problem;                      // what ConfigParser would refuse (a duplicate key)
-};
-IniSection parse_ini_section(std::string_view text, std::string_view section);
-
-// The [tool.alembic] table of a pyproject.toml (Alembic 1.16+ reads an option there when the
-// ini lacks it), in the same form: strings and booleans ("true", "false") as they are,
-// arrays of strings joined with '\n'. A value of another kind (a number, an inline table)
-// is left out; a value that cannot be read is a problem. Pure.
-IniSection parse_pyproject_alembic(std::string_view text);
 
 // One revision file, understood.
 struct Revision {

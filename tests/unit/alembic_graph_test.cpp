@@ -241,19 +241,6 @@ TEST_CASE("The database is at heads only when a certain graph's heads are its ro
   CHECK_FALSE(database_at_heads(unsure, {"b"}));
 }
 
-TEST_CASE("An INI section is read as ConfigParser reads it") {
-  const IniSection s = parse_ini_section("[DEFAULT]\nshared = d\n[alembic]\n# a comment\nScript_Location = %(here)s/alembic\n"
-                                         "version_locations = one\n  two\n; another\n[other]\nx = 1\n",
-                                         "alembic");
-  CHECK(s.found);
-  CHECK(s.values.at("script_location") == "%(here)s/alembic");
-  CHECK(s.values.at("version_locations") == "one\ntwo");
-  CHECK(s.values.at("shared") == "d");
-  CHECK_FALSE(s.values.contains("x"));
-  CHECK(parse_ini_section("[alembic]\na = 1\na = 2\n", "alembic").problem.find("twice") != std::string::npos);
-  CHECK_FALSE(parse_ini_section("[other]\n", "alembic").found);
-}
-
 TEST_CASE("An Alembic project is found from its directory or from alembic.ini") {
   Scratch scratch;
   const fs::path& root = scratch.root;
