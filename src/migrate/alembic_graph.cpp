@@ -236,8 +236,13 @@ std::vector<fs::path> list_revision_files(const Project& project, Graph& graph) 
       if (dir == project.script_dir / "versions") mark_uncertain(graph, shown(dir), "is not a directory");
       continue;
     }
+    // The real path of a plain file directly in `dir` is the directory's real path and its
+    // name: one resolution per directory, not one per file (a no-op start reads them all).
+    const fs::path real_dir = fs::weakly_canonical(dir, error);
     for (auto& file : revision_files(dir, project.recursive, graph)) {
-      if (seen.insert(fs::weakly_canonical(file, error)).second) files.push_back(std::move(file));
+      const bool plain = !project.recursive && file.parent_path() == dir && !fs::is_symlink(file, error);
+      const fs::path real = plain ? real_dir / file.filename() : fs::weakly_canonical(file, error);
+      if (seen.insert(real).second) files.push_back(std::move(file));
     }
   }
   return files;
