@@ -218,8 +218,10 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
   }
   ++outcome.applied;
   if (m_files_digest) {
-    record_success(connection, run_record_table(m_config.ledger), m_config.migrate_command_text, *m_files_digest,
-                   result.duration_ms);
+    const LedgerName table = run_record_table(m_config.ledger);
+    pg::in_context("the migrator succeeded, but recording its success in " + table.display() + " failed", [&] {
+      record_success(connection, table, m_config.migrate_command_text, *m_files_digest, result.duration_ms);
+    });
   } else if (m_graph && m_graph->certain && pending_reason()) {
     // Said once here rather than found out as a migrator started on every restart.
     spdlog::warn("the migrator succeeded, but {} is not at the heads migrate-init read ({}): is AUTO_MIGRATE_DIR "
