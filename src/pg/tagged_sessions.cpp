@@ -12,6 +12,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr auto k_exit_wait = std::chrono::milliseconds(300);
 constexpr auto k_cancel_wait = std::chrono::seconds(2);
 constexpr auto k_terminate_wait = std::chrono::seconds(10);
 
@@ -31,11 +32,12 @@ void signal_all(Connection& connection, const std::string& tag_prefix, const cha
                          {tag_prefix});
 }
 
-bool wait_until_gone(Connection& connection, const std::string& tag_prefix, Clock::duration patience) {
+bool wait_until_gone(Connection& connection, const std::string& tag_prefix, Clock::duration patience,
+                     std::chrono::milliseconds poll = std::chrono::milliseconds(100)) {
   const auto deadline = Clock::now() + patience;
   while (tagged(connection, tag_prefix).rows() > 0) {
     if (Clock::now() >= deadline) return false;
-    interruptible_sleep(std::chrono::milliseconds(100), "ending the migrator's sessions");
+    interruptible_sleep(poll, "ending the migrator's sessions");
   }
   return true;
 }
@@ -43,6 +45,10 @@ bool wait_until_gone(Connection& connection, const std::string& tag_prefix, Cloc
 } // namespace
 
 int end_tagged_sessions(Connection& connection, const std::string& tag_prefix, const std::string& whose) {
+  if (tagged(connection, tag_prefix).rows() == 0) return 0;
+  // A client that has just exited closed its sessions, but the server may still be ending
+  // them: give that a moment before calling anything left a leftover.
+  if (wait_until_gone(connection, tag_prefix, k_exit_wait, std::chrono::milliseconds(20))) return 0;
   const Result found = tagged(connection, tag_prefix);
   if (found.rows() == 0) return 0;
   for (int row = 0; row < found.rows(); ++row) {
