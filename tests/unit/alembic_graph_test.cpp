@@ -465,7 +465,7 @@ TEST_CASE("Heads match what the real Alembic prints, through a branch, its merge
 }
 
 TEST_CASE("The check fixtures' heads are the real Alembic's (needs python3-alembic)") {
-  const fs::path fixtures = fs::path(__FILE__).parent_path().parent_path() / "fixtures" / "alembic_check";
+  const fs::path fixtures = fs::path(MIGRATE_INIT_SOURCE_DIR) / "tests" / "fixtures" / "alembic_check";
   Scratch scratch;
   for (const char* name : {"two_heads", "merged"}) {
     CAPTURE(name);

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path k_fixtures = fs::path(__FILE__).parent_path().parent_path() / "fixtures" / "alembic_check";
+const fs::path k_fixtures = fs::path(MIGRATE_INIT_SOURCE_DIR) / "tests" / "fixtures" / "alembic_check";
 
 alembic::Project project_at(const std::string& name) {
   auto project = alembic::find_project(k_fixtures / name, k_fixtures / "no-such.ini");
