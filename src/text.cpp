@@ -100,4 +100,13 @@ std::string counted(long long count, std::string_view singular, std::string_view
   return std::to_string(count) + " " + std::string(count == 1 ? singular : plural);
 }
 
+std::string joined(const std::vector<std::string>& items, std::string_view separator) {
+  std::string text;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) text += separator;
+    text += items[i];
+  }
+  return text;
+}
+
 } // namespace migrate_init

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace migrate_init {
 
@@ -20,5 +21,8 @@ std::string escape_control_characters(std::string_view text);
 
 // "1 attempt", "2 attempts": a count with its noun, in the plural unless the count is 1.
 std::string counted(long long count, std::string_view singular, std::string_view plural);
+
+// The items with `separator` between them: "a, b, c".
+std::string joined(const std::vector<std::string>& items, std::string_view separator = ", ");
 
 } // namespace migrate_init

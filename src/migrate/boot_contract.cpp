@@ -23,12 +23,6 @@ bool is_applied(const std::vector<LedgerRow>& ledger, const std::string& version
   });
 }
 
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
 void wait_for_schema(MigrationContext& context, milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   auto next_log = Clock::now();

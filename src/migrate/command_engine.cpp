@@ -29,12 +29,6 @@ constexpr auto k_heartbeat = std::chrono::seconds(10);
 // that lock, any session so tagged is a dead holder's migrator's.
 constexpr const char* k_tag = "migrate-init-migrator ";
 
-std::string joined(const std::vector<std::string>& items, const char* separator = ", ") {
-  std::string text;
-  for (const auto& item : items) text += (text.empty() ? "" : separator) + item;
-  return text;
-}
-
 std::vector<std::string> current_environment() {
   std::vector<std::string> entries;
   for (char** entry = environ; entry && *entry; ++entry) entries.emplace_back(*entry);

@@ -4,18 +4,13 @@
 #include "json.hpp"
 #include "log.hpp"
 #include "migrate/command_engine.hpp"
+#include "text.hpp"
 
 #include <iostream>
 #include <set>
 
 namespace migrate_init {
 namespace {
-
-std::string joined(const std::vector<std::string>& items) {
-  std::string text;
-  for (const auto& item : items) text += (text.empty() ? "" : ", ") + item;
-  return text;
-}
 
 std::string json_strings(const std::vector<std::string>& items) {
   std::vector<std::string> quoted;

@@ -26,12 +26,6 @@ std::string where_of(const alembic::Revision& revision) {
   return shown(revision.file) + ":" + std::to_string(revision.line);
 }
 
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
 // One finding per head of a graph with more than one. Only for an otherwise sound graph: a
 // dangling down_revision or an unreadable file makes heads of revisions that, fixed, are not.
 std::vector<CheckFinding> head_findings(const alembic::Graph& graph) {
