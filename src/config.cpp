@@ -35,7 +35,7 @@ constexpr std::array k_settings{
     SettingSpec{"fail-on-error", "AUTO_MIGRATE_FAIL_ON_ERROR", "false",
                 "on a migration failure, exit instead of starting the service", true},
     SettingSpec{"database-url", "DATABASE_URL", "libpq's PG* variables",
-                "postgres:// or postgresql:// URI, or key=value conninfo", false},
+                "postgres:// or postgresql:// URI (postgresql+DRIVER:// too), or key=value conninfo", false},
     SettingSpec{"migrate-database-url", "AUTO_MIGRATE_DATABASE_URL", "DATABASE_URL",
                 "the URL to migrate with (DDL credentials); removed from the service's environment", false},
     SettingSpec{"dir", "AUTO_MIGRATE_DIR", "./migrations", "where the .sql files are", false},
