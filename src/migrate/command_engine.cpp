@@ -5,6 +5,7 @@
 #include "log.hpp"
 #include "migrate/command_state.hpp"
 #include "migrate/files_digest.hpp"
+#include "migrate/holder_note.hpp"
 #include "migrate/migrator_environment.hpp"
 #include "pg/tagged_sessions.hpp"
 #include "process/migrator_process.hpp"
@@ -158,15 +159,38 @@ std::int64_t CommandEngine::lock_key() {
   return *m_lock_key;
 }
 
-std::unique_ptr<pg::AdvisoryLock> CommandEngine::lock(const std::function<bool()>& still_needed) {
+bool CommandEngine::still_needed(const std::string& holder_note) {
+  if (m_no_fast_path.empty() && m_graph && m_graph->certain) {
+    auto rows = alembic_rows_in_note(holder_note, m_config.alembic_version_table.display());
+    if (rows && alembic::database_at_heads(*m_graph, *rows)) {
+      m_rows = std::move(rows);
+      m_detail = "Alembic at head " + joined(m_graph->heads);
+      spdlog::debug("the lock holder left {} at these files' heads ({}): not asking the database",
+                    m_config.alembic_version_table.display(), joined(m_graph->heads));
+      return false;
+    }
+  } else if (m_no_fast_path.empty() && m_files_digest &&
+             note_records_files(holder_note, m_config.migrate_command_text, *m_files_digest)) {
+    m_detail = "the migrator's last success had these files";
+    spdlog::debug("the lock holder's migrator succeeded with these files: not asking the database");
+    return false;
+  }
+  return pending_reason().has_value();
+}
+
+std::unique_ptr<pg::AdvisoryLock> CommandEngine::lock(const pg::AdvisoryLock::StillNeeded& still_needed) {
   auto lock = take_migration_lock(m_config, m_session.connection, lock_key(), still_needed);
-  // The lock's session sits idle while the migrator works, maybe for hours.
-  m_session.connection.exec("SELECT set_config(name, '0', false) FROM pg_settings WHERE name = 'idle_session_timeout'");
+  // The lock's session sits idle while the migrator works, maybe for hours. Not asked of a
+  // waiter that found the work done: it leaves at once, and 31 of them woken together would
+  // each add a round trip before their service starts.
+  if (lock->held() && PQserverVersion(m_session.connection.get()) >= 140000) {
+    m_session.connection.exec("SET idle_session_timeout = 0");
+  }
   return lock;
 }
 
 EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
-  if (!pending_reason()) return {false, ""};
+  if (!pending_reason()) return {false, "", ""};
   pg::Connection& connection = m_session.connection;
   const std::string tag_prefix = k_tag + std::to_string(lock_key()) + " ";
   // A migrator left by a holder that was SIGKILLed may still run its statement.
@@ -211,18 +235,25 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
                 "the migrator failed: " + failure_text(result) + " (" + one_line(m_config.migrate_command_text) + ")");
   }
   ++outcome.applied;
+  EngineWork work{true, "ran the migrator", ""};
   if (m_files_digest) {
     const LedgerName table = run_record_table(m_config.ledger);
     pg::in_context("the migrator succeeded, but recording its success in " + table.display() + " failed", [&] {
       record_success(connection, table, m_config.migrate_command_text, *m_files_digest, result.duration_ms);
     });
-  } else if (m_graph && m_graph->certain && pending_reason()) {
-    // Said once here rather than found out as a migrator started on every restart.
-    spdlog::warn("the migrator succeeded, but {} is not at the heads migrate-init read ({}): is AUTO_MIGRATE_DIR "
-                 "or AUTO_MIGRATE_ALEMBIC_INI the project the command upgrades? Until then every start runs it",
-                 m_config.alembic_version_table.display(), joined(m_graph->heads));
+    work.holder_note = files_holder_note(m_config.migrate_command_text, *m_files_digest);
+  } else if (m_graph && m_graph->certain) {
+    // Read once more under the lock: the waiters are told what it holds (holder_note.hpp).
+    if (!pending_reason()) {
+      work.holder_note = alembic_holder_note(m_config.alembic_version_table.display(), *m_rows);
+    } else {
+      // Said once here rather than found out as a migrator started on every restart.
+      spdlog::warn("the migrator succeeded, but {} is not at the heads migrate-init read ({}): is AUTO_MIGRATE_DIR "
+                   "or AUTO_MIGRATE_ALEMBIC_INI the project the command upgrades? Until then every start runs it",
+                   m_config.alembic_version_table.display(), joined(m_graph->heads));
+    }
   }
-  return {true, "ran the migrator"};
+  return work;
 }
 
 } // namespace migrate_init

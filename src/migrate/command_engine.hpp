@@ -22,8 +22,10 @@ public:
 
   bool up_to_date(MigrateOutcome& outcome) override;
   std::string up_to_date_detail() const override { return m_detail; }
-  std::unique_ptr<pg::AdvisoryLock> lock(const std::function<bool()>& still_needed) override;
-  bool still_needed() override { return pending_reason().has_value(); }
+  std::unique_ptr<pg::AdvisoryLock> lock(const pg::AdvisoryLock::StillNeeded& still_needed) override;
+  // Trusts the holder's note (holder_note.hpp) when it says this engine's files are done;
+  // otherwise reads the database.
+  bool still_needed(const std::string& holder_note) override;
   void done_by_another(MigrateOutcome& outcome) override { ++outcome.already_applied; }
   EngineWork apply(MigrateOutcome& outcome) override;
 

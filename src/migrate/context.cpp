@@ -8,6 +8,8 @@
 #include "text.hpp"
 #include "version.hpp"
 
+#include <libpq-fe.h>
+
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
@@ -46,7 +48,7 @@ MigrationContext::MigrationContext(const Config& config_, Session& session, Ledg
   std::tie(info, rows) = ledger.inspect_and_read();
 }
 
-std::unique_ptr<pg::AdvisoryLock> MigrationContext::lock(const std::function<bool()>& still_needed) {
+std::unique_ptr<pg::AdvisoryLock> MigrationContext::lock(const pg::AdvisoryLock::StillNeeded& still_needed) {
   const std::int64_t key = config.lock_key.value_or(derive_lock_key(info.database, info.schema, ledger.name().table));
   return take_migration_lock(config, connection, key, still_needed);
 }
@@ -77,7 +79,7 @@ void enforce(const SafetyReport& report) {
 }
 
 std::unique_ptr<pg::AdvisoryLock> take_migration_lock(const Config& config, pg::Connection& connection,
-                                                      std::int64_t key, const std::function<bool()>& still_needed) {
+                                                      std::int64_t key, const pg::AdvisoryLock::StillNeeded& still_needed) {
   if (pg::behind_transaction_pooler(connection, {config.migration_url(), config.migration_url_source(), config.wait,
                                                  pg::default_application_name()})) {
     throw Error(ExitCode::migration_failed,
@@ -90,9 +92,11 @@ std::unique_ptr<pg::AdvisoryLock> take_migration_lock(const Config& config, pg::
   // keepalives for a holder cut off while idle, and (PostgreSQL 14+) a check of the client
   // socket every few seconds while a statement runs, so that a SIGKILLed holder's long
   // statement is cancelled and rolled back instead of keeping the lock to its end.
-  connection.exec("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3;"
-                  "SELECT set_config(name, '5s', false) FROM pg_settings"
-                  " WHERE name = 'client_connection_check_interval'");
+  // Plain SETs in one round trip, by server version rather than a look in pg_settings: that
+  // view builds every setting's row, a cost each of many replicas would add at start-up.
+  connection.exec(std::string("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
+                              "SET tcp_keepalives_count = 3") +
+                  (PQserverVersion(connection.get()) >= 140000 ? "; SET client_connection_check_interval = '5s'" : ""));
   return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout, still_needed);
 }
 

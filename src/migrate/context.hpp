@@ -38,7 +38,7 @@ public:
 
   // Takes the migration lock (polling, with the holder logged) on this connection. When
   // the holder releases it and `still_needed` says no, returns a lock that is not held.
-  std::unique_ptr<pg::AdvisoryLock> lock(const std::function<bool()>& still_needed = {});
+  std::unique_ptr<pg::AdvisoryLock> lock(const pg::AdvisoryLock::StillNeeded& still_needed = {});
   // Reads the ledger again (after taking the lock).
   void reread();
 
@@ -67,7 +67,7 @@ void enforce(const SafetyReport& report);
 // session lock would not hold), lets the server notice a vanished holder within seconds,
 // then polls with the holder logged (pg::AdvisoryLock). Every engine locks through here.
 std::unique_ptr<pg::AdvisoryLock> take_migration_lock(const Config& config, pg::Connection& connection,
-                                                      std::int64_t key, const std::function<bool()>& still_needed);
+                                                      std::int64_t key, const pg::AdvisoryLock::StillNeeded& still_needed);
 
 // Whether the run covers tenant schemas (AUTO_MIGRATE_SCHEMAS or AUTO_MIGRATE_SCHEMAS_QUERY).
 bool has_tenants(const Config& config);

@@ -13,6 +13,9 @@ namespace migrate_init {
 struct EngineWork {
   bool did_work = false; // false: another instance had done everything by then
   std::string what;      // "applied 3 migrations", "ran the migrator"
+  // Told to the waiters as the lock is released: the state this holder left, which a
+  // waiter's still_needed() may trust instead of asking the database again ("" for none).
+  std::string holder_note;
 };
 
 // The part of migrating that differs between kinds of migrations: ".sql files" and "the
@@ -31,9 +34,10 @@ public:
   virtual std::string up_to_date_detail() const = 0;
   // Takes the migration lock. When a holder releases it and `still_needed` says no, the
   // lock returned is not held.
-  virtual std::unique_ptr<pg::AdvisoryLock> lock(const std::function<bool()>& still_needed) = 0;
+  virtual std::unique_ptr<pg::AdvisoryLock> lock(const pg::AdvisoryLock::StillNeeded& still_needed) = 0;
   // After a holder's release, without the lock: whether anything is still pending.
-  virtual bool still_needed() = 0;
+  // `holder_note` is what that holder's apply() returned as EngineWork::holder_note.
+  virtual bool still_needed(const std::string& holder_note) = 0;
   // The holder did everything: checks and counts as up_to_date() would.
   virtual void done_by_another(MigrateOutcome& outcome) = 0;
   // Under the lock: re-reads the state and applies what is still pending. Returns before

@@ -42,7 +42,7 @@ void migrate_ledger(MigrationEngine& engine, MigrateOutcome& outcome) {
   const auto waiting = Clock::now();
   // Woken by the holder's release: re-read without the lock, and skip the lock entirely
   // when the holder did everything (32 waiters then finish at once, not in turn).
-  const auto lock = engine.lock([&] { return engine.still_needed(); });
+  const auto lock = engine.lock([&](const std::string& holder_note) { return engine.still_needed(holder_note); });
   outcome.lock_wait_ms += ms_since(waiting);
   if (!lock->held()) {
     engine.done_by_another(outcome);
@@ -51,7 +51,7 @@ void migrate_ledger(MigrationEngine& engine, MigrateOutcome& outcome) {
   }
   const auto applying = Clock::now();
   const EngineWork work = engine.apply(outcome);
-  lock->release();
+  lock->release(work.holder_note);
   if (!work.did_work) {
     spdlog::info("database is up to date ({}; another instance applied them)", engine.up_to_date_detail());
   } else {

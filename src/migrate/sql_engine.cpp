@@ -132,11 +132,11 @@ std::string SqlEngine::up_to_date_detail() const {
   return counted(static_cast<long long>(m_context.set.migrations.size()), "migration", "migrations");
 }
 
-std::unique_ptr<pg::AdvisoryLock> SqlEngine::lock(const std::function<bool()>& still_needed) {
+std::unique_ptr<pg::AdvisoryLock> SqlEngine::lock(const pg::AdvisoryLock::StillNeeded& still_needed) {
   return m_context.lock(still_needed);
 }
 
-bool SqlEngine::still_needed() {
+bool SqlEngine::still_needed(const std::string& /*holder_note*/) {
   m_context.info = m_context.ledger.inspect(); // the holder may have created the ledger
   m_context.reread();
   const bool done = m_context.plan().pending.empty() &&
@@ -162,7 +162,7 @@ EngineWork SqlEngine::apply(MigrateOutcome& outcome) {
   outcome.already_applied += m_context.set.migrations.size() - plan.pending.size();
   apply_pending(m_context, plan, outcome);
   return {!plan.pending.empty(),
-          "applied " + counted(static_cast<long long>(plan.pending.size()), "migration", "migrations")};
+          "applied " + counted(static_cast<long long>(plan.pending.size()), "migration", "migrations"), ""};
 }
 
 } // namespace migrate_init

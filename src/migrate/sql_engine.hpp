@@ -17,8 +17,9 @@ public:
 
   bool up_to_date(MigrateOutcome& outcome) override;
   std::string up_to_date_detail() const override;
-  std::unique_ptr<pg::AdvisoryLock> lock(const std::function<bool()>& still_needed) override;
-  bool still_needed() override;
+  std::unique_ptr<pg::AdvisoryLock> lock(const pg::AdvisoryLock::StillNeeded& still_needed) override;
+  // Reads the ledger again: a note would have to say all of it, checksums included.
+  bool still_needed(const std::string& holder_note) override;
   void done_by_another(MigrateOutcome& outcome) override;
   EngineWork apply(MigrateOutcome& outcome) override;
 

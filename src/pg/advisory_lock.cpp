@@ -68,7 +68,7 @@ std::string wake_channel(std::int64_t key) {
 }
 
 AdvisoryLock::AdvisoryLock(Connection& connection, std::int64_t key, milliseconds timeout,
-                           const std::function<bool()>& still_needed)
+                           const StillNeeded& still_needed)
     : m_connection(connection), m_key(key) {
   const auto started = Clock::now();
   // The holder NOTIFYs this channel as it lets go: waiters wake at once instead of at
@@ -80,7 +80,7 @@ AdvisoryLock::AdvisoryLock(Connection& connection, std::int64_t key, millisecond
 }
 
 void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout,
-                                 const std::function<bool()>& still_needed) {
+                                 const StillNeeded& still_needed) {
   m_connection.exec("LISTEN " + wake_channel(m_key));
   const auto deadline = started + timeout;
   auto next_wait_log = started; // say at once who holds it, then every few seconds
@@ -110,12 +110,14 @@ void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout
       next_wait_log = now + k_wait_log_interval;
     }
     const auto poll_at = now + std::min(with_jitter(delay), std::chrono::duration_cast<milliseconds>(deadline - now));
-    const bool woken = wait_for_fd(PQsocket(m_connection.get()), POLLIN, poll_at,
-                                   fmt::format("waiting for the migration lock (key {})", m_key)) &&
-                       m_connection.consume_notifications();
+    std::optional<std::string> note; // set when woken by a holder's release
+    if (wait_for_fd(PQsocket(m_connection.get()), POLLIN, poll_at,
+                    fmt::format("waiting for the migration lock (key {})", m_key))) {
+      note = m_connection.consume_notifications();
+    }
     delay = std::min(k_max_poll_delay, delay * 2);
     // Woken by the holder: whatever it did may already be all this instance needed.
-    if (woken && still_needed && !still_needed()) {
+    if (note && still_needed && !still_needed(*note)) {
       spdlog::debug("the lock holder finished the work; not taking the lock (key {})", m_key);
       return;
     }
@@ -127,11 +129,14 @@ void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout
 
 AdvisoryLock::~AdvisoryLock() { release(); }
 
-void AdvisoryLock::release() {
+void AdvisoryLock::release(const std::string& note) {
   if (!m_held) return;
   m_held = false;
   try {
-    m_connection.exec("SELECT pg_advisory_unlock(" + std::to_string(m_key) + "); NOTIFY " + wake_channel(m_key));
+    // NOTIFY's payload must stay under 8000 bytes; a longer note is not worth a failure.
+    const std::string payload = note.empty() || note.size() >= 8000 ? "" : ", " + m_connection.escape_literal(note);
+    m_connection.exec("SELECT pg_advisory_unlock(" + std::to_string(m_key) + "); NOTIFY " + wake_channel(m_key) +
+                      payload);
   } catch (const std::exception& e) {
     // The session is gone or broken (or a second stop signal cut this short): the server
     // drops a session's locks when the connection closes, which follows right after.

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace migrate_init::pg {
 
@@ -14,26 +15,30 @@ namespace migrate_init::pg {
 // lock holder would wait for it forever.
 class AdvisoryLock {
 public:
+  // What the holder's release said (release(note)), to the waiters it wakes; "" for none.
+  using StillNeeded = std::function<bool(const std::string& holder_note)>;
+
   // Polls with backoff and jitter until `timeout` (0: one try), logging the holder every
   // few seconds, and wakes at once when the holder releases it (LISTEN/NOTIFY). After such
   // a wake-up, `still_needed` (if given) decides whether to go on: when it says no, the
   // constructor returns without the lock (held() is false). Throws Error(lock_timeout)
   // naming the holder when time runs out.
   AdvisoryLock(Connection& connection, std::int64_t key, std::chrono::milliseconds timeout,
-               const std::function<bool()>& still_needed = {});
+               const StillNeeded& still_needed = {});
   ~AdvisoryLock();
   AdvisoryLock(const AdvisoryLock&) = delete;
   AdvisoryLock& operator=(const AdvisoryLock&) = delete;
 
-  // Releases the lock and wakes the waiters; idempotent. A connection that is gone has
+  // Releases the lock and wakes the waiters, telling them `note` (what state the holder
+  // left, at most a few kB; "" says nothing); idempotent. A connection that is gone has
   // released it already.
-  void release();
+  void release(const std::string& note = "");
   bool held() const { return m_held; }
 
 private:
   // The polling loop of the constructor.
   void wait_for_lock(std::chrono::steady_clock::time_point started, std::chrono::milliseconds timeout,
-                     const std::function<bool()>& still_needed);
+                     const StillNeeded& still_needed);
 
   Connection& m_connection;
   std::int64_t m_key;

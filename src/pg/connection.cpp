@@ -205,15 +205,15 @@ std::string Connection::escape_identifier(const std::string& name) {
   return escaped_with(m_connection.get(), PQescapeIdentifier, name);
 }
 
-bool Connection::consume_notifications() {
+std::optional<std::string> Connection::consume_notifications() {
   PGconn* connection = m_connection.get();
-  if (!PQconsumeInput(connection)) return false;
-  bool any = false;
+  if (!PQconsumeInput(connection)) return std::nullopt;
+  std::optional<std::string> last;
   while (PGnotify* notification = PQnotifies(connection)) {
-    any = true;
+    last = notification->extra ? notification->extra : "";
     PQfreemem(notification);
   }
-  return any;
+  return last;
 }
 
 bool Connection::in_transaction() const {

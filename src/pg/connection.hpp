@@ -99,9 +99,9 @@ public:
   // program (tenant schemas, the ledger's schema as the server reports it).
   std::string escape_identifier(const std::string& name);
 
-  // Reads what the server sent while idle; returns whether NOTIFY messages were among it
-  // (they are discarded: only their arrival matters here).
-  bool consume_notifications();
+  // Reads what the server sent while idle: the payload of the last NOTIFY among it ("" for
+  // one without), nullopt when none came.
+  std::optional<std::string> consume_notifications();
 
   // Whether the session is inside a transaction block (including a failed one).
   bool in_transaction() const;

@@ -475,6 +475,48 @@ TEST_CASE("16 replicas at once on a fresh database run the migrator exactly once
   CHECK(advisory_locks(db) == "0");
 }
 
+TEST_CASE("Waiters woken by the holder: one with the holder's files trusts what it left, one with a newer revision "
+          "runs its own migrator after it") {
+  const Project old_image("alembic_project");
+  const Project new_image("alembic_project");
+  new_image.write("migrations/versions/8c5f1d7a3b69_order_notes.py",
+                  "\"\"\"order notes\n\nRevision ID: 8c5f1d7a3b69\nRevises: 6f3d8b5a1e47\n\"\"\"\n"
+                  "from alembic import op\n\nrevision = '8c5f1d7a3b69'\ndown_revision = '6f3d8b5a1e47'\n"
+                  "branch_labels = None\ndepends_on = None\n\n\ndef upgrade() -> None:\n"
+                  "    op.execute(\"ALTER TABLE orders ADD COLUMN notes text\")\n\n\n"
+                  "def downgrade() -> None:\n    pass\n");
+  const std::string db = shared_server().create_database();
+  const std::map<std::string, std::string> debug{{"AUTO_MIGRATE_LOG_LEVEL", "debug"}};
+  test::Running holder(service(old_image, alembic_env(old_image, db, with(debug, {{"SLOW_MIGRATION_SECONDS", "3"}}))));
+  REQUIRE_MESSAGE(eventually([&] { return sleeping_backends(db) == "1"; }, 30s), "the slow revision never ran");
+  test::Running same_files(service(old_image, alembic_env(old_image, db, debug)));
+  test::Running newer_files(service(new_image, alembic_env(new_image, db, debug)));
+  REQUIRE(same_files.wait_for_log("taking the migration lock", 10s));
+  REQUIRE(newer_files.wait_for_log("taking the migration lock", 10s));
+
+  for (auto* replica : {&holder, &same_files, &newer_files}) {
+    const auto result = replica->wait(60s);
+    INFO(result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(result.out == "started\n");
+    CHECK(!logged_error(result.err));
+    if (replica == &same_files) {
+      CHECK(contains(result.err, "the lock holder left alembic_version at these files' heads (6f3d8b5a1e47)"));
+      CHECK(contains(result.err, "another instance applied them"));
+    }
+    if (replica == &newer_files) {
+      CHECK(!contains(result.err, "the lock holder left"));
+      CHECK(contains(result.err, "the migrator is to run"));
+    }
+  }
+  CHECK(old_image.starts().size() == 1); // the holder's; the replica with the same files ran none
+  CHECK(new_image.starts().size() == 1);
+  CHECK(alembic_version(db) == "8c5f1d7a3b69");
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' "
+                                   "AND column_name = 'notes'") == "1");
+  CHECK(advisory_locks(db) == "0");
+}
+
 TEST_CASE("A failing revision: exit 1 and no service with AUTO_MIGRATE_FAIL_ON_ERROR, else the failure logged and "
           "the service started; the lock released either way") {
   const Project project("alembic_project");

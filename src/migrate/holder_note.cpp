@@ -1,0 +1,52 @@
+#include "migrate/holder_note.hpp"
+
+#include "json.hpp"
+#include "migrate/checksum.hpp"
+
+#include <stdexcept>
+
+namespace migrate_init {
+namespace {
+
+std::string quoted_array(const std::vector<std::string>& items) {
+  std::vector<std::string> quoted;
+  quoted.reserve(items.size());
+  for (const auto& item : items) quoted.push_back(json_quote(item));
+  return json_array(quoted);
+}
+
+// The note's strings; empty for a note that is not a JSON array of strings.
+std::vector<std::string> fields_of(const std::string& note) {
+  if (note.empty()) return {};
+  try {
+    return parse_json_string_array(note);
+  } catch (const std::invalid_argument&) {
+    return {}; // not ours, or a future kind of note: ask the database
+  }
+}
+
+} // namespace
+
+std::string alembic_holder_note(const std::string& version_table, const std::vector<std::string>& rows) {
+  std::vector<std::string> fields{"alembic", version_table};
+  fields.insert(fields.end(), rows.begin(), rows.end());
+  return quoted_array(fields);
+}
+
+std::optional<std::vector<std::string>> alembic_rows_in_note(const std::string& note,
+                                                             const std::string& version_table) {
+  std::vector<std::string> fields = fields_of(note);
+  if (fields.size() < 2 || fields[0] != "alembic" || fields[1] != version_table) return std::nullopt;
+  return std::vector<std::string>(fields.begin() + 2, fields.end());
+}
+
+std::string files_holder_note(const std::string& command, const std::string& digest) {
+  return quoted_array({"files", sha256_hex(command), digest});
+}
+
+bool note_records_files(const std::string& note, const std::string& command, const std::string& digest) {
+  const std::vector<std::string> fields = fields_of(note);
+  return fields.size() == 3 && fields[0] == "files" && fields[1] == sha256_hex(command) && fields[2] == digest;
+}
+
+} // namespace migrate_init
