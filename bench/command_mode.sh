@@ -8,7 +8,8 @@
 #    the libpq floor, interleaved (bench/interleave.py, ROUNDS rounds, default 30).
 # 2. 32 replicas at once on a fresh database in command mode (TRIALS trials, default 5):
 #    how many times the migrator ran (each run appends to a file), and the time from the
-#    migrator's exit to the last replica's service start.
+#    migrator's exit to the last replica's service start. With BASELINE_BINARY=<another
+#    migrate-init>, its trials interleave with this build's and the ratio is printed.
 # Figures are printed, never asserted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,21 +56,36 @@ exit \$status
 EOF
 chmod +x "$work/migrator.sh"
 : >"$work/trials"
-for trial in $(seq 1 "$trials"); do
+# One trial of 32 replicas of `binary`: appends "label runs started gap_ms" to trials.
+fleet_trial() {
+  local label=$1 bin=$2 trial=$3
   pg_sql "DROP DATABASE IF EXISTS fleet" >/dev/null 2>&1; pg_sql "CREATE DATABASE fleet" >/dev/null
-  marks="$work/marks$trial"; mkdir -p "$marks"; : >"$work/runs"; : >"$work/exits"
+  local marks="$work/marks-$label-$trial"; mkdir -p "$marks"; : >"$work/runs"; : >"$work/exits"
   for i in $(seq 1 "$replicas"); do
     DATABASE_URL=$(alembic_url fleet) ALEMBIC_URL=$(alembic_url fleet) AUTO_MIGRATE_DIR="$project" AUTO_MIGRATE_ALEMBIC_INI="$project/alembic.ini" \
       AUTO_MIGRATE_COMMAND="[\"$work/migrator.sh\"]" AUTO_MIGRATE_FAIL_ON_ERROR=true \
-      "$binary" -- sh -c "date +%s%N > $marks/$i" 2>"$marks/log$i" &
+      "$bin" -- sh -c "date +%s%N > $marks/$i" 2>"$marks/log$i" &
   done
   wait
+  local started runs last exit_ns
   started=$(ls "$marks" | grep -c '^[0-9]*$' || true)
   runs=$(wc -l <"$work/runs")
   last=$(cat "$marks"/[0-9]* | sort -n | tail -1)
   exit_ns=$(sort -n "$work/exits" | tail -1)
-  echo "$runs $started $(( (last - exit_ns) / 1000000 ))" >>"$work/trials"
-  echo "  trial $trial: migrator ran $runs time(s), $started of $replicas services started, last $(( (last - exit_ns) / 1000000 )) ms after the migrator exited" >&2
+  echo "$label $runs $started $(( (last - exit_ns) / 1000000 ))" >>"$work/trials"
+  echo "  trial $trial ($label): migrator ran $runs time(s), $started of $replicas services started, last $(( (last - exit_ns) / 1000000 )) ms after the migrator exited" >&2
+}
+# BASELINE_BINARY (another build, e.g. the previous commit's): its trials interleave with
+# this build's, the order alternating, so that both see the same machine.
+baseline=${BASELINE_BINARY:-}
+for trial in $(seq 1 "$trials"); do
+  if [[ -z $baseline ]]; then
+    fleet_trial this "$binary" "$trial"
+  elif (( trial % 2 )); then
+    fleet_trial baseline "$baseline" "$trial"; fleet_trial this "$binary" "$trial"
+  else
+    fleet_trial this "$binary" "$trial"; fleet_trial baseline "$baseline" "$trial"
+  fi
 done
 
 python3 - "$work/noop.json" "$work/trials" "$revisions" "$rounds" "$replicas" <<'EOF'
@@ -84,13 +100,21 @@ print("|---|---|---|---|---|")
 print(f"| {c['floor']['median_ms']:.1f} | {c['mi']['median_ms']:.1f} | {c['alembic']['median_ms']:.1f} | {ratio('mi/floor')} | {ratio('alembic/mi')} |")
 print()
 trials = [line.split() for line in open(sys.argv[2]) if line.strip()]
-gaps = sorted(int(t[2]) for t in trials)
-print(f"### Command mode: {replicas} replicas at once on a fresh database ({len(trials)} trials)")
+labels = sorted({t[0] for t in trials}, key=lambda l: l != "this")
+print(f"### Command mode: {replicas} replicas at once on a fresh database ({sum(t[0] == 'this' for t in trials)} trials)")
 print()
-print("| trial | migrator runs | services started | last service start after the migrator's exit (ms) |")
-print("|---|---|---|---|")
-for i, (runs, started, gap) in enumerate(trials, 1):
-    print(f"| {i} | {runs} | {started} of {replicas} | {gap} |")
+print("| trial | build | migrator runs | services started | last service start after the migrator's exit (ms) |")
+print("|---|---|---|---|---|")
+counter = {}
+for label, runs, started, gap in trials:
+    counter[label] = counter.get(label, 0) + 1
+    print(f"| {counter[label]} | {label} | {runs} | {started} of {replicas} | {gap} |")
 print()
-print(f"Median {statistics.median(gaps):.0f} ms, range {gaps[0]}-{gaps[-1]} ms.")
+medians = {}
+for label in labels:
+    gaps = sorted(int(t[3]) for t in trials if t[0] == label)
+    medians[label] = statistics.median(gaps)
+    print(f"{label}: median {medians[label]:.0f} ms, range {gaps[0]}-{gaps[-1]} ms.  ")
+if "baseline" in medians:
+    print(f"this / baseline: {medians['this'] / medians['baseline']:.2f}x of medians.")
 EOF
