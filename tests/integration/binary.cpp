@@ -43,8 +43,9 @@ std::filesystem::path example_migrations() { return std::filesystem::path(MIGRAT
 Running::Running(const Invocation& invocation, bool as_pid1)
     : m_as_pid1(as_pid1), m_dir(make_temp_dir("migrate-init-run")) {
   std::ofstream(m_dir + "/stdin") << invocation.stdin_text;
-  std::vector<std::string> argv{binary_path()};
-  if (as_pid1) argv = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", binary_path()};
+  const std::string binary = invocation.binary.empty() ? binary_path() : invocation.binary.string();
+  std::vector<std::string> argv{binary};
+  if (as_pid1) argv = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", binary};
   argv.insert(argv.begin(), invocation.wrapper.begin(), invocation.wrapper.end());
   argv.insert(argv.end(), invocation.args.begin(), invocation.args.end());
   std::vector<std::string> envp{"PATH=" + std::string(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin")};

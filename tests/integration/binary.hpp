@@ -26,6 +26,9 @@ struct Invocation {
   bool closed_output = false;
   // Put before the binary on the command line (setpriv, prlimit, ...).
   std::vector<std::string> wrapper;
+  // Another copy of migrate-init to run (empty: the built one), e.g. one that a wrapper's
+  // other user can reach when the checkout's directories are private to root.
+  std::filesystem::path binary;
   // Environment entries added as written, after `env`: the same name may come twice.
   std::vector<std::string> raw_env;
 };

@@ -236,12 +236,34 @@ uid_t environ_owner(pid_t pid) {
 
 constexpr uid_t k_nobody = 65534;
 
+// The binary and the example migrations copied where user nobody can reach them: a clone
+// in a `mktemp -d` directory (mode 700) is root's alone.
+struct CopyForNobody {
+  CopyForNobody() {
+    namespace fs = std::filesystem;
+    fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                    fs::perms::others_read | fs::perms::others_exec);
+    fs::copy_file(test::binary_path(), binary);
+    fs::copy(test::example_migrations(), migrations, fs::copy_options::recursive);
+    for (const auto& entry : fs::recursive_directory_iterator(dir.path())) {
+      fs::permissions(entry.path(), fs::perms::others_read | fs::perms::group_read, fs::perm_options::add);
+      if (entry.is_directory()) {
+        fs::permissions(entry.path(), fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add);
+      }
+    }
+  }
+  test::TempDir dir;
+  std::filesystem::path binary = dir.path() / "migrate-init";
+  std::filesystem::path migrations = dir.path() / "migrations";
+};
+
 } // namespace
 
 TEST_CASE("Every subcommand is non-dumpable with a core limit of 0 from the start; the service gets its limit back") {
   rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
   REQUIRE(setrlimit(RLIMIT_CORE, &unlimited) == 0); // inherited: `ulimit -c unlimited`
   const std::vector<std::string> as_nobody{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+  const CopyForNobody copy;
 
   SUBCASE("while waiting for a database that is not up, in each subcommand") {
     for (const std::vector<std::string>& args :
@@ -249,9 +271,10 @@ TEST_CASE("Every subcommand is non-dumpable with a core limit of 0 from the star
       CAPTURE(args.front());
       Invocation invocation(args, {{"DATABASE_URL", "postgresql://u:core-secret-pw@127.0.0.1:" +
                                                         std::to_string(test::free_port()) + "/db"},
-                                   {"AUTO_MIGRATE_DIR", test::example_migrations().string()},
+                                   {"AUTO_MIGRATE_DIR", copy.migrations.string()},
                                    {"AUTO_MIGRATE_WAIT", "20"}});
       invocation.wrapper = as_nobody;
+      invocation.binary = copy.binary;
       test::Running running(invocation);
       REQUIRE(running.wait_for_log("waiting for the database", 10s));
       CHECK(soft_core_limit(running.pid()) == "0");
@@ -267,10 +290,11 @@ TEST_CASE("Every subcommand is non-dumpable with a core limit of 0 from the star
     const std::string db = shared_server().create_database();
     test::Session holder(shared_server(), db, "lock-holder");
     holder.exec("SELECT pg_advisory_lock(1515)");
-    auto env = env_for(db, test::example_migrations());
+    auto env = env_for(db, copy.migrations);
     env["AUTO_MIGRATE_LOCK_KEY"] = "1515";
     Invocation invocation({"--", "sh", "-c", "ulimit -c; id -u"}, env);
     invocation.wrapper = as_nobody;
+    invocation.binary = copy.binary;
     test::Running running(invocation);
     REQUIRE(running.wait_for_log("waiting for the migration lock", 20s));
     CHECK(soft_core_limit(running.pid()) == "0");
