@@ -119,7 +119,9 @@ std::optional<std::string> CommandEngine::pending_reason() {
   if (!m_no_fast_path.empty()) return "no fast path: " + m_no_fast_path;
   if (m_graph) {
     if (!m_graph->certain) return "the Alembic revisions cannot be read with certainty (" + m_graph->uncertain_reason + ")";
-    m_rows = read_alembic_versions(m_session.connection, m_config.alembic_version_table);
+    TableRead read = read_alembic_versions(m_session.connection, m_config.alembic_version_table);
+    m_table_schema = read.schema;
+    m_rows = std::move(read.values);
     if (!m_rows) return m_config.alembic_version_table.display() + " does not exist yet";
     if (alembic::database_at_heads(*m_graph, *m_rows)) {
       m_detail = "Alembic at head " + joined(m_graph->heads);
@@ -128,8 +130,11 @@ std::optional<std::string> CommandEngine::pending_reason() {
     return "the database is at " + (m_rows->empty() ? std::string("no revision") : joined(*m_rows)) +
            ", the revision files' head is " + joined(m_graph->heads);
   }
-  const auto recorded = read_recorded_digest(m_session.connection, run_record_table(m_config.ledger),
-                                             m_config.migrate_command_text);
+  const TableRead read =
+      read_recorded_digest(m_session.connection, run_record_table(m_config.ledger), m_config.migrate_command_text);
+  m_table_schema = read.schema;
+  const std::optional<std::string> recorded =
+      read.values && !read.values->empty() ? std::optional(read.values->front()) : std::nullopt;
   if (recorded && *recorded == *m_files_digest) {
     m_detail = "the migrator's last success had these files";
     return std::nullopt;
@@ -161,7 +166,7 @@ std::int64_t CommandEngine::lock_key() {
 
 bool CommandEngine::still_needed(const std::string& holder_note) {
   if (m_no_fast_path.empty() && m_graph && m_graph->certain) {
-    auto rows = alembic_rows_in_note(holder_note, m_config.alembic_version_table.display());
+    auto rows = alembic_rows_in_note(holder_note, m_table_schema, m_config.alembic_version_table.display());
     if (rows && alembic::database_at_heads(*m_graph, *rows)) {
       m_rows = std::move(rows);
       m_detail = "Alembic at head " + joined(m_graph->heads);
@@ -170,7 +175,7 @@ bool CommandEngine::still_needed(const std::string& holder_note) {
       return false;
     }
   } else if (m_no_fast_path.empty() && m_files_digest &&
-             note_records_files(holder_note, m_config.migrate_command_text, *m_files_digest)) {
+             note_records_files(holder_note, m_table_schema, m_config.migrate_command_text, *m_files_digest)) {
     m_detail = "the migrator's last success had these files";
     spdlog::debug("the lock holder's migrator succeeded with these files: not asking the database");
     return false;
@@ -241,11 +246,11 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
     pg::in_context("the migrator succeeded, but recording its success in " + table.display() + " failed", [&] {
       record_success(connection, table, m_config.migrate_command_text, *m_files_digest, result.duration_ms);
     });
-    work.holder_note = files_holder_note(m_config.migrate_command_text, *m_files_digest);
+    work.holder_note = files_holder_note(m_table_schema, m_config.migrate_command_text, *m_files_digest);
   } else if (m_graph && m_graph->certain) {
     // Read once more under the lock: the waiters are told what it holds (holder_note.hpp).
     if (!pending_reason()) {
-      work.holder_note = alembic_holder_note(m_config.alembic_version_table.display(), *m_rows);
+      work.holder_note = alembic_holder_note(m_table_schema, m_config.alembic_version_table.display(), *m_rows);
     } else {
       // Said once here rather than found out as a migrator started on every restart.
       spdlog::warn("the migrator succeeded, but {} is not at the heads migrate-init read ({}): is AUTO_MIGRATE_DIR "

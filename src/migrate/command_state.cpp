@@ -7,11 +7,15 @@ namespace {
 
 // One column of a table that may not exist, in one round trip and without an error in the
 // server's log: to_regclass says whether it exists, query_to_xml runs the SELECT only then
-// (a Result node's one-time filter is checked before its target list). The value of each
-// row comes back as an element of a text array.
+// (CASE evaluates its THEN only when the WHEN holds). The value of each row comes back as
+// an element of a text array; NULL when there is no table. Then where the table is or
+// would be (TableRead::schema), quoted as regnamespace prints it whichever way it was
+// found; $4 is the schema the name gives, NULL for none.
 const char* k_rows_if_table_exists =
-    "SELECT coalesce((xpath('/table/row/v/text()', query_to_xml(format('SELECT %s AS v FROM %s %s', $2::text, "
-    "to_regclass($1), $3::text), false, false, '')))::text[], '{}') WHERE to_regclass($1) IS NOT NULL";
+    "SELECT CASE WHEN to_regclass($1) IS NOT NULL THEN coalesce((xpath('/table/row/v/text()', query_to_xml("
+    "format('SELECT %s AS v FROM %s %s', $2::text, to_regclass($1), $3::text), false, false, '')))::text[], '{}') END,"
+    " coalesce((SELECT relnamespace::regnamespace::text FROM pg_catalog.pg_class WHERE oid = to_regclass($1)),"
+    " quote_ident($4::text), quote_ident(current_schema()))";
 
 // PostgreSQL's text[] output, {a,"b c"}, as strings. Only what array_out writes for text.
 std::vector<std::string> parse_text_array(const std::string& text) {
@@ -35,12 +39,14 @@ std::vector<std::string> parse_text_array(const std::string& text) {
   return items;
 }
 
-std::optional<std::vector<std::string>> column_if_table_exists(pg::Connection& connection, const LedgerName& table,
-                                                               const std::string& column, const std::string& where) {
-  const pg::Result result = connection.exec_params(k_rows_if_table_exists, {table.quoted(), column, where});
-  if (result.rows() == 0) return std::nullopt;
+TableRead column_if_table_exists(pg::Connection& connection, const LedgerName& table, const std::string& column,
+                                 const std::string& where) {
+  const pg::Result result = connection.exec_params(
+      k_rows_if_table_exists, {table.quoted(), column, where, table.schema});
+  TableRead read{std::nullopt, result.value(0, 1)};
+  if (result.is_null(0, 0)) return read;
   // query_to_xml escapes the values as XML text, xpath's text() gives them back escaped.
-  std::vector<std::string> values;
+  std::vector<std::string>& values = read.values.emplace();
   for (auto value : parse_text_array(result.value(0, 0))) {
     for (const auto& [entity, plain] : {std::pair{"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"},
                                         {"&amp;", "&"}}) {
@@ -50,23 +56,19 @@ std::optional<std::vector<std::string>> column_if_table_exists(pg::Connection& c
     }
     values.push_back(value);
   }
-  return values;
+  return read;
 }
 
 } // namespace
 
-std::optional<std::vector<std::string>> read_alembic_versions(pg::Connection& connection, const LedgerName& table) {
+TableRead read_alembic_versions(pg::Connection& connection, const LedgerName& table) {
   return column_if_table_exists(connection, table, "version_num", "");
 }
 
 LedgerName run_record_table(const LedgerName& ledger) { return LedgerName{ledger.schema, "migrate_init_runs"}; }
 
-std::optional<std::string> read_recorded_digest(pg::Connection& connection, const LedgerName& table,
-                                                const std::string& command) {
-  const auto digests =
-      column_if_table_exists(connection, table, "files_digest", "WHERE command = " + connection.escape_literal(command));
-  if (!digests || digests->empty()) return std::nullopt;
-  return digests->front();
+TableRead read_recorded_digest(pg::Connection& connection, const LedgerName& table, const std::string& command) {
+  return column_if_table_exists(connection, table, "files_digest", "WHERE command = " + connection.escape_literal(command));
 }
 
 void record_success(pg::Connection& connection, const LedgerName& table, const std::string& command,

@@ -36,7 +36,8 @@ public:
   // lock returned is not held.
   virtual std::unique_ptr<pg::AdvisoryLock> lock(const pg::AdvisoryLock::StillNeeded& still_needed) = 0;
   // After a holder's release, without the lock: whether anything is still pending.
-  // `holder_note` is what that holder's apply() returned as EngineWork::holder_note.
+  // `holder_note` is the EngineWork::holder_note of the session this waiter saw holding the
+  // lock, "" when there was none or the release came from elsewhere (AdvisoryLock::StillNeeded).
   virtual bool still_needed(const std::string& holder_note) = 0;
   // The holder did everything: checks and counts as up_to_date() would.
   virtual void done_by_another(MigrateOutcome& outcome) = 0;

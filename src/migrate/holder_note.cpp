@@ -27,26 +27,32 @@ std::vector<std::string> fields_of(const std::string& note) {
 
 } // namespace
 
-std::string alembic_holder_note(const std::string& version_table, const std::vector<std::string>& rows) {
-  std::vector<std::string> fields{"alembic", version_table};
+std::string alembic_holder_note(const std::string& schema, const std::string& version_table,
+                                const std::vector<std::string>& rows) {
+  std::vector<std::string> fields{"alembic", schema, version_table};
   fields.insert(fields.end(), rows.begin(), rows.end());
   return quoted_array(fields);
 }
 
-std::optional<std::vector<std::string>> alembic_rows_in_note(const std::string& note,
+std::optional<std::vector<std::string>> alembic_rows_in_note(const std::string& note, const std::string& schema,
                                                              const std::string& version_table) {
   std::vector<std::string> fields = fields_of(note);
-  if (fields.size() < 2 || fields[0] != "alembic" || fields[1] != version_table) return std::nullopt;
-  return std::vector<std::string>(fields.begin() + 2, fields.end());
+  if (schema.empty() || fields.size() < 3 || fields[0] != "alembic" || fields[1] != schema ||
+      fields[2] != version_table) {
+    return std::nullopt;
+  }
+  return std::vector<std::string>(fields.begin() + 3, fields.end());
 }
 
-std::string files_holder_note(const std::string& command, const std::string& digest) {
-  return quoted_array({"files", sha256_hex(command), digest});
+std::string files_holder_note(const std::string& schema, const std::string& command, const std::string& digest) {
+  return quoted_array({"files", schema, sha256_hex(command), digest});
 }
 
-bool note_records_files(const std::string& note, const std::string& command, const std::string& digest) {
+bool note_records_files(const std::string& note, const std::string& schema, const std::string& command,
+                        const std::string& digest) {
   const std::vector<std::string> fields = fields_of(note);
-  return fields.size() == 3 && fields[0] == "files" && fields[1] == sha256_hex(command) && fields[2] == digest;
+  return !schema.empty() && fields.size() == 4 && fields[0] == "files" && fields[1] == schema &&
+         fields[2] == sha256_hex(command) && fields[3] == digest;
 }
 
 } // namespace migrate_init

@@ -39,7 +39,7 @@ milliseconds with_jitter(milliseconds delay) {
 
 } // namespace
 
-std::string describe_lock_holder(Connection& connection, std::int64_t key) {
+LockHolder find_lock_holder(Connection& connection, std::int64_t key) {
   // A bigint advisory key shows in pg_locks as classid = high 32 bits, objid = low 32
   // bits, objsubid = 1.
   const auto bits = static_cast<std::uint64_t>(key);
@@ -55,12 +55,13 @@ std::string describe_lock_holder(Connection& connection, std::int64_t key) {
       "   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
       "   AND l.classid = $1::oid AND l.objid = $2::oid",
       {std::to_string(bits >> 32), std::to_string(bits & 0xffffffffu)});
-  if (holder.rows() == 0) return "";
+  if (holder.rows() == 0) return {};
+  const int pid = std::stoi(holder.value(0, 0));
   if (holder.value(0, 4) == "t") {
-    return fmt::format("pid {} (another role's session: its details need pg_read_all_stats)", holder.value(0, 0));
+    return {pid, fmt::format("pid {} (another role's session: its details need pg_read_all_stats)", pid)};
   }
-  return fmt::format("pid {} ({}, {}, connected {} s ago)", holder.value(0, 0), holder.value(0, 1),
-                     holder.value(0, 2), holder.value(0, 3));
+  return {pid, fmt::format("pid {} ({}, {}, connected {} s ago)", pid, holder.value(0, 1), holder.value(0, 2),
+                           holder.value(0, 3))};
 }
 
 std::string wake_channel(std::int64_t key) {
@@ -81,39 +82,48 @@ AdvisoryLock::AdvisoryLock(Connection& connection, std::int64_t key, millisecond
 
 void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout,
                                  const StillNeeded& still_needed) {
-  m_connection.exec("LISTEN " + wake_channel(m_key));
+  const std::string channel = wake_channel(m_key);
+  m_connection.exec("LISTEN " + channel);
+  const int own_pid = PQbackendPID(m_connection.get());
   const auto deadline = started + timeout;
   auto next_wait_log = started; // say at once who holds it, then every few seconds
   auto next_holder_lookup = started;
-  std::string holder; // as last looked up
+  LockHolder holder; // as last looked up
   milliseconds delay = k_first_poll_delay;
   while (!try_lock(m_connection, m_key)) {
     const auto now = Clock::now();
     if (now >= deadline) {
-      const std::string holder = describe_lock_holder(m_connection, m_key);
+      const std::string holder_now = find_lock_holder(m_connection, m_key).description;
       throw Error(ExitCode::lock_timeout,
                   fmt::format("gave up waiting for the migration lock (key {}) after {} ms{}; raise "
                               "AUTO_MIGRATE_LOCK_TIMEOUT if migrations take longer",
                               m_key, std::chrono::duration_cast<milliseconds>(now - started).count(),
-                              holder.empty() ? "" : ": held by " + holder));
+                              holder_now.empty() ? "" : ": held by " + holder_now));
+    }
+    if (now >= next_holder_lookup) {
+      holder = find_lock_holder(m_connection, m_key);
+      next_holder_lookup = now + k_holder_lookup_interval;
     }
     if (now >= next_wait_log) {
-      if (now >= next_holder_lookup) {
-        holder = describe_lock_holder(m_connection, m_key);
-        next_holder_lookup = now + k_holder_lookup_interval;
-      }
       const long long waited = std::chrono::duration_cast<milliseconds>(now - started).count();
       log_event(spdlog::level::info, "lock.waiting",
                 fmt::format("waiting for the migration lock (key {}) for {} s, held by {}", m_key, waited / 1000,
-                            holder.empty() ? "nobody now" : holder),
-                {{"key", static_cast<long long>(m_key)}, {"waited_ms", waited}, {"holder", holder}});
+                            holder.description.empty() ? "nobody now" : holder.description),
+                {{"key", static_cast<long long>(m_key)}, {"waited_ms", waited}, {"holder", holder.description}});
       next_wait_log = now + k_wait_log_interval;
     }
     const auto poll_at = now + std::min(with_jitter(delay), std::chrono::duration_cast<milliseconds>(deadline - now));
-    std::optional<std::string> note; // set when woken by a holder's release
+    std::optional<std::string> note; // set when a release on this key's channel woke this wait
     if (wait_for_fd(PQsocket(m_connection.get()), POLLIN, poll_at,
                     fmt::format("waiting for the migration lock (key {})", m_key))) {
-      note = m_connection.consume_notifications();
+      for (const Notification& notification : m_connection.consume_notifications()) {
+        // The session keeps listening to the channels of keys it waited for before (one
+        // per tenant), and hears its own releases.
+        if (notification.channel != channel || notification.sender_pid == own_pid) continue;
+        // Any role that can connect may NOTIFY this channel: what a release says is passed
+        // on only from the session this wait saw holding the lock.
+        note = holder.pid != 0 && notification.sender_pid == holder.pid ? notification.payload : "";
+      }
     }
     delay = std::min(k_max_poll_delay, delay * 2);
     // Woken by the holder: whatever it did may already be all this instance needed.
@@ -121,6 +131,7 @@ void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout
       spdlog::debug("the lock holder finished the work; not taking the lock (key {})", m_key);
       return;
     }
+    if (note) next_holder_lookup = Clock::now(); // someone else may take it now: whom to believe next
   }
   m_held = true;
   spdlog::debug("took the migration lock (key {}) after {} ms", m_key,

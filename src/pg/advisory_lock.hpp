@@ -15,7 +15,8 @@ namespace migrate_init::pg {
 // lock holder would wait for it forever.
 class AdvisoryLock {
 public:
-  // What the holder's release said (release(note)), to the waiters it wakes; "" for none.
+  // Asked after a wake-up, with what the release said (release(note)): only when it came
+  // from the session this waiter last saw holding the lock, "" otherwise or for none.
   using StillNeeded = std::function<bool(const std::string& holder_note)>;
 
   // Polls with backoff and jitter until `timeout` (0: one try), logging the holder every
@@ -45,8 +46,12 @@ private:
   bool m_held = false;
 };
 
-// Who holds advisory lock `key` in this database, e.g.
-// "pid 4242 (migrate-init@web-1, 10.0.0.7, connected 12 s ago)"; empty when nobody does.
-std::string describe_lock_holder(Connection& connection, std::int64_t key);
+// Who holds advisory lock `key` in this database: its backend pid (0 when nobody does) and,
+// e.g., "pid 4242 (migrate-init@web-1, 10.0.0.7, connected 12 s ago)" ("" when nobody does).
+struct LockHolder {
+  int pid = 0;
+  std::string description;
+};
+LockHolder find_lock_holder(Connection& connection, std::int64_t key);
 
 } // namespace migrate_init::pg

@@ -205,15 +205,15 @@ std::string Connection::escape_identifier(const std::string& name) {
   return escaped_with(m_connection.get(), PQescapeIdentifier, name);
 }
 
-std::optional<std::string> Connection::consume_notifications() {
+std::vector<Notification> Connection::consume_notifications() {
   PGconn* connection = m_connection.get();
-  if (!PQconsumeInput(connection)) return std::nullopt;
-  std::optional<std::string> last;
+  std::vector<Notification> received;
+  if (!PQconsumeInput(connection)) return received;
   while (PGnotify* notification = PQnotifies(connection)) {
-    last = notification->extra ? notification->extra : "";
+    received.push_back({notification->relname, notification->be_pid, notification->extra ? notification->extra : ""});
     PQfreemem(notification);
   }
-  return last;
+  return received;
 }
 
 bool Connection::in_transaction() const {

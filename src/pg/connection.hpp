@@ -65,6 +65,13 @@ private:
 };
 
 // One open session; owns the PGconn and closes it on destruction.
+// One NOTIFY as received: who sent it (the sending backend's pid) and what it said.
+struct Notification {
+  std::string channel;
+  int sender_pid = 0;
+  std::string payload; // "" when it said nothing
+};
+
 class Connection {
 public:
   explicit Connection(PGconn* connection) : m_connection(connection, &PQfinish) {}
@@ -99,9 +106,9 @@ public:
   // program (tenant schemas, the ledger's schema as the server reports it).
   std::string escape_identifier(const std::string& name);
 
-  // Reads what the server sent while idle: the payload of the last NOTIFY among it ("" for
-  // one without), nullopt when none came.
-  std::optional<std::string> consume_notifications();
+  // Reads what the server sent while idle: the NOTIFY messages among it, in the order they
+  // were sent (none also when the read failed: the next statement says why).
+  std::vector<Notification> consume_notifications();
 
   // Whether the session is inside a transaction block (including a failed one).
   bool in_transaction() const;

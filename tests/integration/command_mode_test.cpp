@@ -517,6 +517,64 @@ TEST_CASE("Waiters woken by the holder: one with the holder's files trusts what 
   CHECK(advisory_locks(db) == "0");
 }
 
+TEST_CASE("Two services, each in its own schema, sharing AUTO_MIGRATE_LOCK_KEY: the one that waited is not told its "
+          "schema is done by the other's release") {
+  const Project first("alembic_project");
+  const Project second("alembic_project");
+  const std::string db = shared_server().create_database();
+  shared_server().scalar(db, "CREATE SCHEMA svc_first; CREATE SCHEMA svc_second; SELECT 1");
+  // Each service's sessions see only its schema (PGOPTIONS, read by libpq); its migrator puts
+  // its tables and alembic_version there (the fixture's ALEMBIC_SCHEMA).
+  const auto service_env = [&](const Project& project, const std::string& schema,
+                               std::map<std::string, std::string> extra) {
+    extra.insert({{"AUTO_MIGRATE_LOCK_KEY", "4242"}, {"AUTO_MIGRATE_LOG_LEVEL", "debug"},
+                  {"PGOPTIONS", "-c search_path=" + schema}, {"ALEMBIC_SCHEMA", schema}});
+    return alembic_env(project, db, extra);
+  };
+  test::Running holder(service(first, service_env(first, "svc_first", {{"SLOW_MIGRATION_SECONDS", "3"}})));
+  REQUIRE_MESSAGE(eventually([&] { return sleeping_backends(db) == "1"; }, 30s), "the slow revision never ran");
+  test::Running waiter(service(second, service_env(second, "svc_second", {})));
+  REQUIRE(waiter.wait_for_log("taking the migration lock", 10s));
+
+  for (auto* replica : {&holder, &waiter}) {
+    const auto result = replica->wait(60s);
+    INFO(result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(result.out == "started\n");
+    CHECK(!logged_error(result.err));
+    CHECK(!contains(result.err, "the lock holder left"));
+  }
+  CHECK(first.starts().size() == 1);
+  CHECK(second.starts().size() == 1); // its own schema was still to migrate
+  CHECK(alembic_version(db, "svc_first.alembic_version") == k_alembic_head);
+  CHECK(alembic_version(db, "svc_second.alembic_version") == k_alembic_head);
+}
+
+TEST_CASE("A NOTIFY on the lock's channel from a session that does not hold the lock is not believed") {
+  const Project project("alembic_project");
+  const std::string db = shared_server().create_database();
+  test::Session holder(shared_server(), db, "lock-holder");
+  holder.exec("SELECT pg_advisory_lock(4343)");
+  test::Running waiter(
+      service(project, alembic_env(project, db, {{"AUTO_MIGRATE_LOCK_KEY", "4343"}, {"AUTO_MIGRATE_LOG_LEVEL", "debug"}})));
+  REQUIRE(waiter.wait_for_log("waiting for the migration lock", 20s));
+  // What a holder of this project would say once alembic_version is at head, said by a
+  // session that never held the lock.
+  test::Session forger(shared_server(), db, "forger");
+  forger.exec(std::string("NOTIFY migrate_init_4343, '[\"alembic\",\"public\",\"alembic_version\",\"") +
+              k_alembic_head + "\"]'");
+  CHECK_FALSE(waiter.wait_for_exit(1500ms).has_value()); // still waiting for the lock
+  CHECK(project.starts().empty());
+  holder.exec("SELECT pg_advisory_unlock(4343)");
+  const auto result = waiter.wait(60s);
+  INFO(result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(result.out == "started\n");
+  CHECK(!contains(result.err, "the lock holder left"));
+  CHECK(project.starts().size() == 1);
+  CHECK(alembic_version(db) == k_alembic_head);
+}
+
 TEST_CASE("A failing revision: exit 1 and no service with AUTO_MIGRATE_FAIL_ON_ERROR, else the failure logged and "
           "the service started; the lock released either way") {
   const Project project("alembic_project");

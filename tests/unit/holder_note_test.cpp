@@ -1,5 +1,5 @@
 // What a command-mode lock holder tells the waiters it wakes (holder_note.hpp): a waiter
-// trusts a note only when it says exactly this waiter's state.
+// trusts a note only when it says exactly this waiter's state, in this waiter's table.
 #include "migrate/holder_note.hpp"
 
 #include <doctest/doctest.h>
@@ -9,42 +9,50 @@
 
 using namespace migrate_init;
 
-TEST_CASE("An Alembic note gives back the rows it was made with, for the same version table only") {
-  const std::string note = alembic_holder_note("alembic_version", {"6f3d8b5a1e47", "9a0b"});
-  const auto rows = alembic_rows_in_note(note, "alembic_version");
+TEST_CASE("An Alembic note gives back the rows it was made with, for the same schema and version table only") {
+  const std::string note = alembic_holder_note("public", "alembic_version", {"6f3d8b5a1e47", "9a0b"});
+  const auto rows = alembic_rows_in_note(note, "public", "alembic_version");
   REQUIRE(rows.has_value());
   CHECK(*rows == std::vector<std::string>{"6f3d8b5a1e47", "9a0b"});
-  CHECK_FALSE(alembic_rows_in_note(note, "app.alembic_version").has_value());
+  CHECK_FALSE(alembic_rows_in_note(note, "public", "app.alembic_version").has_value());
+  // Another tenant, or another service sharing AUTO_MIGRATE_LOCK_KEY in its own schema.
+  CHECK_FALSE(alembic_rows_in_note(note, "tenant_b", "alembic_version").has_value());
+  // A waiter that never read its table does not know where it is.
+  CHECK_FALSE(alembic_rows_in_note(note, "", "alembic_version").has_value());
   // A fresh database that the migrator left empty is a state too: no rows.
-  const auto none = alembic_rows_in_note(alembic_holder_note("alembic_version", {}), "alembic_version");
+  const auto none = alembic_rows_in_note(alembic_holder_note("public", "alembic_version", {}), "public", "alembic_version");
   REQUIRE(none.has_value());
   CHECK(none->empty());
 }
 
-TEST_CASE("Ids and table names that look like the note's own syntax stay what they are") {
+TEST_CASE("Ids, schemas and table names that look like the note's own syntax stay what they are") {
   const std::string odd_table = "\"we\"\"ird\", \"x";
-  const std::string note = alembic_holder_note(odd_table, {"a\",\"b", "c\\d"});
-  const auto rows = alembic_rows_in_note(note, odd_table);
+  const std::string odd_schema = "\"s\",\"alembic_version\"";
+  const std::string note = alembic_holder_note(odd_schema, odd_table, {"a\",\"b", "c\\d"});
+  const auto rows = alembic_rows_in_note(note, odd_schema, odd_table);
   REQUIRE(rows.has_value());
   CHECK(*rows == std::vector<std::string>{"a\",\"b", "c\\d"});
+  CHECK_FALSE(alembic_rows_in_note(note, "s", "alembic_version").has_value());
 }
 
-TEST_CASE("A files note holds for the same command and the same files only") {
-  const std::string note = files_holder_note("npx knex migrate:latest", "digest-1");
-  CHECK(note_records_files(note, "npx knex migrate:latest", "digest-1"));
-  CHECK_FALSE(note_records_files(note, "npx knex migrate:latest", "digest-2"));
-  CHECK_FALSE(note_records_files(note, "npx knex migrate:up", "digest-1"));
+TEST_CASE("A files note holds for the same schema, command and files only") {
+  const std::string note = files_holder_note("public", "npx knex migrate:latest", "digest-1");
+  CHECK(note_records_files(note, "public", "npx knex migrate:latest", "digest-1"));
+  CHECK_FALSE(note_records_files(note, "public", "npx knex migrate:latest", "digest-2"));
+  CHECK_FALSE(note_records_files(note, "public", "npx knex migrate:up", "digest-1"));
+  CHECK_FALSE(note_records_files(note, "tenant_b", "npx knex migrate:latest", "digest-1"));
+  CHECK_FALSE(note_records_files(note, "", "npx knex migrate:latest", "digest-1"));
   // The command is in it as a hash, not as text that could be long or secret.
   CHECK(note.find("knex") == std::string::npos);
 }
 
 TEST_CASE("No note, another kind of note, or text that is not a note says nothing") {
   for (const std::string& note : {std::string(), std::string("done"), std::string("[\"alembic\""),
-                                 std::string("[\"files\",\"x\"]"), files_holder_note("c", "d")}) {
+                                  std::string("[\"alembic\",\"public\"]"), files_holder_note("public", "c", "d")}) {
     CAPTURE(note);
-    CHECK_FALSE(alembic_rows_in_note(note, "alembic_version").has_value());
+    CHECK_FALSE(alembic_rows_in_note(note, "public", "alembic_version").has_value());
   }
-  CHECK_FALSE(note_records_files(alembic_holder_note("t", {"r"}), "t", "r"));
-  CHECK_FALSE(note_records_files("", "c", "d"));
-  CHECK_FALSE(note_records_files("{\"files\": 1}", "c", "d"));
+  CHECK_FALSE(note_records_files(alembic_holder_note("public", "t", {"r"}), "public", "t", "r"));
+  CHECK_FALSE(note_records_files("", "public", "c", "d"));
+  CHECK_FALSE(note_records_files("{\"files\": 1}", "public", "c", "d"));
 }
