@@ -119,9 +119,7 @@ std::optional<std::string> CommandEngine::pending_reason() {
   if (!m_no_fast_path.empty()) return "no fast path: " + m_no_fast_path;
   if (m_graph) {
     if (!m_graph->certain) return "the Alembic revisions cannot be read with certainty (" + m_graph->uncertain_reason + ")";
-    TableRead read = read_alembic_versions(m_session.connection, m_config.alembic_version_table);
-    m_table_schema = read.schema;
-    m_rows = std::move(read.values);
+    m_rows = read_alembic_versions(m_session.connection, m_config.alembic_version_table);
     if (!m_rows) return m_config.alembic_version_table.display() + " does not exist yet";
     if (alembic::database_at_heads(*m_graph, *m_rows)) {
       m_detail = "Alembic at head " + joined(m_graph->heads);
@@ -130,11 +128,8 @@ std::optional<std::string> CommandEngine::pending_reason() {
     return "the database is at " + (m_rows->empty() ? std::string("no revision") : joined(*m_rows)) +
            ", the revision files' head is " + joined(m_graph->heads);
   }
-  const TableRead read =
-      read_recorded_digest(m_session.connection, run_record_table(m_config.ledger), m_config.migrate_command_text);
-  m_table_schema = read.schema;
-  const std::optional<std::string> recorded =
-      read.values && !read.values->empty() ? std::optional(read.values->front()) : std::nullopt;
+  const auto recorded = read_recorded_digest(m_session.connection, run_record_table(m_config.ledger),
+                                             m_config.migrate_command_text);
   if (recorded && *recorded == *m_files_digest) {
     m_detail = "the migrator's last success had these files";
     return std::nullopt;
@@ -184,6 +179,11 @@ bool CommandEngine::still_needed(const std::string& holder_note) {
 }
 
 std::unique_ptr<pg::AdvisoryLock> CommandEngine::lock(const pg::AdvisoryLock::StillNeeded& still_needed) {
+  // Which table the fast path reads, for the holder's note and a waiter's reading of one.
+  if (m_no_fast_path.empty() && (m_files_digest || (m_graph && m_graph->certain))) {
+    m_table_schema = table_schema(m_session.connection,
+                                  m_graph ? m_config.alembic_version_table : run_record_table(m_config.ledger));
+  }
   auto lock = take_migration_lock(m_config, m_session.connection, lock_key(), still_needed);
   // The lock's session sits idle while the migrator works, maybe for hours. Not asked of a
   // waiter that found the work done: it leaves at once, and 31 of them woken together would

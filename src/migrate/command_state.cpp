@@ -7,15 +7,11 @@ namespace {
 
 // One column of a table that may not exist, in one round trip and without an error in the
 // server's log: to_regclass says whether it exists, query_to_xml runs the SELECT only then
-// (CASE evaluates its THEN only when the WHEN holds). The value of each row comes back as
-// an element of a text array; NULL when there is no table. Then where the table is or
-// would be (TableRead::schema), quoted as regnamespace prints it whichever way it was
-// found; $4 is the schema the name gives, NULL for none.
+// (a Result node's one-time filter is checked before its target list). The value of each
+// row comes back as an element of a text array.
 const char* k_rows_if_table_exists =
-    "SELECT CASE WHEN to_regclass($1) IS NOT NULL THEN coalesce((xpath('/table/row/v/text()', query_to_xml("
-    "format('SELECT %s AS v FROM %s %s', $2::text, to_regclass($1), $3::text), false, false, '')))::text[], '{}') END,"
-    " coalesce((SELECT relnamespace::regnamespace::text FROM pg_catalog.pg_class WHERE oid = to_regclass($1)),"
-    " quote_ident($4::text), quote_ident(current_schema()))";
+    "SELECT coalesce((xpath('/table/row/v/text()', query_to_xml(format('SELECT %s AS v FROM %s %s', $2::text, "
+    "to_regclass($1), $3::text), false, false, '')))::text[], '{}') WHERE to_regclass($1) IS NOT NULL";
 
 // PostgreSQL's text[] output, {a,"b c"}, as strings. Only what array_out writes for text.
 std::vector<std::string> parse_text_array(const std::string& text) {
@@ -39,14 +35,12 @@ std::vector<std::string> parse_text_array(const std::string& text) {
   return items;
 }
 
-TableRead column_if_table_exists(pg::Connection& connection, const LedgerName& table, const std::string& column,
-                                 const std::string& where) {
-  const pg::Result result = connection.exec_params(
-      k_rows_if_table_exists, {table.quoted(), column, where, table.schema});
-  TableRead read{std::nullopt, result.value(0, 1)};
-  if (result.is_null(0, 0)) return read;
+std::optional<std::vector<std::string>> column_if_table_exists(pg::Connection& connection, const LedgerName& table,
+                                                               const std::string& column, const std::string& where) {
+  const pg::Result result = connection.exec_params(k_rows_if_table_exists, {table.quoted(), column, where});
+  if (result.rows() == 0) return std::nullopt;
   // query_to_xml escapes the values as XML text, xpath's text() gives them back escaped.
-  std::vector<std::string>& values = read.values.emplace();
+  std::vector<std::string> values;
   for (auto value : parse_text_array(result.value(0, 0))) {
     for (const auto& [entity, plain] : {std::pair{"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"},
                                         {"&amp;", "&"}}) {
@@ -56,19 +50,31 @@ TableRead column_if_table_exists(pg::Connection& connection, const LedgerName& t
     }
     values.push_back(value);
   }
-  return read;
+  return values;
 }
 
 } // namespace
 
-TableRead read_alembic_versions(pg::Connection& connection, const LedgerName& table) {
+std::optional<std::vector<std::string>> read_alembic_versions(pg::Connection& connection, const LedgerName& table) {
   return column_if_table_exists(connection, table, "version_num", "");
+}
+
+std::string table_schema(pg::Connection& connection, const LedgerName& table) {
+  return connection
+      .exec_params("SELECT coalesce((SELECT relnamespace::regnamespace::text FROM pg_catalog.pg_class"
+                   " WHERE oid = to_regclass($1)), quote_ident($2::text), quote_ident(current_schema()))",
+                   {table.quoted(), table.schema})
+      .value(0, 0);
 }
 
 LedgerName run_record_table(const LedgerName& ledger) { return LedgerName{ledger.schema, "migrate_init_runs"}; }
 
-TableRead read_recorded_digest(pg::Connection& connection, const LedgerName& table, const std::string& command) {
-  return column_if_table_exists(connection, table, "files_digest", "WHERE command = " + connection.escape_literal(command));
+std::optional<std::string> read_recorded_digest(pg::Connection& connection, const LedgerName& table,
+                                                const std::string& command) {
+  const auto digests =
+      column_if_table_exists(connection, table, "files_digest", "WHERE command = " + connection.escape_literal(command));
+  if (!digests || digests->empty()) return std::nullopt;
+  return digests->front();
 }
 
 void record_success(pg::Connection& connection, const LedgerName& table, const std::string& command,

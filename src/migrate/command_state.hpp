@@ -11,26 +11,23 @@ namespace migrate_init {
 
 // What the database says about a migrator's past, read in one round trip each.
 
-// One column of a table that may not exist, and where that table is.
-struct TableRead {
-  std::optional<std::vector<std::string>> values; // nullopt: the table does not exist
-  // The schema the table is in, or would be created in: the one it was found in, else the
-  // schema its name gives, else current_schema(); quoted as an identifier. Two sessions
-  // that say the same schema read the same table: what ties a lock holder's note to a
-  // waiter (holder_note.hpp).
-  std::string schema;
-};
+// The rows of Alembic's version table (`version_num`); nullopt when the table does not exist
+// (a fresh database). An unqualified name is looked up on search_path (a tenant's schema).
+std::optional<std::vector<std::string>> read_alembic_versions(pg::Connection& connection, const LedgerName& table);
 
-// The rows of Alembic's version table (`version_num`); no values when the table does not
-// exist (a fresh database). An unqualified name is looked up on search_path (a tenant's schema).
-TableRead read_alembic_versions(pg::Connection& connection, const LedgerName& table);
+// The schema `table` is in, or would be created in: the one it is found in, else the schema
+// its name gives, else current_schema(); quoted as an identifier. Two sessions that say
+// the same schema read the same table: what ties a lock holder's note to a waiter
+// (holder_note.hpp). One round trip, asked only by a replica that is to take the lock.
+std::string table_schema(pg::Connection& connection, const LedgerName& table);
 
 // The table where migrate-init records a migrator's last success, beside the ledger:
 // `migrate_init_runs` in the ledger's schema (AUTO_MIGRATE_TABLE's), else on search_path.
 LedgerName run_record_table(const LedgerName& ledger);
 
-// The files digest recorded with the last success of `command` (one value, or none).
-TableRead read_recorded_digest(pg::Connection& connection, const LedgerName& table, const std::string& command);
+// The files digest recorded with the last success of `command`; nullopt when none is.
+std::optional<std::string> read_recorded_digest(pg::Connection& connection, const LedgerName& table,
+                                                const std::string& command);
 
 // Records a success of `command` with the digest of the files it read (creating the table
 // on first use); one row per command, replaced each time.
