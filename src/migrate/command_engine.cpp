@@ -179,7 +179,7 @@ bool CommandEngine::still_needed(const std::string& holder_note) {
 }
 
 std::unique_ptr<pg::AdvisoryLock> CommandEngine::lock(const pg::AdvisoryLock::StillNeeded& still_needed) {
-  // Which table the fast path reads, for the holder's note and a waiter's reading of one.
+  // Where the fast path's table is, as a waiter sees it, to compare with a holder's note.
   if (m_no_fast_path.empty() && (m_files_digest || (m_graph && m_graph->certain))) {
     m_table_schema = table_schema(m_session.connection,
                                   m_graph ? m_config.alembic_version_table : run_record_table(m_config.ledger));
@@ -246,11 +246,15 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
     pg::in_context("the migrator succeeded, but recording its success in " + table.display() + " failed", [&] {
       record_success(connection, table, m_config.migrate_command_text, *m_files_digest, result.duration_ms);
     });
-    work.holder_note = files_holder_note(m_table_schema, m_config.migrate_command_text, *m_files_digest);
+    // Where the record went now: the migrator may have created the schema it is in.
+    work.holder_note = files_holder_note(table_schema(connection, table), m_config.migrate_command_text, *m_files_digest);
   } else if (m_graph && m_graph->certain) {
     // Read once more under the lock: the waiters are told what it holds (holder_note.hpp).
     if (!pending_reason()) {
-      work.holder_note = alembic_holder_note(m_table_schema, m_config.alembic_version_table.display(), *m_rows);
+      // Where the table is now, not where it was to be: the migrator may have created the
+      // schema that comes first on search_path (a waiter that asked before then asks again).
+      work.holder_note = alembic_holder_note(table_schema(connection, m_config.alembic_version_table),
+                                             m_config.alembic_version_table.display(), *m_rows);
     } else {
       // Said once here rather than found out as a migrator started on every restart.
       spdlog::warn("the migrator succeeded, but {} is not at the heads migrate-init read ({}): is AUTO_MIGRATE_DIR "

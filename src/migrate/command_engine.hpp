@@ -49,7 +49,7 @@ private:
   std::optional<std::string> m_files_digest;    // any other command: its files now
   std::string m_no_fast_path;                   // why neither can be used, when so
   std::optional<std::vector<std::string>> m_rows;
-  std::string m_table_schema; // where the fast path's table is or would be (table_schema()), once locking
+  std::string m_table_schema; // where the fast path's table is or would be (table_schema()), before the wait
   std::string m_detail = "the migrator has nothing to do";
   std::optional<std::int64_t> m_lock_key;
 };

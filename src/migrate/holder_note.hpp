@@ -12,7 +12,8 @@ namespace migrate_init {
 // a busy server then reach their services one round trip sooner each. A waiter whose files
 // differ (another image), or whose table is another one (another schema: a tenant, a
 // service sharing AUTO_MIGRATE_LOCK_KEY), is not told it is done and asks the database as
-// before. `schema` is TableRead::schema, where the table is for the session that read it.
+// before. `schema` is table_schema() (command_state.hpp): the holder's after its migrator
+// ran, the waiter's before it waited.
 // The note is a JSON array of strings, so that no revision id or table name can be
 // mistaken for another field. Pure.
 

@@ -47,21 +47,26 @@ LockHolder find_lock_holder(Connection& connection, std::int64_t key) {
   // other fields are NULL then, which must not read as "local socket" or "connected  s ago".
   const Result holder = connection.exec_params(
       "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(host(a.client_addr), 'local socket'),"
-      "       extract(epoch FROM now() - a.backend_start)::bigint, a.backend_start IS NULL"
+      "       extract(epoch FROM now() - a.backend_start)::bigint, a.backend_start IS NULL,"
+      // Shown for every session (as pid is): whether the holder logged in as this one did.
+      "       a.usesysid = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = session_user)"
       // pg_stat_get_activity(pid) reads one backend's entry, where pg_stat_activity would
       // build every backend's: a thousand waiters each asking would add up.
       "  FROM pg_locks l, LATERAL pg_stat_get_activity(l.pid) a"
-      " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+      // A prepared transaction's lock has no pid: pg_stat_get_activity(NULL) is every backend.
+      " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.pid IS NOT NULL"
       "   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
       "   AND l.classid = $1::oid AND l.objid = $2::oid",
       {std::to_string(bits >> 32), std::to_string(bits & 0xffffffffu)});
   if (holder.rows() == 0) return {};
   const int pid = std::stoi(holder.value(0, 0));
+  const bool same_role = holder.value(0, 5) == "t";
   if (holder.value(0, 4) == "t") {
-    return {pid, fmt::format("pid {} (another role's session: its details need pg_read_all_stats)", pid)};
+    return {pid, same_role, fmt::format("pid {} (another role's session: its details need pg_read_all_stats)", pid)};
   }
-  return {pid, fmt::format("pid {} ({}, {}, connected {} s ago)", pid, holder.value(0, 1), holder.value(0, 2),
-                           holder.value(0, 3))};
+  return {pid, same_role,
+          fmt::format("pid {} ({}, {}, connected {} s ago)", pid, holder.value(0, 1), holder.value(0, 2),
+                      holder.value(0, 3))};
 }
 
 std::string wake_channel(std::int64_t key) {
@@ -120,9 +125,11 @@ void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout
         // The session keeps listening to the channels of keys it waited for before (one
         // per tenant), and hears its own releases.
         if (notification.channel != channel || notification.sender_pid == own_pid) continue;
-        // Any role that can connect may NOTIFY this channel: what a release says is passed
-        // on only from the session this wait saw holding the lock.
-        note = holder.pid != 0 && notification.sender_pid == holder.pid ? notification.payload : "";
+        // Any role that can connect may NOTIFY this channel, and take the lock first: what a
+        // release says is passed on only from the session this wait saw holding the lock,
+        // logged in as this one (a role that could as well write the version table).
+        const bool believed = holder.pid != 0 && holder.same_role && notification.sender_pid == holder.pid;
+        note = believed ? notification.payload : "";
       }
     }
     delay = std::min(k_max_poll_delay, delay * 2);

@@ -16,7 +16,8 @@ namespace migrate_init::pg {
 class AdvisoryLock {
 public:
   // Asked after a wake-up, with what the release said (release(note)): only when it came
-  // from the session this waiter last saw holding the lock, "" otherwise or for none.
+  // from the session this waiter last saw holding the lock, logged in as this one; ""
+  // otherwise or for none.
   using StillNeeded = std::function<bool(const std::string& holder_note)>;
 
   // Polls with backoff and jitter until `timeout` (0: one try), logging the holder every
@@ -46,10 +47,12 @@ private:
   bool m_held = false;
 };
 
-// Who holds advisory lock `key` in this database: its backend pid (0 when nobody does) and,
-// e.g., "pid 4242 (migrate-init@web-1, 10.0.0.7, connected 12 s ago)" ("" when nobody does).
+// Who holds advisory lock `key` in this database: its backend pid (0 when nobody does),
+// whether it logged in as this session's user did, and, e.g.,
+// "pid 4242 (migrate-init@web-1, 10.0.0.7, connected 12 s ago)" ("" when nobody does).
 struct LockHolder {
   int pid = 0;
+  bool same_role = false;
   std::string description;
 };
 LockHolder find_lock_holder(Connection& connection, std::int64_t key);

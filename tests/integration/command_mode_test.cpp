@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 
+#include <libpq-fe.h>
+
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -14,6 +16,7 @@
 #include <cctype>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -491,8 +494,9 @@ TEST_CASE("Waiters woken by the holder: one with the holder's files trusts what 
   REQUIRE_MESSAGE(eventually([&] { return sleeping_backends(db) == "1"; }, 30s), "the slow revision never ran");
   test::Running same_files(service(old_image, alembic_env(old_image, db, debug)));
   test::Running newer_files(service(new_image, alembic_env(new_image, db, debug)));
-  REQUIRE(same_files.wait_for_log("taking the migration lock", 10s));
-  REQUIRE(newer_files.wait_for_log("taking the migration lock", 10s));
+  // Logged once each is listening and knows the holder.
+  REQUIRE(same_files.wait_for_log("waiting for the migration lock", 10s));
+  REQUIRE(newer_files.wait_for_log("waiting for the migration lock", 10s));
 
   for (auto* replica : {&holder, &same_files, &newer_files}) {
     const auto result = replica->wait(60s);
@@ -522,19 +526,22 @@ TEST_CASE("Two services, each in its own schema, sharing AUTO_MIGRATE_LOCK_KEY: 
   const Project first("alembic_project");
   const Project second("alembic_project");
   const std::string db = shared_server().create_database();
-  shared_server().scalar(db, "CREATE SCHEMA svc_first; CREATE SCHEMA svc_second; SELECT 1");
-  // Each service's sessions see only its schema (PGOPTIONS, read by libpq); its migrator puts
-  // its tables and alembic_version there (the fixture's ALEMBIC_SCHEMA).
+  bool schemas_exist = false;
+  SUBCASE("the schemas exist before") { schemas_exist = true; }
+  SUBCASE("each service's migrator creates its schema, first on its search_path before public") {}
+  if (schemas_exist) shared_server().query(db, "CREATE SCHEMA svc_first; CREATE SCHEMA svc_second");
+  // Each service's sessions look in its schema first (PGOPTIONS, read by libpq); its migrator
+  // creates that schema and puts its tables and alembic_version there (the fixture's ALEMBIC_SCHEMA).
   const auto service_env = [&](const Project& project, const std::string& schema,
                                std::map<std::string, std::string> extra) {
     extra.insert({{"AUTO_MIGRATE_LOCK_KEY", "4242"}, {"AUTO_MIGRATE_LOG_LEVEL", "debug"},
-                  {"PGOPTIONS", "-c search_path=" + schema}, {"ALEMBIC_SCHEMA", schema}});
+                  {"PGOPTIONS", "-c search_path=" + schema + ",public"}, {"ALEMBIC_SCHEMA", schema}});
     return alembic_env(project, db, extra);
   };
   test::Running holder(service(first, service_env(first, "svc_first", {{"SLOW_MIGRATION_SECONDS", "3"}})));
   REQUIRE_MESSAGE(eventually([&] { return sleeping_backends(db) == "1"; }, 30s), "the slow revision never ran");
   test::Running waiter(service(second, service_env(second, "svc_second", {})));
-  REQUIRE(waiter.wait_for_log("taking the migration lock", 10s));
+  REQUIRE(waiter.wait_for_log("waiting for the migration lock", 10s));
 
   for (auto* replica : {&holder, &waiter}) {
     const auto result = replica->wait(60s);
@@ -550,22 +557,46 @@ TEST_CASE("Two services, each in its own schema, sharing AUTO_MIGRATE_LOCK_KEY: 
   CHECK(alembic_version(db, "svc_second.alembic_version") == k_alembic_head);
 }
 
-TEST_CASE("A NOTIFY on the lock's channel from a session that does not hold the lock is not believed") {
+TEST_CASE("A NOTIFY on the lock's channel is not believed from a session that does not hold the lock, nor from "
+          "another role's that does") {
   const Project project("alembic_project");
   const std::string db = shared_server().create_database();
+  // What a holder of this project would say once alembic_version is at head.
+  const std::string forged_release = std::string("NOTIFY migrate_init_4343, '[\"alembic\",\"public\",\"alembic_version\",\"") +
+                                     k_alembic_head + "\"]'";
+  shared_server().query(db, "DROP ROLE IF EXISTS cm_intruder; CREATE ROLE cm_intruder LOGIN PASSWORD 'intruder-pw'");
+  std::string intruder_url = shared_server().url(db);
+  intruder_url.replace(intruder_url.find("//") + 2, intruder_url.find('@') - intruder_url.find("//") - 2,
+                       "cm_intruder:intruder-pw");
+  std::unique_ptr<PGconn, decltype(&PQfinish)> intruder(PQconnectdb(intruder_url.c_str()), &PQfinish);
+  REQUIRE(PQstatus(intruder.get()) == CONNECTION_OK);
+  const auto intruder_exec = [&](const std::string& sql) {
+    std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(intruder.get(), sql.c_str()), &PQclear);
+    REQUIRE_MESSAGE(PQresultStatus(result.get()) == PGRES_TUPLES_OK, PQerrorMessage(intruder.get()));
+  };
   test::Session holder(shared_server(), db, "lock-holder");
-  holder.exec("SELECT pg_advisory_lock(4343)");
+  bool intruder_holds = false;
+  SUBCASE("a session that never held the lock") { holder.exec("SELECT pg_advisory_lock(4343)"); }
+  SUBCASE("another role's session that holds it, lets go and takes it again as it notifies") {
+    intruder_holds = true;
+    intruder_exec("SELECT pg_advisory_lock(4343)");
+  }
   test::Running waiter(
       service(project, alembic_env(project, db, {{"AUTO_MIGRATE_LOCK_KEY", "4343"}, {"AUTO_MIGRATE_LOG_LEVEL", "debug"}})));
   REQUIRE(waiter.wait_for_log("waiting for the migration lock", 20s));
-  // What a holder of this project would say once alembic_version is at head, said by a
-  // session that never held the lock.
-  test::Session forger(shared_server(), db, "forger");
-  forger.exec(std::string("NOTIFY migrate_init_4343, '[\"alembic\",\"public\",\"alembic_version\",\"") +
-              k_alembic_head + "\"]'");
+  if (intruder_holds) {
+    // One message, one transaction: the NOTIFY is delivered at its commit, the lock held again by then.
+    intruder_exec("SELECT pg_advisory_unlock(4343); " + forged_release + "; SELECT pg_advisory_lock(4343)");
+  } else {
+    intruder_exec(forged_release + "; SELECT 1");
+  }
   CHECK_FALSE(waiter.wait_for_exit(1500ms).has_value()); // still waiting for the lock
   CHECK(project.starts().empty());
-  holder.exec("SELECT pg_advisory_unlock(4343)");
+  if (intruder_holds) {
+    intruder_exec("SELECT pg_advisory_unlock(4343)");
+  } else {
+    holder.exec("SELECT pg_advisory_unlock(4343)");
+  }
   const auto result = waiter.wait(60s);
   INFO(result.err);
   CHECK(result.exit_code == 0);
