@@ -57,6 +57,13 @@ std::string json_array(const std::vector<std::string>& items) {
   return out + "]";
 }
 
+std::string json_string_array(const std::vector<std::string>& items) {
+  std::vector<std::string> quoted;
+  quoted.reserve(items.size());
+  for (const auto& item : items) quoted.push_back(json_quote(item));
+  return json_array(quoted);
+}
+
 namespace {
 
 // A cursor over the text of one JSON array of strings.

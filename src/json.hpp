@@ -33,6 +33,8 @@ private:
 
 // A JSON array of values that are already JSON.
 std::string json_array(const std::vector<std::string>& items);
+// A JSON array of strings: each item quoted (json_quote).
+std::string json_string_array(const std::vector<std::string>& items);
 
 // Reads a JSON array of strings, such as an exec-form command `["alembic", "upgrade", "head"]`
 // (whitespace allowed, every escape including \uXXXX surrogate pairs). Throws

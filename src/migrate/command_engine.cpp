@@ -12,7 +12,6 @@
 #include "process/signal_policy.hpp"
 #include "text.hpp"
 
-#include <libpq-fe.h>
 #include <cstdlib>
 #include <filesystem>
 #include <unistd.h>
@@ -113,6 +112,13 @@ CommandEngine::CommandEngine(const Config& config, Session& session, const std::
   }
 }
 
+std::string CommandEngine::up_to_date_detail() const {
+  // Only asked once a fast path said "nothing pending": which one did.
+  if (m_graph) return "Alembic at head " + joined(m_graph->heads);
+  if (m_files_digest) return "the migrator's last success had these files";
+  return "the migrator has nothing to do";
+}
+
 std::string CommandEngine::fast_path_kind() const { return m_graph ? "alembic" : m_files_digest ? "files" : "none"; }
 
 std::optional<std::string> CommandEngine::pending_reason() {
@@ -121,19 +127,13 @@ std::optional<std::string> CommandEngine::pending_reason() {
     if (!m_graph->certain) return "the Alembic revisions cannot be read with certainty (" + m_graph->uncertain_reason + ")";
     m_rows = read_alembic_versions(m_session.connection, m_config.alembic_version_table);
     if (!m_rows) return m_config.alembic_version_table.display() + " does not exist yet";
-    if (alembic::database_at_heads(*m_graph, *m_rows)) {
-      m_detail = "Alembic at head " + joined(m_graph->heads);
-      return std::nullopt;
-    }
+    if (alembic::database_at_heads(*m_graph, *m_rows)) return std::nullopt;
     return "the database is at " + (m_rows->empty() ? std::string("no revision") : joined(*m_rows)) +
            ", the revision files' head is " + joined(m_graph->heads);
   }
   const auto recorded = read_recorded_digest(m_session.connection, run_record_table(m_config.ledger),
                                              m_config.migrate_command_text);
-  if (recorded && *recorded == *m_files_digest) {
-    m_detail = "the migrator's last success had these files";
-    return std::nullopt;
-  }
+  if (recorded && *recorded == *m_files_digest) return std::nullopt;
   return recorded ? "the files in " + m_config.migrations_dir.string() + " changed since the migrator's last success"
                   : "no success of this command is recorded yet";
 }
@@ -164,14 +164,12 @@ bool CommandEngine::still_needed(const std::string& holder_note) {
     auto rows = alembic_rows_in_note(holder_note, m_table_schema, m_config.alembic_version_table.display());
     if (rows && alembic::database_at_heads(*m_graph, *rows)) {
       m_rows = std::move(rows);
-      m_detail = "Alembic at head " + joined(m_graph->heads);
       spdlog::debug("the lock holder left {} at these files' heads ({}): not asking the database",
                     m_config.alembic_version_table.display(), joined(m_graph->heads));
       return false;
     }
   } else if (m_no_fast_path.empty() && m_files_digest &&
              note_records_files(holder_note, m_table_schema, m_config.migrate_command_text, *m_files_digest)) {
-    m_detail = "the migrator's last success had these files";
     spdlog::debug("the lock holder's migrator succeeded with these files: not asking the database");
     return false;
   }
@@ -188,7 +186,7 @@ std::unique_ptr<pg::AdvisoryLock> CommandEngine::lock(const pg::AdvisoryLock::St
   // The lock's session sits idle while the migrator works, maybe for hours. Not asked of a
   // waiter that found the work done: it leaves at once, and 31 of them woken together would
   // each add a round trip before their service starts.
-  if (lock->held() && PQserverVersion(m_session.connection.get()) >= 140000) {
+  if (lock->held() && m_session.connection.server_at_least(14)) {
     m_session.connection.exec("SET idle_session_timeout = 0");
   }
   return lock;
@@ -206,7 +204,7 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
   MigratorRun run;
   run.argv = m_config.migrate_command;
   run.environment = migrator_environment(
-      current_environment(), {m_config.migration_url(), tag, m_tenant, PQserverVersion(connection.get()) >= 140000});
+      current_environment(), {m_config.migration_url(), tag, m_tenant, connection.server_at_least(14)});
   run.grace = m_config.migrate_command_grace;
   run.heartbeat = k_heartbeat;
   run.on_line = [](bool is_stderr, std::string_view line) {

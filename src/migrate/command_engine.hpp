@@ -21,7 +21,7 @@ public:
   CommandEngine(const Config& config, Session& session, const std::optional<std::string>& tenant);
 
   bool up_to_date(MigrateOutcome& outcome) override;
-  std::string up_to_date_detail() const override { return m_detail; }
+  std::string up_to_date_detail() const override;
   std::unique_ptr<pg::AdvisoryLock> lock(const pg::AdvisoryLock::StillNeeded& still_needed) override;
   // Trusts the holder's note (holder_note.hpp) when it says this engine's files are done;
   // otherwise reads the database.
@@ -50,7 +50,6 @@ private:
   std::string m_no_fast_path;                   // why neither can be used, when so
   std::optional<std::vector<std::string>> m_rows;
   std::string m_table_schema; // where the fast path's table is or would be (table_schema()), before the wait
-  std::string m_detail = "the migrator has nothing to do";
   std::optional<std::int64_t> m_lock_key;
 };
 

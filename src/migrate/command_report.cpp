@@ -12,12 +12,6 @@
 namespace migrate_init {
 namespace {
 
-std::string json_strings(const std::vector<std::string>& items) {
-  std::vector<std::string> quoted;
-  for (const auto& item : items) quoted.push_back(json_quote(item));
-  return json_array(quoted);
-}
-
 // The revisions not yet in the database: every revision but the ones in alembic_version
 // and their ancestors (through down_revision and depends_on, as `upgrade` follows both), in
 // file order. Pure.
@@ -55,12 +49,12 @@ Report report_of(const Config& config, CommandEngine& engine) {
   report.text = "migrator: " + config.migrate_command_text + "\nfast path: " + engine.fast_path_kind() + "\n";
   if (const auto& graph = engine.alembic_graph(); graph && graph->certain) {
     report.text += "heads: " + joined(graph->heads) + "\n";
-    report.json.add_raw("heads", json_strings(graph->heads));
+    report.json.add_raw("heads", json_string_array(graph->heads));
     if (const auto& rows = engine.alembic_rows()) {
       const auto pending = pending_revisions(*graph, *rows);
       report.text += "database: " + (rows->empty() ? std::string("no revision") : joined(*rows)) + "\n";
       report.text += "pending revisions: " + (pending.empty() ? std::string("none") : joined(pending)) + "\n";
-      report.json.add_raw("current", json_strings(*rows)).add_raw("pending_revisions", json_strings(pending));
+      report.json.add_raw("current", json_string_array(*rows)).add_raw("pending_revisions", json_string_array(pending));
     }
   }
   report.text += reason ? "pending: " + *reason + "\n" : "up to date (" + engine.up_to_date_detail() + ")\n";

@@ -8,8 +8,6 @@
 #include "text.hpp"
 #include "version.hpp"
 
-#include <libpq-fe.h>
-
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
@@ -96,7 +94,7 @@ std::unique_ptr<pg::AdvisoryLock> take_migration_lock(const Config& config, pg::
   // view builds every setting's row, a cost each of many replicas would add at start-up.
   connection.exec(std::string("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
                               "SET tcp_keepalives_count = 3") +
-                  (PQserverVersion(connection.get()) >= 140000 ? "; SET client_connection_check_interval = '5s'" : ""));
+                  (connection.server_at_least(14) ? "; SET client_connection_check_interval = '5s'" : ""));
   return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout, still_needed);
 }
 

@@ -8,13 +8,6 @@
 namespace migrate_init {
 namespace {
 
-std::string quoted_array(const std::vector<std::string>& items) {
-  std::vector<std::string> quoted;
-  quoted.reserve(items.size());
-  for (const auto& item : items) quoted.push_back(json_quote(item));
-  return json_array(quoted);
-}
-
 // The note's strings; empty for a note that is not a JSON array of strings.
 std::vector<std::string> fields_of(const std::string& note) {
   if (note.empty()) return {};
@@ -31,7 +24,7 @@ std::string alembic_holder_note(const std::string& schema, const std::string& ve
                                 const std::vector<std::string>& rows) {
   std::vector<std::string> fields{"alembic", schema, version_table};
   fields.insert(fields.end(), rows.begin(), rows.end());
-  return quoted_array(fields);
+  return json_string_array(fields);
 }
 
 std::optional<std::vector<std::string>> alembic_rows_in_note(const std::string& note, const std::string& schema,
@@ -45,7 +38,7 @@ std::optional<std::vector<std::string>> alembic_rows_in_note(const std::string& 
 }
 
 std::string files_holder_note(const std::string& schema, const std::string& command, const std::string& digest) {
-  return quoted_array({"files", schema, sha256_hex(command), digest});
+  return json_string_array({"files", schema, sha256_hex(command), digest});
 }
 
 bool note_records_files(const std::string& note, const std::string& schema, const std::string& command,

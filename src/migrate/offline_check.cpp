@@ -144,7 +144,7 @@ void print_text(const Outcome& outcome) {
 
 void print_json(const Outcome& outcome) {
   const fs::path& dir = outcome.directory;
-  std::vector<std::string> findings, heads;
+  std::vector<std::string> findings;
   for (const auto& finding : outcome.findings) {
     findings.push_back(JsonObject().add("where", finding.where).add("message", finding.message).str());
   }
@@ -152,8 +152,7 @@ void print_json(const Outcome& outcome) {
   out.add("ok", outcome.findings.empty()).add("kind", outcome.kind).add("directory", shown(dir));
   out.add_raw("findings", json_array(findings));
   if (outcome.kind == "alembic") {
-    for (const auto& head : outcome.heads) heads.push_back(json_quote(head));
-    out.add_raw("heads", json_array(heads));
+    out.add_raw("heads", json_string_array(outcome.heads));
   }
   std::cout << out.str() << "\n" << std::flush;
 }

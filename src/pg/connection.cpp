@@ -205,6 +205,8 @@ std::string Connection::escape_identifier(const std::string& name) {
   return escaped_with(m_connection.get(), PQescapeIdentifier, name);
 }
 
+bool Connection::server_at_least(int major) const { return PQserverVersion(m_connection.get()) >= major * 10000; }
+
 std::vector<Notification> Connection::consume_notifications() {
   PGconn* connection = m_connection.get();
   std::vector<Notification> received;

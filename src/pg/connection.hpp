@@ -105,6 +105,9 @@ public:
   // A quoted identifier (PQescapeIdentifier), for names that come from outside this
   // program (tenant schemas, the ledger's schema as the server reports it).
   std::string escape_identifier(const std::string& name);
+  // Whether the server is PostgreSQL `major` or later (14: client_connection_check_interval
+  // and idle_session_timeout exist).
+  bool server_at_least(int major) const;
 
   // Reads what the server sent while idle: the NOTIFY messages among it, in the order they
   // were sent (none also when the read failed: the next statement says why).

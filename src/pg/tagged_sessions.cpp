@@ -45,9 +45,9 @@ bool wait_until_gone(Connection& connection, const std::string& tag_prefix, Cloc
 } // namespace
 
 int end_tagged_sessions(Connection& connection, const std::string& tag_prefix, const std::string& whose) {
-  if (tagged(connection, tag_prefix).rows() == 0) return 0;
   // A client that has just exited closed its sessions, but the server may still be ending
-  // them: give that a moment before calling anything left a leftover.
+  // them: give that a moment before calling anything left a leftover (none at all returns
+  // after the first look).
   if (wait_until_gone(connection, tag_prefix, k_exit_wait, std::chrono::milliseconds(20))) return 0;
   const Result found = tagged(connection, tag_prefix);
   if (found.rows() == 0) return 0;
