@@ -170,8 +170,17 @@ ctest_status=0
 ctest --test-dir "$build_dir" --output-on-failure -j2 -LE "containers|reliability" || ctest_status=$?
 
 shopt -s nullglob
-reports=("$report_dir"/report*)
-for report in "${reports[@]}"; do
+reports=()
+for report in "$report_dir"/report*; do
+  # LeakSanitizer's own note when a process is SIGKILLed while its exit-time leak check has
+  # the threads stopped (a test ending a process group): ptrace cannot read a dying thread's
+  # registers. It is not a finding (LSan then counts that stack as reachable) and nothing
+  # else was written; a file with any other line, or an empty one, is a report.
+  if [[ -s $report ]] && ! grep -qvE '^==[0-9]+==Unable to get registers from thread [0-9]+\.$' "$report"; then
+    echo "test-sanitized.sh: note, not a finding: $report: $(cat "$report")"
+    continue
+  fi
+  reports+=("$report")
   echo
   echo "===== sanitizer report: $report"
   cat "$report"
