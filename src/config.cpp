@@ -225,12 +225,22 @@ std::optional<RawSetting> raw_setting(const SettingSpec& spec, const po::variabl
     const std::string file_variable = std::string(spec.env) + "_FILE";
     if (const auto path = env(file_variable); path && !path->empty()) {
       if (set) throw UsageError(std::string("set ") + spec.env + " or " + file_variable + ", not both");
-      const std::string source = file_variable + " (" + *path + ")";
+      const std::string source = file_variable + " (" + printable(*path) + ")";
       return RawSetting{read_file(*path, source), source};
     }
   }
   if (set) return RawSetting{*value, spec.env};
   return std::nullopt;
+}
+
+// Every setting's value reaches SQL (the command is recorded in migrate_init_runs; names,
+// queries and the URL's parts go to the server) or at least a log line, and the server and
+// JSON take UTF-8 only: refused here, naming the setting, not by the server with "invalid
+// multibyte character" and exit 1. A URL may hold a password: it is never shown.
+void require_utf8(const SettingSpec& spec, const RawSetting& raw) {
+  if (is_valid_utf8(raw.text)) return;
+  if (has_file_twin(spec)) throw UsageError(raw.source + " is not UTF-8 (not shown: it may hold a password)");
+  throw UsageError(raw.source + ": " + quote_value(raw.text) + " is not UTF-8");
 }
 
 // "a, b,c" -> {"a", "b", "c"}; empty items are an error naming the setting.
@@ -502,7 +512,10 @@ Config parse_config(const std::vector<std::string>& args, const EnvLookup& env, 
     return config;
   }
   for (const auto& spec : k_settings) {
-    if (auto raw = raw_setting(spec, flags, env, read_file)) apply_setting(config, spec, *raw);
+    if (auto raw = raw_setting(spec, flags, env, read_file)) {
+      require_utf8(spec, *raw);
+      apply_setting(config, spec, *raw);
+    }
   }
   if (config.lock_key && (!config.schemas.empty() || !config.schemas_query.empty())) {
     throw UsageError("AUTO_MIGRATE_LOCK_KEY cannot be combined with tenant schemas: each tenant gets its own key");

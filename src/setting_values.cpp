@@ -1,13 +1,13 @@
 #include "setting_values.hpp"
 
 #include "error.hpp"
+#include "migrate/migration_file.hpp"
 #include "text.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <stdexcept>
 
 namespace migrate_init {
@@ -20,20 +20,13 @@ namespace {
 } // namespace
 
 std::string quote_value(std::string_view text) {
-  std::string out = "\"";
+  std::string escaped;
   for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-      out += buf;
-    } else {
-      out += c;
-    }
+    if (c == '"' || c == '\\') escaped += '\\';
+    escaped += c;
   }
-  return out + "\"";
+  // printable() adds \xHH escapes only after the backslashes were doubled: they stay single.
+  return "\"" + printable(escaped) + "\"";
 }
 
 bool parse_bool(std::string_view source, std::string_view text) {

@@ -19,7 +19,8 @@ std::chrono::milliseconds parse_seconds(std::string_view source, std::string_vie
 // A signed 64-bit integer in decimal, as PostgreSQL's advisory lock functions take it.
 std::int64_t parse_int64(std::string_view source, std::string_view text);
 
-// Quotes a value for a message: "value", with control characters escaped.
+// Quotes a value for a message: "value", with quotes and backslashes escaped by a
+// backslash, and control characters and bytes that are not UTF-8 as \xHH.
 std::string quote_value(std::string_view text);
 
 } // namespace migrate_init

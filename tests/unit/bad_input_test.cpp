@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,59 @@ TEST_CASE("Bad settings not covered elsewhere are usage errors naming the variab
     CHECK(message.find(bad.expected) == 0);
     CHECK(one_line(message));
   }
+}
+
+// Every setting's variable, read from --help: a setting added later is covered too.
+std::vector<std::string> every_setting_variable() {
+  std::vector<std::string> variables;
+  std::istringstream help(help_text());
+  for (std::string line; std::getline(help, line);) {
+    // "  --dir=VALUE  AUTO_MIGRATE_DIR (default ./migrations)"; other options have no variable.
+    if (line.rfind("  --", 0) != 0 || line.find(" (default ") == std::string::npos) continue;
+    const std::size_t start = line.find("  ", 4) + 2;
+    variables.push_back(line.substr(start, line.find(' ', start) - start));
+  }
+  return variables;
+}
+
+// Each value reaches SQL (the command is recorded in migrate_init_runs; names, queries and
+// URL parts go to the server) or a log line: bytes that are not UTF-8 failed there with
+// "ERROR: invalid multibyte character" (exit 1), naming nothing.
+TEST_CASE("A setting that is not UTF-8 is a usage error naming it, with the bytes escaped") {
+  const auto variables = every_setting_variable();
+  REQUIRE(variables.size() > 25);
+  for (const auto& variable : variables) {
+    CAPTURE(variable);
+    const bool url = variable.find("DATABASE_URL") != std::string::npos;
+    const std::string value = url ? "postgresql://app:s3cr\xe9t@db/app" : "caf\xe9";
+    const std::string message = config_error({"migrate"}, {{variable, value}});
+    CHECK(message.find(variable) == 0);
+    CHECK(message.find("is not UTF-8") != std::string::npos);
+    CHECK(is_valid_utf8(message));
+    CHECK(one_line(message));
+    if (url) {
+      CHECK(message.find("s3cr") == std::string::npos); // may be a password: not shown at all
+    } else {
+      CHECK(message == variable + ": \"caf\\xe9\" is not UTF-8");
+    }
+  }
+  CHECK(config_error({"--migrate-command", "echo \xff\xfe", "migrate"}) ==
+        "--migrate-command: \"echo \\xff\\xfe\" is not UTF-8");
+  // A surrogate and an overlong '/', as PostgreSQL refuses them; a valid é stays.
+  CHECK(config_error({"migrate"}, {{"AUTO_MIGRATE_SCHEMAS_QUERY", "SELECT '\xed\xa0\x80'"}}).find("\\xed\\xa0\\x80") !=
+        std::string::npos);
+  CHECK(config_error({"migrate"}, {{"AUTO_MIGRATE_SCHEMAS", "a\xc0\xaf"}}) ==
+        "AUTO_MIGRATE_SCHEMAS: \"a\\xc0\\xaf\" is not UTF-8");
+  CHECK(parse_config({"migrate"}, env_from({{"AUTO_MIGRATE_SCHEMAS", "caf\xc3\xa9"}})).schemas ==
+        std::vector<std::string>{"caf\xc3\xa9"});
+}
+
+TEST_CASE("A secret file that is not UTF-8 is named with its path, never shown") {
+  Scratch scratch;
+  const std::string path = scratch.write("url", "postgresql://app:s3cr\xe9t@db/app\n");
+  const std::string message = config_error({"migrate"}, {{"DATABASE_URL_FILE", path}});
+  CHECK(message.find("DATABASE_URL_FILE (" + path + ") is not UTF-8") == 0);
+  CHECK(message.find("s3cr") == std::string::npos);
 }
 
 TEST_CASE("Bad command lines not covered elsewhere are usage errors naming the flag") {
