@@ -11,6 +11,7 @@ enum class ExitCode : int {
   lock_timeout = 3,         // another instance held the migration lock too long
   database_unreachable = 4, // could not connect within AUTO_MIGRATE_WAIT, or refused
   refused = 5,              // the ledger and the files disagree: drift, out of order, unfinished
+  lock_lost = 6,            // the migration lock's session ended while the migrator ran: it was stopped
   not_executable = 126,     // the service command exists but cannot be executed
   not_found = 127,          // the service command was not found
 };

@@ -7,6 +7,9 @@
 #include "migrate/files_digest.hpp"
 #include "migrate/holder_note.hpp"
 #include "migrate/migrator_environment.hpp"
+#include "pg/pooler_probe.hpp"
+#include "pg/session_watch.hpp"
+#include "pg/url_parameters.hpp"
 #include "pg/tagged_sessions.hpp"
 #include "process/migrator_process.hpp"
 #include "process/signal_policy.hpp"
@@ -87,6 +90,20 @@ std::string other_alembic_config(const Config& config) {
            " (set AUTO_MIGRATE_ALEMBIC_INI to it)";
   }
   return "";
+}
+
+// The lock's session ended while the migrator ran: another instance may be running it
+// now, so this one was stopped, whatever it had done, and never counts as a success.
+Error lock_lost(const MigratorResult& result) {
+  log_event(spdlog::level::err, "migrator.done",
+            fmt::format("the migrator was stopped after {} ms: the migration lock was lost", result.duration_ms),
+            {{"exit_code", static_cast<long long>(result.exit_code)},
+             {"signal", result.signal ? signal_name(result.signal) : std::string()},
+             {"duration_ms", result.duration_ms}});
+  return Error(ExitCode::lock_lost,
+               "lost the migration lock while the migrator ran (" + result.guard_failure +
+                   "); the migrator and everything it started were killed, and what it did is not recorded: the "
+                   "next holder of the lock runs it again");
 }
 
 } // namespace
@@ -176,6 +193,23 @@ bool CommandEngine::still_needed(const std::string& holder_note) {
   return pending_reason().has_value();
 }
 
+bool CommandEngine::client_check_holds(const std::string& tag) const {
+  if (!m_session.connection.server_at_least(14)) return false;
+  // A URL with options of its own gets the check added there; whatever refuses the
+  // parameter then refuses the migrator without migrate-init too.
+  if (pg::sets_parameter(m_config.migration_url(), "options")) return true;
+  const std::string refusal = pg::startup_options_refusal(
+      {m_config.migration_url(), m_config.migration_url_source(), m_config.wait, tag, k_client_check_option});
+  if (refusal.empty()) return true;
+  log_event(spdlog::level::warn, "migrator.no_client_check",
+            "the way to the server refuses the startup parameter options (" + refusal +
+                "; a pooler?): the migrator connects without client_connection_check_interval, so a statement of "
+                "a migrator killed mid-run goes on until the next lock holder cancels it (README: command mode behind "
+                "a pooler)",
+            {{"reason", refusal}});
+  return false;
+}
+
 std::unique_ptr<pg::AdvisoryLock> CommandEngine::lock(const pg::AdvisoryLock::StillNeeded& still_needed) {
   // Where the fast path's table is, as a waiter sees it, to compare with a holder's note.
   if (m_no_fast_path.empty() && (m_files_digest || (m_graph && m_graph->certain))) {
@@ -203,8 +237,8 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
 
   MigratorRun run;
   run.argv = m_config.migrate_command;
-  run.environment = migrator_environment(
-      current_environment(), {m_config.migration_url(), tag, m_tenant, connection.server_at_least(14)});
+  run.environment =
+      migrator_environment(current_environment(), {m_config.migration_url(), tag, m_tenant, client_check_holds(tag)});
   run.grace = m_config.migrate_command_grace;
   run.heartbeat = k_heartbeat;
   run.on_line = [](bool is_stderr, std::string_view line) {
@@ -214,6 +248,12 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
   run.on_heartbeat = [](std::chrono::milliseconds elapsed) {
     spdlog::info("still running the migrator: {} s", elapsed.count() / 1000);
   };
+  // The lock lives as long as its session: watched for as long as the migrator runs, and
+  // kept open by the migrator's keeper until nothing the migrator started is left, even if
+  // migrate-init is SIGKILLed.
+  pg::SessionWatch lock_session(connection);
+  run.guard = &lock_session;
+  run.hold_until_gone = PQsocket(connection.get());
   log_event(spdlog::level::info, "migrator.start",
             "running the migrator" + (m_tenant ? " for tenant " + *m_tenant : std::string()) + ": " +
                 one_line(m_config.migrate_command_text),
@@ -221,10 +261,12 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
   MigratorResult result;
   try {
     result = run_migrator(run);
+    if (result.guard_failure.empty()) lock_session.finish();
   } catch (...) {
-    pg::end_tagged_sessions(connection, tag_prefix, "the migrator's");
+    if (PQstatus(connection.get()) == CONNECTION_OK) pg::end_tagged_sessions(connection, tag_prefix, "the migrator's");
     throw;
   }
+  if (!result.guard_failure.empty()) throw lock_lost(result);
   pg::end_tagged_sessions(connection, tag_prefix, "the migrator's");
   const bool ok = result.exit_code == 0 && result.signal == 0;
   log_event(ok ? spdlog::level::info : spdlog::level::err, "migrator.done",

@@ -41,6 +41,10 @@ public:
 
 private:
   std::int64_t lock_key();
+  // Whether the migrator's sessions can get client_connection_check_interval: PostgreSQL
+  // 14 or later, and a way to the server that takes the startup parameter `options`
+  // (tried with a connection tagged `tag`); warns when it cannot.
+  bool client_check_holds(const std::string& tag) const;
 
   const Config& m_config;
   Session& m_session;

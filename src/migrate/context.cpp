@@ -32,7 +32,7 @@ Session::Session(const Config& config, MigrationSet files)
                    {"dir", config.migrations_dir.string()}, {"database", target},
                    {"command", config.migrate_command_text}});
         return pg::connect_with_wait(
-            {config.migration_url(), config.migration_url_source(), config.wait, pg::default_application_name()});
+            {config.migration_url(), config.migration_url_source(), config.wait, pg::default_application_name(), ""});
       }()) {}
 
 MigrationContext::MigrationContext(const Config& config_)
@@ -79,7 +79,7 @@ void enforce(const SafetyReport& report) {
 std::unique_ptr<pg::AdvisoryLock> take_migration_lock(const Config& config, pg::Connection& connection,
                                                       std::int64_t key, const pg::AdvisoryLock::StillNeeded& still_needed) {
   if (pg::behind_transaction_pooler(connection, {config.migration_url(), config.migration_url_source(), config.wait,
-                                                 pg::default_application_name()})) {
+                                                 pg::default_application_name(), ""})) {
     throw Error(ExitCode::migration_failed,
                 "refusing to take the migration lock through a transaction-pooling connection pooler (two client "
                 "connections shared one server backend): a session lock would not hold; point "

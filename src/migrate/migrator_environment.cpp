@@ -1,6 +1,7 @@
 #include "migrate/migrator_environment.hpp"
 
 #include "config.hpp"
+#include "pg/url_parameters.hpp"
 
 #include <algorithm>
 #include <string_view>
@@ -24,7 +25,24 @@ std::optional<std::string> take(std::vector<std::string>& environment, std::stri
   return value;
 }
 
+// The user's options, then the client check: the server keeps the last value of a
+// setting, so a client_connection_check_interval of their own cannot switch the check off.
+std::string with_client_check(const std::string& options) {
+  return options.empty() ? k_client_check_option : options + " " + k_client_check_option;
+}
+
 } // namespace
+
+std::string migrator_database_url(const MigratorEnvironmentInputs& inputs) {
+  // libpq takes a URL's application_name and options over PGAPPNAME and PGOPTIONS, and a
+  // service file's (service=) over them too: there, the tag and the check go into the URL.
+  const bool names_service = pg::sets_parameter(inputs.database_url, "service");
+  std::string url = pg::with_parameter(
+      inputs.database_url, "application_name", [&](const std::string&) { return inputs.application_name; },
+      names_service);
+  if (inputs.check_client_connection) url = pg::with_parameter(url, "options", with_client_check, names_service);
+  return url;
+}
 
 std::vector<std::string> migrator_environment(const std::vector<std::string>& service_environment,
                                               const MigratorEnvironmentInputs& inputs) {
@@ -32,7 +50,7 @@ std::vector<std::string> migrator_environment(const std::vector<std::string>& se
   for (const char* name : k_migration_only_variables) take(environment, name);
   if (!inputs.database_url.empty()) {
     take(environment, "DATABASE_URL");
-    environment.push_back("DATABASE_URL=" + inputs.database_url);
+    environment.push_back("DATABASE_URL=" + migrator_database_url(inputs));
   }
   take(environment, "PGAPPNAME");
   environment.push_back("PGAPPNAME=" + inputs.application_name);
@@ -40,9 +58,7 @@ std::vector<std::string> migrator_environment(const std::vector<std::string>& se
   if (inputs.tenant_schema) environment.push_back("AUTO_MIGRATE_SCHEMA=" + *inputs.tenant_schema);
   if (inputs.check_client_connection) {
     const auto options = take(environment, "PGOPTIONS");
-    // The user's own options come last: a client_connection_check_interval they set wins.
-    environment.push_back(std::string("PGOPTIONS=") + k_client_check_option +
-                          (options && !options->empty() ? " " + *options : ""));
+    environment.push_back("PGOPTIONS=" + with_client_check(options.value_or("")));
   }
   return environment;
 }

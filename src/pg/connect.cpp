@@ -50,6 +50,7 @@ ConnectParams connect_params(const ConnectOptions& options) {
   params.add("keepalives_idle", "10");
   params.add("keepalives_interval", "5");
   params.add("keepalives_count", "3");
+  if (!options.options.empty()) params.add("options", options.options);
   // SQLAlchemy's `postgresql+psycopg2://` works for migrate-init too: libpq gets it without the driver.
   if (!options.database_url.empty()) params.add("dbname", libpq_url(options.database_url));
   return params;
@@ -219,6 +220,11 @@ Connection connect_with_wait(const ConnectOptions& options) {
     interruptible_sleep(sleep, "waiting for the database");
     delay = std::min(k_max_retry_delay, delay * 3 / 2);
   }
+}
+
+Connection connect_once(const ConnectOptions& options, std::string& failure) {
+  failure.clear();
+  return attempt(options, std::chrono::duration_cast<milliseconds>(options.wait), failure);
 }
 
 std::string default_application_name() { return "migrate-init@" + host_name(); }

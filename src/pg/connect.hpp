@@ -14,6 +14,7 @@ struct ConnectOptions {
   std::string source = "DATABASE_URL";      // the setting it came from, for messages
   std::chrono::milliseconds wait{30'000};   // how long to wait for the server to come up
   std::string application_name;             // shown in pg_stat_activity
+  std::string options;                      // the startup parameter `options` ("": none; the URL's own wins)
 };
 
 // Checks that the URL parses and that its port and sslmode are valid (UsageError naming
@@ -37,6 +38,9 @@ ConnectFailure classify_connect_error(std::string_view message);
 // Connects, retrying transient failures with backoff until `wait` has passed. Throws
 // Error(database_unreachable) on a permanent failure or when the wait runs out.
 Connection connect_with_wait(const ConnectOptions& options);
+
+// One connection attempt, no retry; `failure` says why it failed ("" when it did not).
+Connection connect_once(const ConnectOptions& options, std::string& failure);
 
 // "migrate-init@<host name>": names this host in pg_stat_activity and in lock-wait logs.
 std::string default_application_name();

@@ -218,6 +218,8 @@ std::vector<Notification> Connection::consume_notifications() {
   return received;
 }
 
+std::string Connection::last_error() const { return libpq_message(m_connection.get()); }
+
 bool Connection::in_transaction() const {
   const auto status = PQtransactionStatus(m_connection.get());
   return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;

@@ -115,6 +115,9 @@ public:
 
   // Whether the session is inside a transaction block (including a failed one).
   bool in_transaction() const;
+  // libpq's last error, one line, "lost the connection to the database server: ..." when
+  // the session is gone.
+  std::string last_error() const;
   PGconn* get() const { return m_connection.get(); }
 
 private:

@@ -18,4 +18,17 @@ bool behind_transaction_pooler(Connection& connection, const ConnectOptions& opt
   return first == second || first != again;
 }
 
+std::string startup_options_refusal(const ConnectOptions& options) {
+  std::string with_options;
+  { const Connection probe = connect_once(options, with_options); }
+  if (with_options.empty()) return "";
+  ConnectOptions plain = options;
+  plain.options.clear();
+  std::string without_options;
+  { const Connection probe = connect_once(plain, without_options); }
+  spdlog::debug("startup options probe: with options: {}; without: {}", with_options,
+                without_options.empty() ? "connected" : without_options);
+  return without_options.empty() ? with_options : "";
+}
+
 } // namespace migrate_init::pg

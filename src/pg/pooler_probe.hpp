@@ -17,4 +17,11 @@ namespace migrate_init::pg {
 // client moved to another backend (pids differ).
 bool behind_transaction_pooler(Connection& connection, const ConnectOptions& options);
 
+// Why the path to the server refuses a connection with the startup parameter
+// `options.options` that it takes without it ("" when it takes it, or refuses both):
+// PgBouncer, unless its ignore_startup_parameters names `options`, answers "unsupported
+// startup parameter: options". Two connection attempts at most, each bounded by
+// `options.wait` (kept between 2 and 10 s).
+std::string startup_options_refusal(const ConnectOptions& options);
+
 } // namespace migrate_init::pg

@@ -3,9 +3,9 @@
 #include <sys/types.h>
 
 // The keeper: a fork of migrate-init that never execs, sits between migrate-init and the
-// migrator (its parent and subreaper), and SIGKILLs and reaps what is left of the
-// migrator's process group when the migrator exits or when migrate-init dies (even by
-// SIGKILL). Only run_migrator (migrator_process.cpp) uses this; it does the parent side.
+// migrator (its parent and subreaper), and SIGKILLs and reaps every descendant of the
+// migrator that is left, in its process group or not (setsid), when the migrator exits or
+// when migrate-init dies (even by SIGKILL). Only run_migrator (migrator_process.cpp) uses this; it does the parent side.
 namespace migrate_init::keeper {
 
 // Everything the keeper and the migrator need, prepared before fork: after it they may
@@ -20,6 +20,10 @@ struct Plan {
   int out = -1;                            // the write ends of its stdout and stderr pipes
   int err = -1;
   int messages = -1;                       // the write end of the message pipe
+  // A descriptor the keeper keeps open, and never reads or writes, until every descendant
+  // of the migrator is gone (-1: none): the migration lock's socket, so that when
+  // migrate-init is SIGKILLed the server keeps the lock until nothing it guarded runs.
+  int hold = -1;
 };
 
 // What the keeper and the migrator tell migrate-init on the message pipe, one write of a
@@ -27,8 +31,8 @@ struct Plan {
 enum class MessageKind : int {
   started = 1,     // value: the migrator's pid
   exec_failed,     // value: the errno of the failed execve (the migrator sends it)
-  group_left_over, // a process still running in the group was killed after the migrator exited
-  ended,           // value: the migrator's wait status; the group is gone
+  group_left_over, // value: how many descendants still running were killed after the migrator exited
+  ended,           // value: the migrator's wait status; every descendant is gone
 };
 struct Message {
   MessageKind kind;

@@ -196,22 +196,38 @@ public:
 
 private:
   void step() {
-    std::array<pollfd, 4> fds{{{m_out.get(), POLLIN, 0},
+    const bool guarded = m_run.guard && m_guard_failure.empty();
+    std::array<pollfd, 5> fds{{{m_out.get(), POLLIN, 0},
                                {m_err.get(), POLLIN, 0},
                                {m_messages.get(), POLLIN, 0},
-                               {signal_channel::fd(), POLLIN, 0}}};
+                               {signal_channel::fd(), POLLIN, 0},
+                               {guarded ? m_run.guard->fd() : -1, guarded ? m_run.guard->events() : short{0}, 0}}};
     const int ready = poll(fds.data(), fds.size(), timeout_ms());
     if (ready < 0 && errno != EINTR) throw_errno("poll");
     if (fds[0].revents != 0) read_output(m_out, m_out_lines);
     if (fds[1].revents != 0) read_output(m_err, m_err_lines);
     if (fds[2].revents != 0) read_messages();
     if (fds[3].revents != 0) read_signals();
+    if (guarded && (fds[4].revents != 0 || Clock::now() >= m_run.guard->next_check())) check_guard();
     run_timers();
+  }
+
+  // The guard no longer holds: nothing the migrator started may go on.
+  void check_guard() {
+    auto failure = m_run.guard->check();
+    if (!failure) return;
+    m_guard_failure = *failure;
+    spdlog::error("{}: killing the migrator and everything it started", m_guard_failure);
+    request(SIGKILL);
   }
 
   int timeout_ms() const {
     std::optional<Clock::time_point> next = m_kill_deadline;
-    if (m_next_heartbeat && (!next || *m_next_heartbeat < *next)) next = m_next_heartbeat;
+    const auto earlier = [&next](Clock::time_point at) {
+      if (!next || at < *next) next = at;
+    };
+    if (m_next_heartbeat) earlier(*m_next_heartbeat);
+    if (m_run.guard && m_guard_failure.empty()) earlier(m_run.guard->next_check());
     if (!next) return -1;
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
     return static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
@@ -259,7 +275,7 @@ private:
     switch (message.kind) {
     case keeper::MessageKind::started: m_pid = message.value; break;
     case keeper::MessageKind::exec_failed: m_exec_error = message.value; break;
-    case keeper::MessageKind::group_left_over: m_group_left_over = true; break;
+    case keeper::MessageKind::group_left_over: m_left_over = message.value; break;
     case keeper::MessageKind::ended: m_wait_status = message.value; break;
     }
   }
@@ -319,8 +335,11 @@ private:
     result.last_lines.assign(m_last_lines.begin(), m_last_lines.end());
     result.duration_ms = m_duration.count();
     result.pid = m_pid;
-    if (m_group_left_over && !m_interrupted_by) {
-      spdlog::warn("the migrator (pid {}) left processes running in its process group; they were killed", m_pid);
+    result.guard_failure = m_guard_failure;
+    if (m_left_over > 0 && !m_interrupted_by && m_guard_failure.empty()) {
+      spdlog::warn("the migrator (pid {}) left {} running; {} killed", m_pid,
+                   m_left_over == 1 ? "a process" : std::to_string(m_left_over) + " processes",
+                   m_left_over == 1 ? "it was" : "they were");
     }
     if (m_interrupted_by) {
       const std::string how = result.signal != 0 ? "it was killed by " + signal_name(result.signal)
@@ -353,7 +372,8 @@ private:
   std::optional<int> m_interrupted_by;
   std::optional<int> m_wait_status;
   std::optional<int> m_exec_error;
-  bool m_group_left_over = false;
+  int m_left_over = 0; // descendants still running after the migrator exited, killed
+  std::string m_guard_failure;
   pid_t m_pid = 0;
   std::chrono::milliseconds m_duration{0};
 };
@@ -369,7 +389,8 @@ MigratorResult run_migrator(const MigratorRun& run) {
   if (devnull.get() < 0) throw_errno("open /dev/null");
 
   const keeper::Plan plan{getpid(),      command.argv.data(), command.envp.data(), command.candidates.data(),
-                          devnull.get(), out.write.get(),     err.write.get(),     messages.write.get()};
+                          devnull.get(), out.write.get(),     err.write.get(),     messages.write.get(),
+                          run.hold_until_gone};
   const pid_t keeper = keeper::spawn(plan);
   if (keeper < 0) throw_errno("fork");
 

@@ -147,7 +147,8 @@ TEST_CASE("The migrator gets the migration URL as DATABASE_URL, the tag, the ten
   CHECK(count_of(environment, "PGAPPNAME=") == 1);
   CHECK(holds(environment, "AUTO_MIGRATE_SCHEMA=tenant_a"));
   CHECK(count_of(environment, "AUTO_MIGRATE_SCHEMA=") == 1);
-  CHECK(holds(environment, std::string("PGOPTIONS=") + k_client_check_option + " -c search_path=app"));
+  // The user's options first: the server keeps a setting's last value, so the check holds.
+  CHECK(holds(environment, std::string("PGOPTIONS=-c search_path=app ") + k_client_check_option));
   SUBCASE("without a URL, a tenant or a server that knows the client check") {
     const auto plain = migrator_environment({"PATH=/bin", "DATABASE_URL=kept", "AUTO_MIGRATE_SCHEMA=stale"},
                                             {"", "tag", std::nullopt, false});
@@ -155,6 +156,41 @@ TEST_CASE("The migrator gets the migration URL as DATABASE_URL, the tag, the ten
     CHECK(count_of(plain, "AUTO_MIGRATE_SCHEMA") == 0);
     CHECK(count_of(plain, "PGOPTIONS") == 0);
     CHECK(holds(plain, "PGAPPNAME=tag"));
+  }
+}
+
+TEST_CASE("A migration URL that sets application_name or options itself carries the tag and the client check there") {
+  const std::string check = k_client_check_option;
+  const auto url_for = [](const std::string& url, bool check_client = true) {
+    return migrator_database_url({url, "migrate-init-migrator 42 7@host", std::nullopt, check_client});
+  };
+  SUBCASE("a URL without either is given as it is: PGAPPNAME and PGOPTIONS reach the migrator") {
+    CHECK(url_for("postgresql://u:p%3F@db:5432/app?sslmode=require") == "postgresql://u:p%3F@db:5432/app?sslmode=require");
+    CHECK(url_for("host=db user=u password='a b' dbname=app") == "host=db user=u password='a b' dbname=app");
+  }
+  SUBCASE("a URI's application_name is replaced, its options kept before the check, the rest as written") {
+    CHECK(url_for("postgresql+psycopg2://u:pw@db/app?application_name=web&options=-c%20statement_timeout%3D0&sslmode=require") ==
+          "postgresql+psycopg2://u:pw@db/app?application_name=migrate-init-migrator%2042%207%40host"
+          "&options=-c%20statement_timeout%3D0%20-c%20client_connection_check_interval%3D2000&sslmode=require");
+  }
+  SUBCASE("a password holding '?' and '&' is not taken for the query") {
+    CHECK(url_for("postgresql://u:a?application_name=x&b@db/app?application_name=web") ==
+          "postgresql://u:a?application_name=x&b@db/app?application_name=migrate-init-migrator%2042%207%40host");
+  }
+  SUBCASE("conninfo: the values are replaced, quoted") {
+    CHECK(url_for("host=db application_name = web options='-c search_path=app' password='it\\'s'") ==
+          "host=db application_name = 'migrate-init-migrator 42 7@host' options='-c search_path=app " + check +
+              "' password='it\\'s'");
+  }
+  SUBCASE("a service file may set them: both are added to the URL") {
+    CHECK(url_for("service=prod") ==
+          "service=prod application_name='migrate-init-migrator 42 7@host' options='" + check + "'");
+    CHECK(url_for("postgresql:///app?service=prod") ==
+          "postgresql:///app?service=prod&application_name=migrate-init-migrator%2042%207%40host&options=-c%20"
+          "client_connection_check_interval%3D2000");
+  }
+  SUBCASE("without the client check (PostgreSQL 13, or a path that refuses options), options are left alone") {
+    CHECK(url_for("postgresql://db/app?options=-c%20x%3D1", false) == "postgresql://db/app?options=-c%20x%3D1");
   }
 }
 
