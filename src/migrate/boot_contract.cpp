@@ -80,7 +80,13 @@ void enforce_command_contract(const Config& config, bool waits) {
     spdlog::info("the schema is complete ({})", engine.up_to_date_detail());
   }
   if (config.required.empty()) return;
-  if (reason) throw Error(ExitCode::refused, "database migrations missing (AUTO_MIGRATE_REQUIRED=all): " + *reason);
+  if (reason) {
+    // A revision these files lack is not a missing migration: this image cannot tell what it is.
+    throw Error(ExitCode::refused, std::string(engine.at_unknown_revision() ? "the database is at a revision this "
+                                                                              "image does not know"
+                                                                            : "database migrations missing") +
+                                       " (AUTO_MIGRATE_REQUIRED=all): " + *reason);
+  }
   spdlog::info("required migrations are applied ({})", engine.up_to_date_detail());
 }
 

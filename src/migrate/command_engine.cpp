@@ -3,6 +3,7 @@
 #include "host_name.hpp"
 #include "lock_key.hpp"
 #include "log.hpp"
+#include "migrate/alembic_revision_record.hpp"
 #include "migrate/command_state.hpp"
 #include "migrate/files_digest.hpp"
 #include "migrate/holder_note.hpp"
@@ -18,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <unistd.h>
+#include <utility>
 
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
@@ -131,6 +133,9 @@ CommandEngine::CommandEngine(const Config& config, Session& session, const std::
 
 std::string CommandEngine::up_to_date_detail() const {
   // Only asked once a fast path said "nothing pending": which one did.
+  if (m_graph && m_ahead) {
+    return "Alembic at " + joined(*m_rows) + ", ahead of this image's head " + joined(m_graph->heads);
+  }
   if (m_graph) return "Alembic at head " + joined(m_graph->heads);
   if (m_files_digest) return "the migrator's last success had these files";
   return "the migrator has nothing to do";
@@ -142,11 +147,14 @@ std::optional<std::string> CommandEngine::pending_reason() {
   if (!m_no_fast_path.empty()) return "no fast path: " + m_no_fast_path;
   if (m_graph) {
     if (!m_graph->certain) return "the Alembic revisions cannot be read with certainty (" + m_graph->uncertain_reason + ")";
+    m_ahead = m_unknown = false;
     m_rows = read_alembic_versions(m_session.connection, m_config.alembic_version_table);
     if (!m_rows) return m_config.alembic_version_table.display() + " does not exist yet";
     if (alembic::database_at_heads(*m_graph, *m_rows)) return std::nullopt;
-    return "the database is at " + (m_rows->empty() ? std::string("no revision") : joined(*m_rows)) +
-           ", the revision files' head is " + joined(m_graph->heads);
+    const std::string reason = "the database is at " +
+                               (m_rows->empty() ? std::string("no revision") : joined(*m_rows)) +
+                               ", the revision files' head is " + joined(m_graph->heads);
+    return alembic::unknown_rows(*m_graph, *m_rows).empty() ? reason : beyond_these_files(reason);
   }
   const auto recorded = read_recorded_digest(m_session.connection, run_record_table(m_config.ledger),
                                              m_config.migrate_command_text);
@@ -295,6 +303,7 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
       // schema that comes first on search_path (a waiter that asked before then asks again).
       work.holder_note = alembic_holder_note(table_schema(connection, m_config.alembic_version_table),
                                              m_config.alembic_version_table.display(), *m_rows);
+      if (!m_ahead) record_known_revisions();
     } else {
       // Said once here rather than found out as a migrator started on every restart.
       spdlog::warn("the migrator succeeded, but {} is not at the heads migrate-init read ({}): is AUTO_MIGRATE_DIR "
@@ -303,6 +312,39 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
     }
   }
   return work;
+}
+
+std::optional<std::string> CommandEngine::beyond_these_files(const std::string& reason) {
+  const auto recorded = read_recorded_revisions(m_session.connection, revision_record_table(m_config.ledger),
+                                                m_config.alembic_version_table.display());
+  const alembic::Standing standing = alembic::standing_of(*m_graph, *m_rows, recorded);
+  if (!standing.ahead) {
+    m_unknown = true;
+    return reason + ": " + standing.why;
+  }
+  m_ahead = true;
+  if (!std::exchange(m_warned_ahead, true)) {
+    // The .sql engine's rule: start-up never rolls back, a database ahead of the image is a warning.
+    log_event(spdlog::level::warn, "alembic.ahead",
+              "the database is ahead of this image: at " + joined(*m_rows) + ", which a newer image recorded; " +
+                  "this image's head is " + joined(m_graph->heads),
+              {{"current", joined(*m_rows)}, {"heads", joined(m_graph->heads)}});
+  }
+  return std::nullopt;
+}
+
+void CommandEngine::record_known_revisions() {
+  const LedgerName table = revision_record_table(m_config.ledger);
+  try {
+    pg::in_context("recording the Alembic revisions in " + table.display(), [&] {
+      record_revisions(m_session.connection, table, m_config.alembic_version_table.display(),
+                       alembic::revisions_to_record(*m_graph));
+    });
+  } catch (const Error& e) {
+    // The migrator succeeded: the record only helps an older image started later, so a
+    // failure to write it does not fail this start.
+    spdlog::warn("{}; an older image started on this database will not know it is ahead of it", e.what());
+  }
 }
 
 } // namespace migrate_init

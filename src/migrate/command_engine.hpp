@@ -38,6 +38,12 @@ public:
   const std::optional<alembic::Graph>& alembic_graph() const { return m_graph; }
   // The rows of alembic_version read by the last pending_reason(), when it read them.
   const std::optional<std::vector<std::string>>& alembic_rows() const { return m_rows; }
+  // Said by the last pending_reason(): alembic_version is past these files' heads, at
+  // revisions a newer image recorded (alembic_ahead.hpp), so nothing is pending here.
+  bool ahead() const { return m_ahead; }
+  // Said by the last pending_reason(): alembic_version names a revision these files lack,
+  // and no record shows it past their heads.
+  bool at_unknown_revision() const { return m_unknown; }
 
 private:
   std::int64_t lock_key();
@@ -45,6 +51,11 @@ private:
   // 14 or later, and a way to the server that takes the startup parameter `options`
   // (tried with a connection tagged `tag`); warns when it cannot.
   bool client_check_holds(const std::string& tag) const;
+  // Why alembic_version, at revisions these files lack, still needs the migrator; nullopt
+  // when a newer image's record shows it ahead (warned once). Reads that record.
+  std::optional<std::string> beyond_these_files(const std::string& reason);
+  // After a success: leaves what these files know for an older image (alembic_revision_record.hpp).
+  void record_known_revisions();
 
   const Config& m_config;
   Session& m_session;
@@ -55,6 +66,9 @@ private:
   std::optional<std::vector<std::string>> m_rows;
   std::string m_table_schema; // where the fast path's table is or would be (table_schema()), before the wait
   std::optional<std::int64_t> m_lock_key;
+  bool m_ahead = false;
+  bool m_unknown = false;
+  bool m_warned_ahead = false; // the warning is said once, however often the state is read
 };
 
 } // namespace migrate_init

@@ -51,10 +51,13 @@ Report report_of(const Config& config, CommandEngine& engine) {
     report.text += "heads: " + joined(graph->heads) + "\n";
     report.json.add_raw("heads", json_string_array(graph->heads));
     if (const auto& rows = engine.alembic_rows()) {
-      const auto pending = pending_revisions(*graph, *rows);
-      report.text += "database: " + (rows->empty() ? std::string("no revision") : joined(*rows)) + "\n";
+      // Ahead: every revision of these files is behind the database's.
+      const auto pending = engine.ahead() ? std::vector<std::string>{} : pending_revisions(*graph, *rows);
+      report.text += "database: " + (rows->empty() ? std::string("no revision") : joined(*rows)) +
+                     (engine.ahead() ? " (ahead of this image)" : "") + "\n";
       report.text += "pending revisions: " + (pending.empty() ? std::string("none") : joined(pending)) + "\n";
       report.json.add_raw("current", json_string_array(*rows)).add_raw("pending_revisions", json_string_array(pending));
+      report.json.add("ahead", engine.ahead());
     }
   }
   report.text += reason ? "pending: " + *reason + "\n" : "up to date (" + engine.up_to_date_detail() + ")\n";

@@ -915,3 +915,103 @@ TEST_CASE("AUTO_MIGRATE=false with AUTO_MIGRATE_WAIT_FOR_SCHEMA waits for anothe
   CHECK(contains(served.err, "the schema is complete (Alembic at head 6f3d8b5a1e47)"));
   CHECK(project.starts().size() == 1); // the job's, not the waiter's
 }
+
+namespace {
+
+// The fixture as the previous release shipped it: without its newest revision (head 5e2c7a4f9d16).
+void make_older_image(const Project& project) { project.remove("migrations/versions/6f3d8b5a1e47_order_status.py"); }
+
+const char* const k_ahead_warning = "the database is ahead of this image: at 6f3d8b5a1e47, which a newer image "
+                                    "recorded; this image's head is 5e2c7a4f9d16";
+
+} // namespace
+
+TEST_CASE("A rollback deploy: the older image starts on the database a newer image upgraded, with a warning, in both "
+          "README patterns, and never runs its migrator") {
+  const Project newer("alembic_project");
+  const Project older("alembic_project");
+  make_older_image(older);
+  const std::string db = shared_server().create_database();
+  const auto upgraded = test::run(service(newer, alembic_env(newer, db, {{"AUTO_MIGRATE_FAIL_ON_ERROR", "true"}})));
+  INFO(upgraded.err);
+  REQUIRE(upgraded.exit_code == 0);
+  REQUIRE(alembic_version(db) == k_alembic_head);
+  // What the newer image left for the older one: every revision its files know.
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM migrate_init_alembic_revisions WHERE version_table = "
+                                   "'alembic_version'") == "6");
+  CHECK(shared_server().scalar(db, "SELECT down_revisions::text FROM migrate_init_alembic_revisions WHERE revision = "
+                                   "'4d1b6f3e8c25'") == "{2b5e8c1f4a62,3c7a9e2d5b84}");
+
+  SUBCASE("AUTO_MIGRATE=true with AUTO_MIGRATE_FAIL_ON_ERROR=true") {
+    const auto started =
+        test::run(service(older, alembic_env(older, db, {{"AUTO_MIGRATE_FAIL_ON_ERROR", "true"}})));
+    INFO(started.err);
+    CHECK(started.exit_code == 0);
+    CHECK(started.out == "started\n");
+    CHECK(contains(started.err, k_ahead_warning));
+    CHECK(!logged_error(started.err));
+  }
+  SUBCASE("the Kubernetes app: AUTO_MIGRATE=false with AUTO_MIGRATE_REQUIRED=all, and the init container's migrate") {
+    const auto init = test::run(test::Invocation(
+        {"migrate"}, alembic_env(older, db, {{"AUTO_MIGRATE_FAIL_ON_ERROR", "true"}}), "", older.root()));
+    INFO(init.err);
+    CHECK(init.exit_code == 0);
+    CHECK(contains(init.err, k_ahead_warning));
+    const auto app = test::run(
+        service(older, alembic_env(older, db, {{"AUTO_MIGRATE", "false"}, {"AUTO_MIGRATE_REQUIRED", "all"}})));
+    INFO(app.err);
+    CHECK(app.exit_code == 0);
+    CHECK(app.out == "started\n");
+    CHECK(contains(app.err, k_ahead_warning));
+  }
+  SUBCASE("JSON logs: the warning is the alembic.ahead event") {
+    const auto json = test::run(service(older, alembic_env(older, db, {{"AUTO_MIGRATE_LOG_FORMAT", "json"}})));
+    INFO(json.err);
+    CHECK(json.exit_code == 0);
+    CHECK(contains(json.err, "\"event\":\"alembic.ahead\""));
+    CHECK(contains(json.err, "\"current\":\"6f3d8b5a1e47\",\"heads\":\"5e2c7a4f9d16\""));
+  }
+  SUBCASE("status and verify say ahead, with nothing pending") {
+    const auto verify = test::run(test::Invocation({"verify"}, alembic_env(older, db), "", older.root()));
+    INFO(verify.out, verify.err);
+    CHECK(verify.exit_code == 0);
+    CHECK(contains(verify.out, "database: 6f3d8b5a1e47 (ahead of this image)\npending revisions: none\n"));
+    const auto json = test::run(test::Invocation({"status", "--json"}, alembic_env(older, db), "", older.root()));
+    CHECK(contains(json.out, "\"ahead\":true"));
+    CHECK(contains(json.out, "\"pending_revisions\":[]"));
+  }
+  CHECK(older.starts().empty()); // its Alembic would fail: "Can't locate revision identified by '6f3d8b5a1e47'"
+  CHECK(alembic_version(db) == k_alembic_head);
+}
+
+TEST_CASE("A revision no image recorded still stops the older image: its migrator fails with "
+          "AUTO_MIGRATE_FAIL_ON_ERROR, and AUTO_MIGRATE_REQUIRED=all exits 5 saying the revision is unknown") {
+  const Project newer("alembic_project");
+  const Project older("alembic_project");
+  make_older_image(older);
+  const std::string db = shared_server().create_database();
+  // Upgraded without the fast path (as by hand, or by an image before this record): nothing recorded.
+  const auto upgraded = test::run(service(newer, alembic_env(newer, db, {{"AUTO_MIGRATE_FAST_PATH", "off"}})));
+  INFO(upgraded.err);
+  REQUIRE(upgraded.exit_code == 0);
+  REQUIRE(alembic_version(db) == k_alembic_head);
+
+  const auto failed = test::run(service(older, alembic_env(older, db, {{"AUTO_MIGRATE_FAIL_ON_ERROR", "true"}})));
+  INFO(failed.err);
+  CHECK(failed.exit_code == 1);
+  CHECK(failed.out.empty());
+  CHECK(contains(failed.err, "Can't locate revision"));
+  CHECK(!contains(failed.err, "ahead of this image"));
+  CHECK(older.starts().size() == 1);
+
+  const auto refused = test::run(
+      service(older, alembic_env(older, db, {{"AUTO_MIGRATE", "false"}, {"AUTO_MIGRATE_REQUIRED", "all"}})));
+  INFO(refused.err);
+  CHECK(refused.exit_code == 5);
+  CHECK(refused.out.empty());
+  CHECK(contains(refused.err, "the database is at a revision this image does not know "
+                              "(AUTO_MIGRATE_REQUIRED=all): "
+                              "the database is at 6f3d8b5a1e47, the revision files' head is 5e2c7a4f9d16: "
+                              "6f3d8b5a1e47 is unknown to this image's revision files and never recorded by any image"));
+  CHECK(older.starts().size() == 1);
+}

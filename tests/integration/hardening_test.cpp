@@ -552,6 +552,30 @@ TEST_CASE("Every JSON event carries exactly the fields README's event table list
     CHECK(result.err.find("\"event\":\"migrator.output\"") != std::string::npos);
     logs += result.err;
   }
+  {
+    // alembic.ahead: an older image's Alembic project on the database a newer image upgraded
+    // (its "migrator" a psycopg2 one-liner that leaves alembic_version at b2) and recorded.
+    const std::string db = shared_server().create_database();
+    test::TempDir newer, older;
+    for (const auto* project : {&newer, &older}) {
+      std::filesystem::create_directories(project->path() / "versions");
+      project->write("env.py", "# Alembic's; never run here\n");
+      project->write("versions/a1_first.py", "revision = 'a1'\ndown_revision = None\n");
+    }
+    newer.write("versions/b2_second.py", "revision = 'b2'\ndown_revision = 'a1'\n");
+    auto env = env_for(db, newer.path());
+    env["AUTO_MIGRATE_COMMAND"] =
+        R"x(["/usr/bin/python3", "-c", "import os, psycopg2; c = psycopg2.connect(os.environ['DATABASE_URL']); )x"
+        R"x(c.autocommit = True; c.cursor().execute('CREATE TABLE alembic_version (version_num varchar(32) )x"
+        R"x(PRIMARY KEY); INSERT INTO alembic_version VALUES (%s)', ('b2',))"])x";
+    REQUIRE(test::run({{"migrate"}, env}).exit_code == 0);
+    env["AUTO_MIGRATE_DIR"] = older.path().string();
+    env["AUTO_MIGRATE_LOG_FORMAT"] = "json";
+    const auto result = test::run({{"migrate"}, env});
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.find("\"event\":\"alembic.ahead\"") != std::string::npos);
+    logs += result.err;
+  }
   test::TempDir work;
   const auto log_file = work.write("log.jsonl", logs);
   const std::string readme = (test::example_migrations().parent_path() / "README.md").string();
