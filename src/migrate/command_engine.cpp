@@ -108,14 +108,23 @@ Error lock_lost(const MigratorResult& result) {
                    "next holder of the lock runs it again");
 }
 
+// Each tenant's Alembic version table is in its own schema, as its ledger is: the schema of
+// a qualified AUTO_MIGRATE_ALEMBIC_VERSION_TABLE would name one table for every tenant.
+LedgerName version_table_for(const LedgerName& configured, const std::optional<std::string>& tenant) {
+  return tenant && configured.schema ? LedgerName{*tenant, configured.table} : configured;
+}
+
 } // namespace
 
 CommandEngine::CommandEngine(const Config& config, Session& session, const std::optional<std::string>& tenant)
-    : m_config(config), m_session(session), m_tenant(tenant) {
+    : m_config(config), m_session(session), m_tenant(tenant),
+      m_version_table(version_table_for(config.alembic_version_table, tenant)) {
   if (!config.fast_path) {
     m_no_fast_path = "AUTO_MIGRATE_FAST_PATH=off";
   } else if (const auto project = alembic::find_project(config.migrations_dir, config.alembic_ini)) {
     m_graph = alembic::read_graph(*project);
+    m_alembic_dirs = project->version_dirs;
+    m_alembic_dirs.insert(m_alembic_dirs.begin(), project->script_dir);
     const std::string other_config = other_alembic_config(config);
     for (const std::string& doubt : {project->uncertain_reason, other_config}) {
       if (doubt.empty() || !m_graph->certain) continue;
@@ -148,8 +157,8 @@ std::optional<std::string> CommandEngine::pending_reason() {
   if (m_graph) {
     if (!m_graph->certain) return "the Alembic revisions cannot be read with certainty (" + m_graph->uncertain_reason + ")";
     m_ahead = m_unknown = false;
-    m_rows = read_alembic_versions(m_session.connection, m_config.alembic_version_table);
-    if (!m_rows) return m_config.alembic_version_table.display() + " does not exist yet";
+    m_rows = read_alembic_versions(m_session.connection, m_version_table);
+    if (!m_rows) return m_version_table.display() + " does not exist yet";
     if (alembic::database_at_heads(*m_graph, *m_rows)) return std::nullopt;
     const std::string reason = "the database is at " +
                                (m_rows->empty() ? std::string("no revision") : joined(*m_rows)) +
@@ -157,7 +166,7 @@ std::optional<std::string> CommandEngine::pending_reason() {
     return alembic::unknown_rows(*m_graph, *m_rows).empty() ? reason : beyond_these_files(reason);
   }
   const auto recorded = read_recorded_digest(m_session.connection, run_record_table(m_config.ledger),
-                                             m_config.migrate_command_text);
+                                             m_config.migrate_command_text, m_tenant);
   if (recorded && *recorded == *m_files_digest) return std::nullopt;
   return recorded ? "the files in " + m_config.migrations_dir.string() + " changed since the migrator's last success"
                   : "no success of this command is recorded yet";
@@ -185,16 +194,17 @@ std::int64_t CommandEngine::lock_key() {
 }
 
 bool CommandEngine::still_needed(const std::string& holder_note) {
+  if (is_failure_note(holder_note)) take_holder_failure(holder_note);
   if (m_no_fast_path.empty() && m_graph && m_graph->certain) {
-    auto rows = alembic_rows_in_note(holder_note, m_table_schema, m_config.alembic_version_table.display());
+    auto rows = alembic_rows_in_note(holder_note, m_place.table_schema, m_version_table.display());
     if (rows && alembic::database_at_heads(*m_graph, *rows)) {
       m_rows = std::move(rows);
       spdlog::debug("the lock holder left {} at these files' heads ({}): not asking the database",
-                    m_config.alembic_version_table.display(), joined(m_graph->heads));
+                    m_version_table.display(), joined(m_graph->heads));
       return false;
     }
   } else if (m_no_fast_path.empty() && m_files_digest &&
-             note_records_files(holder_note, m_table_schema, m_config.migrate_command_text, *m_files_digest)) {
+             note_records_files(holder_note, m_place, m_config.migrate_command_text, *m_files_digest)) {
     spdlog::debug("the lock holder's migrator succeeded with these files: not asking the database");
     return false;
   }
@@ -218,11 +228,43 @@ bool CommandEngine::client_check_holds(const std::string& tag) const {
   return false;
 }
 
+std::optional<MigratorTarget> CommandEngine::migrator_target() {
+  // Only the files a fast path may trust: otherwise they may not be what the migrator reads.
+  if (!m_no_fast_path.empty() || (m_graph && !m_graph->certain)) return std::nullopt;
+  const auto digest = m_files_digest ? m_files_digest : migration_files_digest(m_alembic_dirs);
+  if (!digest) return std::nullopt;
+  const pg::Result place = m_session.connection.exec_params(
+      "SELECT coalesce($1::text, current_schema(), ''), current_setting('search_path')", {m_tenant});
+  return MigratorTarget{place.value(0, 0), place.value(0, 1), m_config.migrate_command_text, *digest};
+}
+
+void CommandEngine::take_holder_failure(const std::string& holder_note) {
+  const auto ran_on = migrator_target();
+  const auto failure = ran_on ? failure_in_note(holder_note, *ran_on) : std::nullopt;
+  if (!failure) return; // other files, schema or command: this one's migrator may do better
+  throw Error(ExitCode::migration_failed,
+              "the lock holder's migrator failed on these same files (" + failure->ending + ", migrate-init " +
+                  failure->holder + "); not run again here: the next start runs it again (" +
+                  one_line(m_config.migrate_command_text) + ")");
+}
+
+std::string CommandEngine::failure_note_of(const MigratorResult& result) {
+  try {
+    const auto ran_on = migrator_target();
+    return ran_on ? failure_holder_note(*ran_on, {ending(result), std::to_string(getpid()) + "@" + host_name()}) : "";
+  } catch (const std::exception& e) {
+    // The migrator's failure is what this start reports, not a note that could not be made.
+    spdlog::debug("no failure note for the waiters: {}", e.what());
+    return "";
+  }
+}
+
 std::unique_ptr<pg::AdvisoryLock> CommandEngine::lock(const pg::AdvisoryLock::StillNeeded& still_needed) {
   // Where the fast path's table is, as a waiter sees it, to compare with a holder's note.
-  if (m_no_fast_path.empty() && (m_files_digest || (m_graph && m_graph->certain))) {
-    m_table_schema = table_schema(m_session.connection,
-                                  m_graph ? m_config.alembic_version_table : run_record_table(m_config.ledger));
+  if (m_no_fast_path.empty() && m_graph && m_graph->certain) {
+    m_place.table_schema = table_schema(m_session.connection, m_version_table);
+  } else if (m_no_fast_path.empty() && m_files_digest) {
+    m_place = record_place(m_session.connection, run_record_table(m_config.ledger), m_tenant);
   }
   auto lock = take_migration_lock(m_config, m_session.connection, lock_key(), still_needed);
   // The lock's session sits idle while the migrator works, maybe for hours. Not asked of a
@@ -240,6 +282,7 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
   const std::string tag_prefix = k_tag + std::to_string(lock_key()) + " ";
   // A migrator left by a holder that was SIGKILLed may still run its statement.
   pg::end_tagged_sessions(connection, tag_prefix, "an earlier migrator's");
+  if (m_tenant) create_missing_tenant_schema(connection, *m_tenant);
   // application_name keeps 63 bytes; the prefix comes first and stays whole.
   const std::string tag = (tag_prefix + std::to_string(getpid()) + "@" + host_name()).substr(0, 63);
 
@@ -284,6 +327,8 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
              {"signal", result.signal ? signal_name(result.signal) : std::string()},
              {"duration_ms", result.duration_ms}});
   if (!ok) {
+    // Told to the waiters, unless a signal ended it: that says nothing of the files.
+    if (!result.signal) m_failure_note = failure_note_of(result);
     throw Error(ExitCode::migration_failed,
                 "the migrator failed: " + failure_text(result) + " (" + one_line(m_config.migrate_command_text) + ")");
   }
@@ -292,23 +337,24 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
   if (m_files_digest) {
     const LedgerName table = run_record_table(m_config.ledger);
     pg::in_context("the migrator succeeded, but recording its success in " + table.display() + " failed", [&] {
-      record_success(connection, table, m_config.migrate_command_text, *m_files_digest, result.duration_ms);
+      record_success(connection, table, m_config.migrate_command_text, m_tenant, *m_files_digest, result.duration_ms);
     });
     // Where the record went now: the migrator may have created the schema it is in.
-    work.holder_note = files_holder_note(table_schema(connection, table), m_config.migrate_command_text, *m_files_digest);
+    work.holder_note =
+        files_holder_note(record_place(connection, table, m_tenant), m_config.migrate_command_text, *m_files_digest);
   } else if (m_graph && m_graph->certain) {
     // Read once more under the lock: the waiters are told what it holds (holder_note.hpp).
     if (!pending_reason()) {
       // Where the table is now, not where it was to be: the migrator may have created the
       // schema that comes first on search_path (a waiter that asked before then asks again).
-      work.holder_note = alembic_holder_note(table_schema(connection, m_config.alembic_version_table),
-                                             m_config.alembic_version_table.display(), *m_rows);
+      work.holder_note =
+          alembic_holder_note(table_schema(connection, m_version_table), m_version_table.display(), *m_rows);
       if (!m_ahead) record_known_revisions();
     } else {
       // Said once here rather than found out as a migrator started on every restart.
       spdlog::warn("the migrator succeeded, but {} is not at the heads migrate-init read ({}): is AUTO_MIGRATE_DIR "
                    "or AUTO_MIGRATE_ALEMBIC_INI the project the command upgrades? Until then every start runs it",
-                   m_config.alembic_version_table.display(), joined(m_graph->heads));
+                   m_version_table.display(), joined(m_graph->heads));
     }
   }
   return work;

@@ -3,7 +3,10 @@
 #include "migrate/alembic_graph.hpp"
 #include "migrate/context.hpp"
 #include "migrate/engine.hpp"
+#include "migrate/holder_note.hpp"
+#include "process/migrator_process.hpp"
 
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -24,10 +27,12 @@ public:
   std::string up_to_date_detail() const override;
   std::unique_ptr<pg::AdvisoryLock> lock(const pg::AdvisoryLock::StillNeeded& still_needed) override;
   // Trusts the holder's note (holder_note.hpp) when it says this engine's files are done;
-  // otherwise reads the database.
+  // otherwise reads the database. Throws the holder's failure when its migrator failed on
+  // what this one's would run on: it is not run again, one replica after another.
   bool still_needed(const std::string& holder_note) override;
   void done_by_another(MigrateOutcome& outcome) override { ++outcome.already_applied; }
   EngineWork apply(MigrateOutcome& outcome) override;
+  std::string failure_note() const override { return m_failure_note; }
 
   // Why the migrator must run; nullopt when the database is known to be up to date. Reads
   // the database (one query); for the boot contract and the reports too.
@@ -56,15 +61,27 @@ private:
   std::optional<std::string> beyond_these_files(const std::string& reason);
   // After a success: leaves what these files know for an older image (alembic_revision_record.hpp).
   void record_known_revisions();
+  // What the migrator would run on now (holder_note.hpp); nullopt when its files cannot be read.
+  // One round trip.
+  std::optional<MigratorTarget> migrator_target();
+  // Throws, as a failed migration, the failure a holder's note tells of when its migrator
+  // ran on what this one's would.
+  void take_holder_failure(const std::string& holder_note);
+  // The failure note of a migrator that exited with `result`; "" when none can be made.
+  std::string failure_note_of(const MigratorResult& result);
 
   const Config& m_config;
   Session& m_session;
   std::optional<std::string> m_tenant;
   std::optional<alembic::Graph> m_graph;        // an Alembic project's revisions
+  std::vector<std::filesystem::path> m_alembic_dirs; // its script directory and version locations
+  LedgerName m_version_table;                   // its version table, for this tenant
   std::optional<std::string> m_files_digest;    // any other command: its files now
   std::string m_no_fast_path;                   // why neither can be used, when so
   std::optional<std::vector<std::string>> m_rows;
-  std::string m_table_schema; // where the fast path's table is or would be (table_schema()), before the wait
+  // Where the fast path's table is or would be, and what it is about, before the wait.
+  RecordPlace m_place;
+  std::string m_failure_note; // after a failed migrator: what the waiters are told
   std::optional<std::int64_t> m_lock_key;
   bool m_ahead = false;
   bool m_unknown = false;

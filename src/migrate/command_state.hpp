@@ -25,13 +25,29 @@ std::string table_schema(pg::Connection& connection, const LedgerName& table);
 // `migrate_init_runs` in the ledger's schema (AUTO_MIGRATE_TABLE's), else on search_path.
 LedgerName run_record_table(const LedgerName& ledger);
 
-// The files digest recorded with the last success of `command`; nullopt when none is.
-std::optional<std::string> read_recorded_digest(pg::Connection& connection, const LedgerName& table,
-                                                const std::string& command);
+// What a record of the migrator's success is about: the schema it migrated. With tenants,
+// the tenant's (`tenant`); otherwise the session's current_schema(), where a migrator that
+// connects as this session did works. A record is trusted only for its own schema: tenants
+// share one run table when the ledger is schema-qualified.
 
-// Records a success of `command` with the digest of the files it read (creating the table
-// on first use); one row per command, replaced each time.
+// The files digest recorded with the last success of `command` for the target schema (the
+// tenant, else current_schema()); nullopt when none is. A table from before records named
+// their schema says nothing. One round trip.
+std::optional<std::string> read_recorded_digest(pg::Connection& connection, const LedgerName& table,
+                                                const std::string& command, const std::optional<std::string>& tenant);
+
+// Where a waiter's and a holder's records are, to compare a holder's note with: the schema
+// of the run table (table_schema()) and the target schema. One round trip.
+struct RecordPlace {
+  std::string table_schema;
+  std::string target_schema;
+};
+RecordPlace record_place(pg::Connection& connection, const LedgerName& table, const std::optional<std::string>& tenant);
+
+// Records a success of `command` for the target schema with the digest of the files it read,
+// in one transaction; one row per command and schema, replaced each time. Creates the table
+// (and its schema) on first use, and keys a table from before by schema too.
 void record_success(pg::Connection& connection, const LedgerName& table, const std::string& command,
-                    const std::string& digest, long long duration_ms);
+                    const std::optional<std::string>& tenant, const std::string& digest, long long duration_ms);
 
 } // namespace migrate_init

@@ -113,6 +113,14 @@ void enter_tenant_schema(Session& session, const std::string& schema) {
   session.connection.exec("SET search_path TO " + session.connection.escape_identifier(schema));
 }
 
+void create_missing_tenant_schema(pg::Connection& connection, const std::string& schema) {
+  // Asked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when it exists.
+  if (connection.exec_params("SELECT to_regnamespace(quote_ident($1)) IS NULL", {schema}).value(0, 0) != "t") return;
+  spdlog::info("creating tenant schema {}", schema);
+  pg::in_context("creating tenant schema " + schema,
+                 [&] { return connection.exec("CREATE SCHEMA IF NOT EXISTS " + connection.escape_identifier(schema)); });
+}
+
 void for_each_ledger(const Config& config,
                      const std::function<void(const std::string& schema, MigrationContext& context)>& visit) {
   if (!has_tenants(config)) {

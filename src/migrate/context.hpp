@@ -78,6 +78,10 @@ std::vector<std::string> tenant_schemas(const Config& config, Session& session);
 // Points the session's search_path at one tenant schema (any name, quoted by libpq).
 void enter_tenant_schema(Session& session, const std::string& schema);
 
+// Creates a tenant schema that does not exist yet (the .sql engine's ledger does as much),
+// for a migrator run under the tenant's lock with search_path set to it.
+void create_missing_tenant_schema(pg::Connection& connection, const std::string& schema);
+
 // Calls `visit` with the context of every ledger the configuration covers: each tenant's
 // in turn (search_path set to the tenant, its schema as the first argument), or the one
 // configured ledger (with an empty schema). For the read-only reports.

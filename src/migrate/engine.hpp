@@ -44,6 +44,9 @@ public:
   // Under the lock: re-reads the state and applies what is still pending. Returns before
   // the lock is released; no session of the work may outlive this call.
   virtual EngineWork apply(MigrateOutcome& outcome) = 0;
+  // After apply() threw: what the waiters are told as the lock is released ("" for nothing),
+  // so that those it concerns need not fail the same way in turn.
+  virtual std::string failure_note() const { return ""; }
 };
 
 } // namespace migrate_init

@@ -46,4 +46,14 @@ std::optional<std::string> migration_files_digest(const std::filesystem::path& d
   return sha256_hex(listing);
 }
 
+std::optional<std::string> migration_files_digest(const std::vector<std::filesystem::path>& dirs) {
+  std::string digests;
+  for (const auto& dir : dirs) {
+    const auto digest = migration_files_digest(dir);
+    if (!digest) return std::nullopt;
+    digests += *digest + "\n";
+  }
+  return sha256_hex(digests);
+}
+
 } // namespace migrate_init

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace migrate_init {
 
@@ -11,5 +12,9 @@ namespace migrate_init {
 // A file added, removed, renamed or changed gives another digest; the same files give the
 // same digest wherever the directory is. nullopt when `dir` is not a readable directory.
 std::optional<std::string> migration_files_digest(const std::filesystem::path& dir);
+
+// One digest of the files under every one of `dirs`, in that order (an Alembic project's
+// script directory and version locations); nullopt when one is not a readable directory.
+std::optional<std::string> migration_files_digest(const std::vector<std::filesystem::path>& dirs);
 
 } // namespace migrate_init

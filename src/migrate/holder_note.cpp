@@ -37,15 +37,36 @@ std::optional<std::vector<std::string>> alembic_rows_in_note(const std::string& 
   return std::vector<std::string>(fields.begin() + 3, fields.end());
 }
 
-std::string files_holder_note(const std::string& schema, const std::string& command, const std::string& digest) {
-  return json_string_array({"files", schema, sha256_hex(command), digest});
+std::string files_holder_note(const RecordPlace& place, const std::string& command, const std::string& digest) {
+  return json_string_array({"files", place.table_schema, place.target_schema, sha256_hex(command), digest});
 }
 
-bool note_records_files(const std::string& note, const std::string& schema, const std::string& command,
+bool note_records_files(const std::string& note, const RecordPlace& place, const std::string& command,
                         const std::string& digest) {
   const std::vector<std::string> fields = fields_of(note);
-  return !schema.empty() && fields.size() == 4 && fields[0] == "files" && fields[1] == schema &&
-         fields[2] == sha256_hex(command) && fields[3] == digest;
+  return !place.table_schema.empty() && !place.target_schema.empty() && fields.size() == 5 && fields[0] == "files" &&
+         fields[1] == place.table_schema && fields[2] == place.target_schema && fields[3] == sha256_hex(command) &&
+         fields[4] == digest;
+}
+
+std::string failure_holder_note(const MigratorTarget& run, const HolderFailure& failure) {
+  return json_string_array({"failed", run.target_schema, run.search_path, sha256_hex(run.command), run.files_digest,
+                            failure.ending, failure.holder});
+}
+
+bool is_failure_note(const std::string& note) {
+  const std::vector<std::string> fields = fields_of(note);
+  return !fields.empty() && fields[0] == "failed";
+}
+
+std::optional<HolderFailure> failure_in_note(const std::string& note, const MigratorTarget& run) {
+  const std::vector<std::string> fields = fields_of(note);
+  if (run.target_schema.empty() || run.files_digest.empty() || fields.size() != 7 || fields[0] != "failed" ||
+      fields[1] != run.target_schema || fields[2] != run.search_path || fields[3] != sha256_hex(run.command) ||
+      fields[4] != run.files_digest) {
+    return std::nullopt;
+  }
+  return HolderFailure{fields[5], fields[6]};
 }
 
 } // namespace migrate_init

@@ -50,7 +50,13 @@ void migrate_ledger(MigrationEngine& engine, MigrateOutcome& outcome) {
     return;
   }
   const auto applying = Clock::now();
-  const EngineWork work = engine.apply(outcome);
+  EngineWork work;
+  try {
+    work = engine.apply(outcome);
+  } catch (const Error&) {
+    lock->release(engine.failure_note());
+    throw;
+  }
   lock->release(work.holder_note);
   if (!work.did_work) {
     spdlog::info("database is up to date ({}; another instance applied them)", engine.up_to_date_detail());

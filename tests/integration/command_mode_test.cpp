@@ -259,6 +259,29 @@ void add_failing_revision(const Project& project) {
                 "def downgrade() -> None:\n    pass\n");
 }
 
+// The psql fixture, "any command": AUTO_MIGRATE_DIR its migrations, the migrator its migrate.sh.
+std::map<std::string, std::string> psql_env(const Project& project, const std::string& db,
+                                            const std::map<std::string, std::string>& extra = {}) {
+  return with({{"DATABASE_URL", shared_server().url(db)},
+               {"AUTO_MIGRATE_DIR", project.migrations().string()},
+               {"AUTO_MIGRATE_COMMAND", project.command({"/bin/sh", (project.root() / "migrate.sh").string()})}},
+              extra);
+}
+
+// The schemas the recorded migrator starts were for, one per start.
+std::multiset<std::string> started_schemas(const Project& project) {
+  std::multiset<std::string> schemas;
+  for (const auto& start : project.starts()) schemas.insert(start.substr(start.find(' ') + 1));
+  return schemas;
+}
+
+// Whether `schema` holds what the fixture's migrator creates: the psql fixture's items, or
+// the Alembic fixture's alembic_version at head.
+bool migrated(const std::string& db, const std::string& schema, bool alembic) {
+  if (alembic) return alembic_version(db, schema + ".alembic_version") == k_alembic_head;
+  return shared_server().scalar(db, "SELECT to_regclass('" + schema + ".items') IS NOT NULL") == "t";
+}
+
 } // namespace
 
 TEST_CASE("Alembic on a fresh database: every revision applied, alembic_version at head; the next start runs no "
@@ -811,6 +834,184 @@ TEST_CASE("Tenants: the migrator runs once per schema, each schema gets its own 
     CHECK(again.out == "started\n");
     CHECK(project.starts().size() == 3);
   }
+}
+
+// Issue 19, item 4. Once one tenant had succeeded, the others were skipped unmigrated: the run
+// record in a schema-qualified ledger's schema was keyed by the command alone. Every record a
+// fast path trusts is about one schema: the run record, each tenant's version table, and the
+// holder's note (each tenant has its own lock; tenants cannot share AUTO_MIGRATE_LOCK_KEY).
+TEST_CASE("Tenants, with an unqualified or a schema-qualified ledger: every tenant is migrated on a first deploy and "
+          "the next start runs no migrator, whichever fast path answers (Alembic, files digest, holder's note)") {
+  // "ops" is absent (created with the run table), or there before (the data loss of the issue).
+  for (const std::string ledger : {"schema_migrations", "ops.schema_migrations", "ops.schema_migrations, ops exists"}) {
+    for (const std::string kind : {"alembic", "files", "note-alembic", "note-files"}) {
+      CAPTURE(ledger);
+      CAPTURE(kind);
+      const bool qualified = contains(ledger, "ops");
+      const bool alembic = contains(kind, "alembic");
+      const bool note = contains(kind, "note");
+      const Project project(alembic ? "alembic_project" : "psql_migrator");
+      const std::string db = shared_server().create_database();
+      // The Alembic fixture creates its tenant's schema; the psql one creates none.
+      if (!alembic) shared_server().query(db, "CREATE SCHEMA x1; CREATE SCHEMA y1; CREATE SCHEMA z1");
+      if (contains(ledger, "exists")) shared_server().query(db, "CREATE SCHEMA ops");
+      const auto env_for = [&](const std::string& schemas, std::map<std::string, std::string> extra) {
+        extra["AUTO_MIGRATE_SCHEMAS"] = schemas;
+        if (qualified) {
+          extra["AUTO_MIGRATE_TABLE"] = "ops.schema_migrations";
+          extra["AUTO_MIGRATE_ALEMBIC_VERSION_TABLE"] = "ops.alembic_version";
+        }
+        if (!alembic) return psql_env(project, db, extra);
+        extra["AUTO_MIGRATE_COMMAND"] =
+            "ALEMBIC_SCHEMA=$AUTO_MIGRATE_SCHEMA " + project.wrapper() + " /usr/bin/python3 -m alembic upgrade head";
+        return alembic_env(project, db, extra);
+      };
+      const std::vector<std::string> tenants{"x1", "y1", "z1"};
+      if (note) {
+        // Two replicas: the waiter is woken by the holder's release of x1 (the same tenant,
+        // its own lock), and trusts what it says; then each tenant is someone's to migrate.
+        const std::map<std::string, std::string> debug{{"AUTO_MIGRATE_LOG_LEVEL", "debug"}};
+        test::Running holder(service(project, env_for("x1,y1,z1", with(debug, {{"SLOW_MIGRATION_SECONDS", "2"}}))));
+        REQUIRE_MESSAGE(eventually([&] { return project.starts().size() == 1; }, 30s), "the holder's migrator never ran");
+        test::Running waiter(service(project, env_for("x1,y1,z1", debug)));
+        REQUIRE(waiter.wait_for_log("waiting for the migration lock", 20s));
+        for (auto* replica : {&holder, &waiter}) {
+          const auto result = replica->wait(60s);
+          INFO(result.err);
+          CHECK(result.exit_code == 0);
+          CHECK(!logged_error(result.err));
+          if (replica == &waiter) CHECK(contains(result.err, "the lock holder"));
+        }
+      } else {
+        const auto first = test::run(service(project, env_for("x1,y1,z1", {})));
+        INFO(first.err);
+        CHECK(first.exit_code == 0);
+        CHECK(!logged_error(first.err));
+      }
+      CHECK(started_schemas(project) == std::multiset<std::string>(tenants.begin(), tenants.end()));
+      for (const auto& tenant : tenants) CHECK_MESSAGE(migrated(db, tenant, alembic), tenant);
+
+      const auto again = test::run(service(project, env_for("x1,y1,z1", {})));
+      INFO(again.err);
+      CHECK(again.exit_code == 0);
+      CHECK(again.out == "started\n");
+      CHECK(project.starts().size() == tenants.size()); // none more
+      CHECK(test::count(again.err, "database is up to date") == tenants.size());
+    }
+  }
+}
+
+// Issue 19, item 4: a run table from before records named their schema is kept, keyed anew,
+// and its rows (about no schema one can tell) are not trusted.
+TEST_CASE("A migrate_init_runs keyed by the command alone gets target_schema in place; its old row does not skip the "
+          "migrator") {
+  const Project project("psql_migrator");
+  const std::string earlier = shared_server().create_database();
+  REQUIRE(test::run(service(project, psql_env(project, earlier))).exit_code == 0);
+  // The row an earlier version would have written for these very files.
+  const std::string digest = shared_server().scalar(earlier, "SELECT files_digest FROM migrate_init_runs");
+  const std::string db = shared_server().create_database();
+  shared_server().query(db, "CREATE TABLE migrate_init_runs (command text PRIMARY KEY, files_digest text NOT NULL, "
+                            "succeeded_at timestamptz NOT NULL DEFAULT now(), duration_ms bigint NOT NULL, host text NOT "
+                            "NULL); INSERT INTO migrate_init_runs (command, files_digest, duration_ms, host) VALUES ('" +
+                                psql_env(project, db).at("AUTO_MIGRATE_COMMAND") + "', '" + digest + "', 1, 'old')");
+  const auto first = test::run(service(project, psql_env(project, db)));
+  INFO(first.err);
+  CHECK(first.exit_code == 0);
+  CHECK(!logged_error(first.err));
+  CHECK(project.starts().size() == 2); // the earlier database's, and this one's: the old row was not trusted
+  CHECK(migrated(db, "public", false));
+  CHECK(shared_server().scalar(db, "SELECT string_agg(coalesce(nullif(target_schema, ''), '(none)') || ' ' || host, "
+                                   "', ' ORDER BY target_schema) FROM migrate_init_runs") ==
+        "(none) old, public " + shared_server().scalar(db, "SELECT host FROM migrate_init_runs WHERE host <> 'old'"));
+  CHECK(shared_server().scalar(db, "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
+                                   "'migrate_init_runs'::regclass AND contype = 'p'") ==
+        "PRIMARY KEY (command, target_schema)");
+  const auto again = test::run(service(project, psql_env(project, db)));
+  INFO(again.err);
+  CHECK(again.exit_code == 0);
+  CHECK(project.starts().size() == 2);
+  CHECK(contains(again.err, "database is up to date"));
+}
+
+// Issue 19, item 5: README says a missing tenant schema is created; command mode did not.
+TEST_CASE("Tenants in command mode: a missing tenant schema is created under its lock before the migrator runs") {
+  const Project project("psql_migrator");
+  const std::string db = shared_server().create_database();
+  const auto result =
+      test::run(service(project, psql_env(project, db, {{"AUTO_MIGRATE_SCHEMAS", "new_north,new_south"}})));
+  INFO(result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(result.out == "started\n");
+  CHECK(!logged_error(result.err));
+  CHECK(contains(result.err, "creating tenant schema new_north"));
+  CHECK(started_schemas(project) == std::multiset<std::string>{"new_north", "new_south"});
+  for (const std::string schema : {"new_north", "new_south"}) CHECK_MESSAGE(migrated(db, schema, false), schema);
+}
+
+// Issue 19, item 10: with a broken revision, every waiting replica ran the failing migrator
+// in turn. The holder's release says it failed, on which files; the waiters with those files
+// do not run it again, and the next start does.
+TEST_CASE("A migrator fails while others wait: the waiters with the same files report the holder's failure without "
+          "running it, a waiter with other files runs its own, and the next start tries again") {
+  std::unique_ptr<Project> broken;
+  std::unique_ptr<Project> other_files;
+  bool alembic = false;
+  const std::string db = shared_server().create_database();
+  SUBCASE("any command (psql)") {
+    broken = std::make_unique<Project>("psql_migrator");
+    broken->write("migrations/002_broken.sql", "ALTER TABLE no_such_table ADD COLUMN x int;\n");
+    other_files = std::make_unique<Project>("psql_migrator");
+    other_files->write("migrations/002_fixed.sql", "ALTER TABLE items ADD COLUMN IF NOT EXISTS x int;\n");
+  }
+  SUBCASE("Alembic") {
+    alembic = true;
+    broken = std::make_unique<Project>("alembic_project");
+    add_failing_revision(*broken);
+    other_files = std::make_unique<Project>("alembic_project");
+  }
+  const auto env_of = [&](const Project& project, const std::map<std::string, std::string>& extra) {
+    return alembic ? alembic_env(project, db, extra) : psql_env(project, db, extra);
+  };
+  const std::map<std::string, std::string> strict{{"AUTO_MIGRATE_FAIL_ON_ERROR", "true"}};
+  test::Running holder(service(*broken, env_of(*broken, with(strict, {{"SLOW_MIGRATION_SECONDS", "4"}}))));
+  REQUIRE_MESSAGE(eventually([&] { return broken->starts().size() == 1; }, 30s), "the holder's migrator never ran");
+  test::Running strict_waiter(service(*broken, env_of(*broken, strict)));
+  test::Running lenient_waiter(service(*broken, env_of(*broken, {})));
+  test::Running other_image(service(*other_files, env_of(*other_files, {})));
+  for (auto* waiter : {&strict_waiter, &lenient_waiter, &other_image}) {
+    REQUIRE(waiter->wait_for_log("waiting for the migration lock", 20s));
+  }
+  const std::string reported = "the lock holder's migrator failed on these same files";
+  const auto held = holder.wait(60s);
+  INFO(held.err);
+  CHECK(held.exit_code == 1);
+  CHECK(contains(held.err, "the migrator failed"));
+  const auto strictly = strict_waiter.wait(60s);
+  INFO(strictly.err);
+  CHECK(strictly.exit_code == 1);
+  CHECK(strictly.out.empty());
+  CHECK(contains(strictly.err, reported));
+  const auto leniently = lenient_waiter.wait(60s);
+  INFO(leniently.err);
+  CHECK(leniently.exit_code == 0);
+  CHECK(leniently.out == "started\n");
+  CHECK(contains(leniently.err, reported));
+  const auto other = other_image.wait(60s);
+  INFO(other.err);
+  CHECK(other.exit_code == 0);
+  CHECK(other.out == "started\n");
+  CHECK(!logged_error(other.err));
+  CHECK(broken->starts().size() == 1); // the holder's only
+  CHECK(other_files->starts().size() == 1);
+
+  const auto again = test::run(service(*broken, env_of(*broken, {})));
+  INFO(again.err);
+  CHECK(again.exit_code == 0);
+  CHECK(contains(again.err, "the migrator failed"));
+  CHECK(!contains(again.err, reported));
+  CHECK(broken->starts().size() == 2);
+  CHECK(advisory_locks(db) == "0");
 }
 
 TEST_CASE("check, offline: two Alembic heads exit 5 naming both, the fixtures' merged graph 0, a duplicate .sql "
