@@ -96,16 +96,18 @@ std::string other_alembic_config(const Config& config) {
 
 // The lock's session ended while the migrator ran: another instance may be running it
 // now, so this one was stopped, whatever it had done, and never counts as a success.
-Error lock_lost(const MigratorResult& result) {
+Error lock_lost(const MigratorResult& result, bool killed) {
   log_event(spdlog::level::err, "migrator.done",
-            fmt::format("the migrator was stopped after {} ms: the migration lock was lost", result.duration_ms),
+            fmt::format("the migrator {} after {} ms: the migration lock was lost",
+                        killed ? "was stopped" : "ended (" + ending(result) + ")", result.duration_ms),
             {{"exit_code", static_cast<long long>(result.exit_code)},
              {"signal", result.signal ? signal_name(result.signal) : std::string()},
              {"duration_ms", result.duration_ms}});
   return Error(ExitCode::lock_lost,
-               "lost the migration lock while the migrator ran (" + result.guard_failure +
-                   "); the migrator and everything it started were killed, and what it did is not recorded: the "
-                   "next holder of the lock runs it again");
+               "lost the migration lock while the migrator ran (" + result.guard_failure + "); " +
+                   (killed ? "the migrator and everything it started were killed"
+                           : "the migrator had ended, but another instance may have run it meanwhile") +
+                   ", and what it did is not recorded: the next holder of the lock runs it again");
 }
 
 // Each tenant's Alembic version table is in its own schema, as its ledger is: the schema of
@@ -289,7 +291,8 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
   MigratorRun run;
   run.argv = m_config.migrate_command;
   run.environment =
-      migrator_environment(current_environment(), {m_config.migration_url(), tag, m_tenant, client_check_holds(tag)});
+      migrator_environment(current_environment(), {m_config.migration_url(), tag, m_tenant, client_check_holds(tag),
+                                                   connection.connection_option("options")});
   run.grace = m_config.migrate_command_grace;
   run.heartbeat = k_heartbeat;
   run.on_line = [](bool is_stderr, std::string_view line) {
@@ -312,12 +315,17 @@ EngineWork CommandEngine::apply(MigrateOutcome& outcome) {
   MigratorResult result;
   try {
     result = run_migrator(run);
-    if (result.guard_failure.empty()) lock_session.finish();
   } catch (...) {
-    if (PQstatus(connection.get()) == CONNECTION_OK) pg::end_tagged_sessions(connection, tag_prefix, "the migrator's");
+    // A probe still under way would make the next statement fail ("another command is
+    // already in progress") and hide why this run ends.
+    if (!lock_session.finish()) pg::end_tagged_sessions(connection, tag_prefix, "the migrator's");
     throw;
   }
-  if (!result.guard_failure.empty()) throw lock_lost(result);
+  if (!result.guard_failure.empty()) throw lock_lost(result, true);
+  if (auto lost = lock_session.finish()) {
+    result.guard_failure = *lost;
+    throw lock_lost(result, false);
+  }
   pg::end_tagged_sessions(connection, tag_prefix, "the migrator's");
   const bool ok = result.exit_code == 0 && result.signal == 0;
   log_event(ok ? spdlog::level::info : spdlog::level::err, "migrator.done",

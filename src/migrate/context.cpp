@@ -92,8 +92,10 @@ std::unique_ptr<pg::AdvisoryLock> take_migration_lock(const Config& config, pg::
   // statement is cancelled and rolled back instead of keeping the lock to its end.
   // Plain SETs in one round trip, by server version rather than a look in pg_settings: that
   // view builds every setting's row, a cost each of many replicas would add at start-up.
+  // tcp_user_timeout 0: a server-wide lower value would free the lock before a holder cut
+  // off notices (within 12 s, pg/session_watch.hpp) and stops its migrator.
   connection.exec(std::string("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
-                              "SET tcp_keepalives_count = 3") +
+                              "SET tcp_keepalives_count = 3; SET tcp_user_timeout = 0") +
                   (connection.server_at_least(14) ? "; SET client_connection_check_interval = '5s'" : ""));
   return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout, still_needed);
 }

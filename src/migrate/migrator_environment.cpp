@@ -40,7 +40,16 @@ std::string migrator_database_url(const MigratorEnvironmentInputs& inputs) {
   std::string url = pg::with_parameter(
       inputs.database_url, "application_name", [&](const std::string&) { return inputs.application_name; },
       names_service);
-  if (inputs.check_client_connection) url = pg::with_parameter(url, "options", with_client_check, names_service);
+  if (inputs.check_client_connection) {
+    url = pg::with_parameter(
+        url, "options",
+        [&](const std::string& theirs) {
+          // A service file's options are not in the URL: the session's own, which libpq
+          // read from that file, stand for them.
+          return with_client_check(theirs.empty() ? inputs.effective_options : theirs);
+        },
+        names_service);
+  }
   return url;
 }
 

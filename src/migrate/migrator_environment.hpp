@@ -14,6 +14,9 @@ struct MigratorEnvironmentInputs {
   // Whether the server knows client_connection_check_interval (PostgreSQL 14+); an older
   // one refuses a connection whose PGOPTIONS names an unknown setting.
   bool check_client_connection = false;
+  // The options migrate-init's own session connected with (libpq's reading of the URL, a
+  // service file and PGOPTIONS): kept when the check has to go into a URL that names a service.
+  std::string effective_options;
 };
 
 // The PGOPTIONS item that makes the server check a migrator's client every 2 s while a

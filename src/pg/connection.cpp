@@ -220,6 +220,16 @@ std::vector<Notification> Connection::consume_notifications() {
 
 std::string Connection::last_error() const { return libpq_message(m_connection.get()); }
 
+std::string Connection::connection_option(const std::string& keyword) const {
+  std::string value;
+  PQconninfoOption* options = PQconninfo(m_connection.get());
+  for (PQconninfoOption* option = options; option && option->keyword; ++option) {
+    if (keyword == option->keyword && option->val) value = option->val;
+  }
+  PQconninfoFree(options);
+  return value;
+}
+
 bool Connection::in_transaction() const {
   const auto status = PQtransactionStatus(m_connection.get());
   return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;

@@ -118,6 +118,9 @@ public:
   // libpq's last error, one line, "lost the connection to the database server: ..." when
   // the session is gone.
   std::string last_error() const;
+  // The value libpq connected with for `keyword` ("options", "application_name"), after the
+  // URL, a service file and the PG* variables; "" when none.
+  std::string connection_option(const std::string& keyword) const;
   PGconn* get() const { return m_connection.get(); }
 
 private:

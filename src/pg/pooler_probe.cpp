@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
+#include <string>
+
 namespace migrate_init::pg {
 namespace {
 
@@ -19,16 +22,26 @@ bool behind_transaction_pooler(Connection& connection, const ConnectOptions& opt
 }
 
 std::string startup_options_refusal(const ConnectOptions& options) {
+  // Asked once per URL and process: with tenants, every tenant's migrator would ask again.
+  static std::map<std::string, std::string> answers;
+  const std::string key = options.database_url + '\n' + options.options;
+  if (const auto known = answers.find(key); known != answers.end()) return known->second;
   std::string with_options;
   { const Connection probe = connect_once(options, with_options); }
-  if (with_options.empty()) return "";
-  ConnectOptions plain = options;
-  plain.options.clear();
-  std::string without_options;
-  { const Connection probe = connect_once(plain, without_options); }
-  spdlog::debug("startup options probe: with options: {}; without: {}", with_options,
-                without_options.empty() ? "connected" : without_options);
-  return without_options.empty() ? with_options : "";
+  std::string refusal;
+  // Only a refusal that names the parameter: a full server, a slow start or a passing
+  // network error must not switch the check off.
+  if (with_options.find("startup parameter") != std::string::npos || with_options.find("options") != std::string::npos) {
+    ConnectOptions plain = options;
+    plain.options.clear();
+    std::string without_options;
+    { const Connection probe = connect_once(plain, without_options); }
+    spdlog::debug("startup options probe: with options: {}; without: {}", with_options,
+                  without_options.empty() ? "connected" : without_options);
+    if (without_options.empty()) refusal = with_options;
+  }
+  answers.emplace(key, refusal);
+  return refusal;
 }
 
 } // namespace migrate_init::pg

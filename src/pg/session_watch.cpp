@@ -87,14 +87,22 @@ std::optional<std::string> SessionWatch::check() {
   return std::nullopt;
 }
 
-void SessionWatch::finish() {
-  if (!m_probe_sent) return;
-  // A blocking read of the rest of the answer: the session answered within moments so far.
-  while (PGresult* result = PQgetResult(m_connection.get())) PQclear(result);
-  m_probe_sent.reset();
-  if (PQstatus(m_connection.get()) != CONNECTION_OK) {
-    throw Error(ExitCode::migration_failed, m_connection.last_error());
+std::optional<std::string> SessionWatch::finish() {
+  PGconn* connection = m_connection.get();
+  while (m_probe_sent) {
+    if (PQstatus(connection) != CONNECTION_OK || !PQconsumeInput(connection)) return lost(m_connection.last_error());
+    if (auto failure = read_answer()) return failure;
+    if (!m_probe_sent) break;
+    const auto deadline = *m_probe_sent + m_answer_timeout;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      return lost(fmt::format("the server has not answered the session for {} s (network cut off?)",
+                              m_answer_timeout.count() / 1000));
+    }
+    pollfd ready{PQsocket(connection), POLLIN, 0};
+    poll(&ready, 1, static_cast<int>(left));
   }
+  return std::nullopt;
 }
 
 } // namespace migrate_init::pg

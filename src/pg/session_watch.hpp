@@ -37,9 +37,9 @@ public:
   // nullopt while the session is there; once it is not, why (with libpq's or the server's words).
   std::optional<std::string> check() override;
 
-  // Reads the answer of a probe still under way, so that the connection takes statements
-  // again. Throws like Connection::exec when the session is gone.
-  void finish();
+  // Waits (until the probe's deadline at most) for the answer of a probe still under way, so
+  // that the connection takes statements again: nullopt then; else why the session is lost.
+  std::optional<std::string> finish();
 
 private:
   static void on_notice(void* watch, const PGresult* notice);

@@ -28,9 +28,13 @@ int hex_digit(char c) {
   return -1;
 }
 
-std::string percent_decoded(std::string_view text) {
+std::string percent_decoded(std::string_view text, bool plus_is_space = false) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
+    if (plus_is_space && text[i] == '+') {
+      out += ' ';
+      continue;
+    }
     const int high = text[i] == '%' && i + 2 < text.size() ? hex_digit(text[i + 1]) : -1;
     const int low = high >= 0 ? hex_digit(text[i + 2]) : -1;
     if (low >= 0) {
@@ -59,15 +63,20 @@ std::string percent_encoded(std::string_view text) {
   return out;
 }
 
-// The URI's query: after the first '?' that follows the userinfo (a password may hold a '?').
+// The URI's query: after the first '?' that follows the userinfo. As libpq reads it, the
+// userinfo ends at the first '@' that comes before any '/' (a password may hold a '?'; a
+// query's own value may hold an '@').
 std::optional<std::size_t> query_start(std::string_view url) {
-  const std::size_t authority = url.find("://");
-  const std::size_t at = url.rfind('@');
-  const std::size_t from = at != std::string_view::npos && at > authority ? at : authority + 3;
+  const std::size_t authority = url.find("://") + 3;
+  const std::size_t stop = url.find_first_of("@/", authority);
+  const std::size_t from = stop != std::string_view::npos && url[stop] == '@' ? stop + 1 : authority;
   const std::size_t question = url.find('?', from);
   if (question == std::string_view::npos) return std::nullopt;
   return question + 1;
 }
+
+// SQLAlchemy reads a query's '+' as a space (as HTML forms do); libpq reads it as '+'.
+bool plus_is_space(std::string_view url) { return libpq_url(url) != url; }
 
 std::vector<Found> find_in_uri(std::string_view url, std::string_view keyword) {
   std::vector<Found> found;
@@ -78,7 +87,7 @@ std::vector<Found> find_in_uri(std::string_view url, std::string_view keyword) {
     const std::string_view piece = url.substr(at, end - at);
     const std::size_t equals = piece.find('=');
     if (equals != std::string_view::npos && percent_decoded(piece.substr(0, equals)) == keyword) {
-      found.push_back({at + equals + 1, end, percent_decoded(piece.substr(equals + 1))});
+      found.push_back({at + equals + 1, end, percent_decoded(piece.substr(equals + 1), plus_is_space(url))});
     }
     at = end + 1;
   }

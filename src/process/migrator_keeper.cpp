@@ -17,7 +17,9 @@ namespace migrate_init::keeper {
 namespace {
 
 // migrate-init -> keeper: "send the signal in si_value to the migrator's group" (sigqueue).
-constexpr int k_forward_request = SIGUSR1;
+// A real-time signal: each one sent is queued, where a second SIGUSR1 sent while the first
+// is pending would be dropped (a SIGKILL after a forwarded SIGTERM, lost).
+int forward_request() { return SIGRTMIN + 2; }
 // What the kernel sends the keeper when migrate-init dies. Only a wake-up: the keeper
 // checks getppid() itself, so a stray SIGUSR2 from elsewhere changes nothing.
 constexpr int k_parent_died = SIGUSR2;
@@ -116,7 +118,7 @@ void watch(pid_t migrator, pid_t parent, const sigset_t& all) {
     }
     siginfo_t info{};
     if (sigwaitinfo(&all, &info) < 0) continue;
-    if (info.si_signo == k_forward_request && info.si_code == SI_QUEUE && info.si_pid == parent) {
+    if (info.si_signo == forward_request() && info.si_code == SI_QUEUE && info.si_pid == parent) {
       signal_group(migrator, info.si_value.sival_int);
     }
   }
@@ -292,7 +294,7 @@ pid_t spawn(const Plan& plan) {
 void forward_signal(pid_t keeper, int signal_number) {
   sigval value{};
   value.sival_int = signal_number;
-  sigqueue(keeper, k_forward_request, value);
+  sigqueue(keeper, forward_request(), value);
 }
 
 } // namespace migrate_init::keeper

@@ -248,8 +248,10 @@ private:
   }
 
   // Reads what is there now; at end of file the stream's last unterminated line is delivered.
+  // At most 16 buffers a call: a migrator that writes without pause must not keep the loop
+  // from the guard and the signals (the pipe is read again on the next step).
   void read_output(Fd& fd, LineSplitter& lines) {
-    for (;;) {
+    for (int reads = 0; reads < 16; ++reads) {
       const ssize_t got = read(fd.get(), m_buffer.data(), m_buffer.size());
       if (got > 0) {
         lines.feed(std::string_view(m_buffer.data(), static_cast<std::size_t>(got)));

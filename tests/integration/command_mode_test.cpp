@@ -849,6 +849,9 @@ TEST_CASE("Tenants, with an unqualified or a schema-qualified ledger: every tena
       CAPTURE(kind);
       const bool qualified = contains(ledger, "ops");
       const bool alembic = contains(kind, "alembic");
+      // A missing "ops" is created by the run table's code, the same for every kind: the
+      // quick psql migrator covers it (each Alembic tenant run costs seconds).
+      if (alembic && ledger == "ops.schema_migrations") continue;
       const bool note = contains(kind, "note");
       const Project project(alembic ? "alembic_project" : "psql_migrator");
       const std::string db = shared_server().create_database();

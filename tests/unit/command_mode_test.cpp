@@ -138,7 +138,7 @@ TEST_CASE("The migrator gets the migration URL as DATABASE_URL, the tag, the ten
                                          "AUTO_MIGRATE_SCHEMA=stale",
                                          "PGOPTIONS=-c search_path=app"};
   const auto environment = migrator_environment(
-      service, {"postgresql+psycopg2://ddl:ddl-pw@db/app", "migrate-init-migrator 42 7@host", "tenant_a", true});
+      service, {"postgresql+psycopg2://ddl:ddl-pw@db/app", "migrate-init-migrator 42 7@host", "tenant_a", true, ""});
   CHECK(holds(environment, "PATH=/usr/bin"));
   CHECK(holds(environment, "DATABASE_URL=postgresql+psycopg2://ddl:ddl-pw@db/app"));
   CHECK(count_of(environment, "DATABASE_URL=") == 1);
@@ -151,7 +151,7 @@ TEST_CASE("The migrator gets the migration URL as DATABASE_URL, the tag, the ten
   CHECK(holds(environment, std::string("PGOPTIONS=-c search_path=app ") + k_client_check_option));
   SUBCASE("without a URL, a tenant or a server that knows the client check") {
     const auto plain = migrator_environment({"PATH=/bin", "DATABASE_URL=kept", "AUTO_MIGRATE_SCHEMA=stale"},
-                                            {"", "tag", std::nullopt, false});
+                                            {"", "tag", std::nullopt, false, ""});
     CHECK(holds(plain, "DATABASE_URL=kept"));
     CHECK(count_of(plain, "AUTO_MIGRATE_SCHEMA") == 0);
     CHECK(count_of(plain, "PGOPTIONS") == 0);
@@ -161,8 +161,8 @@ TEST_CASE("The migrator gets the migration URL as DATABASE_URL, the tag, the ten
 
 TEST_CASE("A migration URL that sets application_name or options itself carries the tag and the client check there") {
   const std::string check = k_client_check_option;
-  const auto url_for = [](const std::string& url, bool check_client = true) {
-    return migrator_database_url({url, "migrate-init-migrator 42 7@host", std::nullopt, check_client});
+  const auto url_for = [](const std::string& url, bool check_client = true, const std::string& effective = "") {
+    return migrator_database_url({url, "migrate-init-migrator 42 7@host", std::nullopt, check_client, effective});
   };
   SUBCASE("a URL without either is given as it is: PGAPPNAME and PGOPTIONS reach the migrator") {
     CHECK(url_for("postgresql://u:p%3F@db:5432/app?sslmode=require") == "postgresql://u:p%3F@db:5432/app?sslmode=require");
@@ -188,6 +188,21 @@ TEST_CASE("A migration URL that sets application_name or options itself carries 
     CHECK(url_for("postgresql:///app?service=prod") ==
           "postgresql:///app?service=prod&application_name=migrate-init-migrator%2042%207%40host&options=-c%20"
           "client_connection_check_interval%3D2000");
+  }
+  SUBCASE("a service file's own options (read by libpq for migrate-init's session) are kept before the check") {
+    CHECK(url_for("service=prod", true, "-c search_path=tenant_a") ==
+          "service=prod application_name='migrate-init-migrator 42 7@host' options='-c search_path=tenant_a " + check +
+              "'");
+  }
+  SUBCASE("an '@' in the query is not taken for the end of the userinfo (libpq's first '@' before any '/')") {
+    CHECK(url_for("postgresql://h/db?user=admin@srv&application_name=app") ==
+          "postgresql://h/db?user=admin@srv&application_name=migrate-init-migrator%2042%207%40host");
+  }
+  SUBCASE("SQLAlchemy reads '+' in the query as a space; libpq as a '+'") {
+    CHECK(url_for("postgresql+psycopg2://u@h/db?options=-c+search_path%3Dapp") ==
+          "postgresql+psycopg2://u@h/db?options=-c%20search_path%3Dapp%20-c%20client_connection_check_interval%3D2000");
+    CHECK(url_for("postgresql://u@h/db?options=-c+x") ==
+          "postgresql://u@h/db?options=-c%2Bx%20-c%20client_connection_check_interval%3D2000");
   }
   SUBCASE("without the client check (PostgreSQL 13, or a path that refuses options), options are left alone") {
     CHECK(url_for("postgresql://db/app?options=-c%20x%3D1", false) == "postgresql://db/app?options=-c%20x%3D1");
