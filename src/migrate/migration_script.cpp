@@ -181,7 +181,9 @@ std::optional<std::string> copy_problem(std::string_view file_name, const SqlSta
 std::vector<std::string> statement_problems(std::string_view file_name, const SplitSql& rest,
                                             const std::vector<std::string>& copy_problems) {
   std::vector<std::string> problems;
-  if (rest.error) problems.push_back(location(file_name, rest.error_line.value_or(1)) + ": " + *rest.error);
+  if (rest.unterminated) {
+    problems.push_back(location(file_name, rest.unterminated->line) + ": " + describe(*rest.unterminated));
+  }
   if (rest.meta_command_line) {
     problems.push_back(location(file_name, *rest.meta_command_line) +
                        ": a psql meta-command (\\...) cannot run on the server; use plain SQL");
@@ -403,7 +405,8 @@ void split_up_section(std::string_view file_name, MigrationScript& script) {
   script.problems.insert(script.problems.end(), problems.begin(), problems.end());
   if (script.mode != TransactionMode::transaction) return;
   BlockTracker& blocks = found.blocks;
-  blocks.finish(file_name);
+  // What is left open swallowed the rest of the file, its COMMIT too: that is the problem.
+  if (!rest.unterminated) blocks.finish(file_name);
   if (blocks.no_transaction) {
     const auto& [line, reason] = *blocks.no_transaction;
     if (blocks.lines.empty() && blocks.problems.empty()) {
@@ -447,6 +450,12 @@ Bounds section_bounds(const std::optional<MarkerLine>& marker, const std::option
   return {from, to, first + 1};
 }
 
+void shift_lines(SqlUnterminated& open, std::size_t lines) {
+  open.line += lines;
+  if (open.other_line) *open.other_line += lines;
+  if (!open.swallowed_word.empty()) open.swallowed_line += lines;
+}
+
 void shift_lines(SqlStatement& statement, std::size_t offset, std::size_t lines) {
   statement.offset += offset;
   statement.line += lines;
@@ -478,8 +487,8 @@ SplitSql split_sql_in_windows(std::string_view sql, const std::function<void(Sql
       visit(std::move(piece.statements[i]));
     }
     if (last) {
-      rest.error = piece.error;
-      if (piece.error_line) rest.error_line = *piece.error_line + base_line - 1;
+      rest.unterminated = std::move(piece.unterminated);
+      if (rest.unterminated) shift_lines(*rest.unterminated, base_line - 1);
       return rest;
     }
     base += piece.statements.back().offset;

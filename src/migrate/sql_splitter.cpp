@@ -6,6 +6,39 @@
 namespace migrate_init {
 namespace {
 
+// What each kind is called, and what the text it swallows is read as.
+struct KindWords {
+  const char* name;
+  const char* container;
+};
+
+KindWords words_for(SqlUnterminated::Kind kind) {
+  switch (kind) {
+    case SqlUnterminated::Kind::parenthesis: return {"unbalanced parenthesis", "the statement"};
+    case SqlUnterminated::Kind::quoted_string: return {"unterminated quoted string", "the string"};
+    case SqlUnterminated::Kind::quoted_identifier: return {"unterminated quoted identifier", "the identifier"};
+    case SqlUnterminated::Kind::dollar_quote: return {"unterminated dollar-quoted string", "the dollar-quoted string"};
+    case SqlUnterminated::Kind::block_comment: break;
+  }
+  return {"unterminated /* comment", "the comment"};
+}
+
+// The other suspect, when the splitter cannot tell which opener is at fault.
+std::string other_suspect(const SqlUnterminated& open) {
+  const std::string line = std::to_string(open.other_line.value_or(0));
+  switch (open.kind) {
+    case SqlUnterminated::Kind::parenthesis:
+      return "a \")\" is missing after a later \"(\", the last one on line " + line;
+    case SqlUnterminated::Kind::block_comment:
+      return "the /* inside it on line " + line +
+             " opens a nested comment, which PostgreSQL allows, and needs a */ of its own";
+    case SqlUnterminated::Kind::quoted_string:
+    case SqlUnterminated::Kind::quoted_identifier:
+    case SqlUnterminated::Kind::dollar_quote: break;
+  }
+  return "a " + open.opener + " before it in the statement, from line " + line + " on, is one too many";
+}
+
 // The character classes of PostgreSQL's scanner (scan.l, psqlscan.l). Bytes >= 0x80 are
 // letters there, which makes every UTF-8 multi-byte character an identifier character.
 bool is_high(char c) { return static_cast<unsigned char>(c) >= 0x80; }
@@ -51,6 +84,7 @@ public:
 
   SplitSql run() {
     while (pos_ < sql_.size()) step();
+    if (!open_parens_.empty()) fail_parenthesis();
     finish_statement(sql_.size());
     return std::move(result_);
   }
@@ -97,12 +131,44 @@ private:
     emit(kind, end, std::string(sql_.substr(pos_, end - pos_)));
   }
 
+  // The 1-based line of a byte offset of the text.
+  std::size_t line_of(std::size_t offset) const {
+    return 1 + static_cast<std::size_t>(std::count(sql_.begin(), sql_.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+  }
+
+  // The line of the first token of the same kind earlier in the statement, when there is
+  // one: a stray one there shifts every pairing after it, so it may be the one at fault.
+  std::optional<std::size_t> earlier_line(SqlToken::Kind kind, std::string_view prefix = {}) const {
+    for (const auto& token : tokens_) {
+      if (token.kind == kind && token.text.rfind(prefix, 0) == 0) return token.line;
+    }
+    return std::nullopt;
+  }
+
   // Only the first problem matters: it is always at the end of the text, since an
-  // unterminated construct swallows everything after it.
-  void fail(const char* message, std::size_t line) {
-    if (result_.error) return;
-    result_.error = message;
-    result_.error_line = line;
+  // unterminated construct swallows everything after it. `semicolon` is the first ';' it
+  // swallowed, if any: the word after it starts the statement read into it.
+  void fail(SqlUnterminated open, std::size_t semicolon) {
+    if (result_.unterminated) return;
+    std::size_t word = semicolon == std::string_view::npos ? sql_.size() : semicolon + 1;
+    while (word < sql_.size() && is_space(sql_[word])) ++word;
+    std::size_t end = word;
+    while (end < sql_.size() && is_identifier_char(sql_[end])) ++end;
+    if (end > word && is_identifier_start(sql_[word])) {
+      open.swallowed_word = sql_.substr(word, end - word);
+      std::transform(open.swallowed_word.begin(), open.swallowed_word.end(), open.swallowed_word.begin(),
+                     [](char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; });
+      open.swallowed_line = line_of(word);
+    }
+    result_.unterminated = std::move(open);
+  }
+
+  // A ';' in a dollar-quoted body or a comment is there by design: the first one names no
+  // statement swallowed by mistake, so none is named.
+  void fail_from(SqlUnterminated::Kind kind, std::string opener, std::size_t start, std::optional<std::size_t> other) {
+    const bool by_design = kind == SqlUnterminated::Kind::dollar_quote || kind == SqlUnterminated::Kind::block_comment;
+    fail(SqlUnterminated{kind, std::move(opener), line_of(start), other, {}, 0},
+         by_design ? std::string_view::npos : sql_.find(';', start));
   }
 
   void whitespace() {
@@ -120,12 +186,13 @@ private:
 
   // PostgreSQL comments nest, unlike C's: /* a /* b */ c */ is one comment.
   void block_comment() {
-    const std::size_t start_line = line_;
+    const std::size_t start = pos_;
     std::size_t depth = 0;
     std::size_t i = pos_;
+    std::optional<std::size_t> nested; // the first /* inside it: a C habit makes it the likely culprit
     while ((i = sql_.find_first_of("/*", i)) != std::string_view::npos) {
       if (sql_[i] == '/' && at(i + 1) == '*') {
-        ++depth;
+        if (depth++ == 1 && !nested) nested = i;
         i += 2;
       } else if (sql_[i] == '*' && at(i + 1) == '/') {
         i += 2;
@@ -135,7 +202,8 @@ private:
       }
     }
     advance_to(sql_.size());
-    fail("unterminated /* comment", start_line);
+    fail_from(SqlUnterminated::Kind::block_comment, "/*", start,
+              nested ? std::optional(line_of(*nested)) : std::nullopt);
   }
 
   // A string literal whose body starts at `body` (after any E, U&, B, X or N prefix and
@@ -153,9 +221,10 @@ private:
         return emit_raw(SqlToken::Kind::string, i + 1);
       }
     }
-    const std::size_t start_line = line_;
+    const std::size_t start = pos_;
+    const auto other = earlier_line(SqlToken::Kind::string);
     emit_raw(SqlToken::Kind::string, sql_.size());
-    fail("unterminated quoted string", start_line);
+    fail_from(SqlUnterminated::Kind::quoted_string, "'", start, other);
   }
 
   // The token text is the name itself: no quotes, "" undoubled. U&"..." escapes are kept
@@ -172,9 +241,10 @@ private:
       i = quote + 2;
     }
     name.append(sql_.substr(std::min(i, sql_.size())));
-    const std::size_t start_line = line_;
+    const std::size_t start = pos_;
+    const auto other = earlier_line(SqlToken::Kind::quoted_identifier);
     emit(SqlToken::Kind::quoted_identifier, sql_.size(), std::move(name));
-    fail("unterminated quoted identifier", start_line);
+    fail_from(SqlUnterminated::Kind::quoted_identifier, "\"", start, other);
   }
 
   // '$' begins a parameter ($1), a dollar quote ($$ or $tag$) or is a lone symbol. A '$'
@@ -195,9 +265,10 @@ private:
   void dollar_quote(std::string_view delimiter) {
     const std::size_t close = sql_.find(delimiter, pos_ + delimiter.size());
     if (close != std::string_view::npos) return emit_raw(SqlToken::Kind::dollar_string, close + delimiter.size());
-    const std::size_t start_line = line_;
+    const std::size_t start = pos_;
+    const auto other = earlier_line(SqlToken::Kind::dollar_string, delimiter);
     emit_raw(SqlToken::Kind::dollar_string, sql_.size());
-    fail("unterminated dollar-quoted string", start_line);
+    fail_from(SqlUnterminated::Kind::dollar_quote, std::string(delimiter), start, other);
   }
 
   // psql runs meta-commands itself and reads their arguments up to the end of the line,
@@ -237,7 +308,7 @@ private:
   // SQL-standard function: its semicolons must not split. CASE ... END nests inside it.
   void track_begin_atomic(std::string_view word) {
     head_ = next_head(head_, word);
-    if (head_ != Head::routine || paren_depth_ != 0) return;
+    if (head_ != Head::routine || !open_parens_.empty()) return;
     if (word == "begin") {
       ++begin_depth_;
     } else if (word == "case") {
@@ -267,19 +338,36 @@ private:
   }
 
   void semicolon() {
-    if (paren_depth_ == 0 && begin_depth_ == 0) {
+    if (open_parens_.empty() && begin_depth_ == 0) {
       finish_statement(pos_);
       ++pos_;
       return;
     }
+    if (!open_parens_.empty() && swallowed_semicolon_ == std::string_view::npos) swallowed_semicolon_ = pos_;
     symbol();
+  }
+
+  // The outermost "(" still open is never closed; when another "(" was opened after it,
+  // the missing ")" may be that one's instead.
+  void fail_parenthesis() {
+    const OpenParen& outer = open_parens_.front();
+    const bool sure = outer.number + 1 == parens_opened_;
+    fail(SqlUnterminated{SqlUnterminated::Kind::parenthesis, "\"(\"", outer.line,
+                         sure ? std::nullopt : std::optional(last_paren_line_), {}, 0},
+         swallowed_semicolon_);
   }
 
   void symbol() {
     const char c = sql_[pos_];
-    if (c == '(') ++paren_depth_;
+    if (c == '(') {
+      open_parens_.push_back(OpenParen{line_, parens_opened_++});
+      last_paren_line_ = line_;
+    }
     // psql never lets the depth go negative, so a stray ')' does not block later splits.
-    if (c == ')' && paren_depth_ > 0) --paren_depth_;
+    if (c == ')' && !open_parens_.empty()) {
+      open_parens_.pop_back();
+      if (open_parens_.empty()) swallowed_semicolon_ = std::string_view::npos; // that ';' was inside closed ones
+    }
     emit_raw(SqlToken::Kind::symbol, pos_ + 1);
     // PostgreSQL reads ".." as one token, so the second dot of a[1..10] starts no ".10".
     if (c == '.' && at(pos_) == '.') emit_raw(SqlToken::Kind::symbol, pos_ + 1);
@@ -295,7 +383,9 @@ private:
           statement_line_, std::move(tokens_)});
     }
     tokens_.clear();
-    paren_depth_ = 0;
+    open_parens_.clear();
+    parens_opened_ = 0;
+    swallowed_semicolon_ = std::string_view::npos;
     begin_depth_ = 0;
     head_ = Head::start;
   }
@@ -309,7 +399,15 @@ private:
   std::vector<SqlToken> tokens_;
   std::size_t statement_offset_ = 0;
   std::size_t statement_line_ = 1;
-  std::size_t paren_depth_ = 0;
+  // The "(" still open, outermost first: its line, and how many "(" the statement opened before it.
+  struct OpenParen {
+    std::size_t line;
+    std::size_t number;
+  };
+  std::vector<OpenParen> open_parens_;
+  std::size_t parens_opened_ = 0;
+  std::size_t last_paren_line_ = 0;
+  std::size_t swallowed_semicolon_ = std::string_view::npos; // the first ';' a "(" kept from splitting
   std::size_t begin_depth_ = 0;
   Head head_ = Head::start;
 };
@@ -317,5 +415,17 @@ private:
 } // namespace
 
 SplitSql split_sql(std::string_view sql) { return Splitter(sql).run(); }
+
+std::string describe(const SqlUnterminated& open) {
+  const KindWords words = words_for(open.kind);
+  std::string out = std::string(words.name) + ": " + (open.other_line ? "probably " : "") + "the " + open.opener +
+                    " opened on line " + std::to_string(open.line) + " is never closed";
+  if (open.other_line) out += " (or " + other_suspect(open) + "; the splitter cannot tell which)";
+  if (!open.swallowed_word.empty()) {
+    out += ", so the " + open.swallowed_word + " on line " + std::to_string(open.swallowed_line) +
+           " is read as part of " + words.container;
+  }
+  return out;
+}
 
 } // namespace migrate_init

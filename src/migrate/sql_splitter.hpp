@@ -33,15 +33,37 @@ struct SqlStatement {
   std::vector<SqlToken> tokens; // every token of the statement, comments excluded
 };
 
+// A construct still open at the end of the text: it swallows everything after its opener,
+// later statements (a COMMIT) included.
+struct SqlUnterminated {
+  enum class Kind { parenthesis, quoted_string, quoted_identifier, dollar_quote, block_comment };
+  Kind kind;
+  std::string opener; // as written: "(", "'", "\"", "$tag$", "/*"
+  std::size_t line;   // where it opened
+  // When set, the splitter cannot tell that this opener is the one at fault: the line of
+  // another that may be (a parenthesis: the last "(" opened after it; a quote or dollar
+  // quote: the first of its kind earlier in the statement, which may be one too many; a
+  // comment: a /* nested inside it).
+  std::optional<std::size_t> other_line;
+  // The first word after the first ';' inside it (upper-cased), and its line: the statement
+  // read into it. Empty when none follows, and for a dollar quote or a comment, whose ';'
+  // are there by design.
+  std::string swallowed_word;
+  std::size_t swallowed_line = 0;
+};
+
+// "unbalanced parenthesis: the "(" opened on line 4 is never closed, so the COMMIT on line 5
+// is read as part of the statement", with "probably" and the other suspect when unsure.
+std::string describe(const SqlUnterminated& open);
+
 // What split_sql found.
 struct SplitSql {
   std::vector<SqlStatement> statements; // statements with at least one token, in order
   // The first psql meta-command (a backslash outside strings, identifiers and comments,
   // such as \i, \set, \connect, \copy): psql runs those, the server cannot.
   std::optional<std::size_t> meta_command_line;
-  // An unterminated quote, dollar quote or comment at the end of the text.
-  std::optional<std::string> error;
-  std::optional<std::size_t> error_line;
+  // An unterminated parenthesis, quote, dollar quote or comment at the end of the text.
+  std::optional<SqlUnterminated> unterminated;
 };
 
 // Splits SQL into statements at top-level semicolons, the way psql does: semicolons in

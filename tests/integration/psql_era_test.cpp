@@ -198,3 +198,18 @@ TEST_CASE("A no-transaction file's self-recording INSERT without ON CONFLICT is 
   CHECK(fixed.exit_code == 0);
   CHECK(ids(db) == "000_ledger,001_t,002_idx");
 }
+
+TEST_CASE("A file with an unclosed parenthesis before its COMMIT is refused at start-up, naming the parenthesis") {
+  const std::string db = shared_server().create_database();
+  test::TempDir dir;
+  dir.write("005_customers.sql", "CREATE TABLE customers (id int);\n");
+  dir.write("006_customer_phone.sql", "BEGIN;\nALTER TABLE customers\n  ADD COLUMN phone text;\n"
+                                      "CREATE INDEX customers_phone ON customers (phone;\nCOMMIT;\n");
+  const auto result = test::run({{"migrate"}, {{"DATABASE_URL", shared_server().url(db)},
+                                               {"AUTO_MIGRATE_DIR", dir.path().string()}}});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find("error: 006_customer_phone.sql:4: unbalanced parenthesis: the \"(\" opened on line 4 is never "
+                        "closed, so the COMMIT on line 5 is read as part of the statement\n") != std::string::npos);
+  CHECK(result.err.find("BEGIN with no COMMIT") == std::string::npos);
+  CHECK(shared_server().scalar(db, "SELECT to_regclass('customers') IS NULL") == "t"); // refused before 005 ran
+}

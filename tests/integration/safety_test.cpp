@@ -436,13 +436,17 @@ TEST_CASE("Unterminated quotes, dollar quotes and comments are refused before an
     const char* expected;
   };
   for (const Case& bad : {Case{"002_quote.sql", "SELECT 1;\nSELECT 'open;\nCREATE TABLE x (id int);\n",
-                               "002_quote.sql:2: unterminated quoted string"},
+                               "002_quote.sql:2: unterminated quoted string: the ' opened on line 2 is never closed, so "
+                               "the CREATE on line 3 is read as part of the string"},
                           Case{"002_dollar.sql", "CREATE FUNCTION f() RETURNS int AS $$\nSELECT 1;\n",
-                               "002_dollar.sql:1: unterminated dollar-quoted string"},
-                          Case{"002_comment.sql", "SELECT 1;\n/* open\n", "002_comment.sql:2: unterminated /* comment"},
-                          Case{"002_ident.sql", "SELECT \"abc;\n", "002_ident.sql:1: unterminated quoted identifier"},
+                               "002_dollar.sql:1: unterminated dollar-quoted string: the $$ opened on line 1 is never "
+                               "closed"},
+                          Case{"002_comment.sql", "SELECT 1;\n/* open\n",
+                               "002_comment.sql:2: unterminated /* comment: the /* opened on line 2 is never closed"},
+                          Case{"002_ident.sql", "SELECT \"abc;\n",
+                               "002_ident.sql:1: unterminated quoted identifier: the \" opened on line 1 is never closed"},
                           Case{"002_ntx.sql", "-- migrate-init: no-transaction\nSELECT 'open;\n",
-                               "002_ntx.sql:2: unterminated quoted string"}}) {
+                               "002_ntx.sql:2: unterminated quoted string: the ' opened on line 2 is never closed"}}) {
     CAPTURE(bad.file);
     Scenario s;
     s.dir.write("001_t.sql", "CREATE TABLE t (a int);");

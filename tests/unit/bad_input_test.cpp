@@ -185,14 +185,14 @@ TEST_CASE("Unterminated quotes, dollar quotes, identifiers and comments are prob
     const char* sql;
     const char* expected;
   };
-  for (const Case& bad : {Case{"SELECT 1;\nSELECT 'open;\nCREATE TABLE x (id int);\n", "007_u.sql:2: unterminated quoted string"},
-                          Case{"CREATE FUNCTION f() RETURNS int AS $$\nSELECT 1;\n", "007_u.sql:1: unterminated dollar-quoted string"},
-                          Case{"SELECT 1;\nDO $body$ BEGIN NULL; END $Body$;\n", "007_u.sql:2: unterminated dollar-quoted string"},
-                          Case{"SELECT 1;\n\n/* open /* nested */\n", "007_u.sql:3: unterminated /* comment"},
-                          Case{"SELECT \"abc;\n", "007_u.sql:1: unterminated quoted identifier"},
+  for (const Case& bad : {Case{"SELECT 1;\nSELECT 'open;\nCREATE TABLE x (id int);\n", "007_u.sql:2: unterminated quoted string: the ' opened on line 2 is never closed, so the CREATE on line 3 is read as part of the string"},
+                          Case{"CREATE FUNCTION f() RETURNS int AS $$\nSELECT 1;\n", "007_u.sql:1: unterminated dollar-quoted string: the $$ opened on line 1 is never closed"},
+                          Case{"SELECT 1;\nDO $body$ BEGIN NULL; END $Body$;\n", "007_u.sql:2: unterminated dollar-quoted string: the $body$ opened on line 2 is never closed"},
+                          Case{"SELECT 1;\n\n/* open /* nested */\n", "007_u.sql:3: unterminated /* comment: probably the /* opened on line 3 is never closed (or the /* inside it on line 3 opens a nested comment, which PostgreSQL allows, and needs a */ of its own; the splitter cannot tell which)"},
+                          Case{"SELECT \"abc;\n", "007_u.sql:1: unterminated quoted identifier: the \" opened on line 1 is never closed"},
                           // The dbmate up section keeps the file's line numbers.
                           Case{"-- migrate:up\nSELECT 'open;\n-- migrate:down\nSELECT 1;\n",
-                               "007_u.sql:2: unterminated quoted string"}}) {
+                               "007_u.sql:2: unterminated quoted string: the ' opened on line 2 is never closed"}}) {
     CAPTURE(bad.sql);
     const auto problems = problems_of("007_u.sql", bad.sql);
     REQUIRE(problems.size() == 1);
@@ -208,7 +208,7 @@ TEST_CASE("A no-transaction file is still refused for meta-commands, COPY ... ST
         std::vector<std::string>{"008_n.sql:2: COPY ... STDIN/STDOUT needs psql to send or read the data; use INSERT, "
                                  "or COPY from a file on the server"});
   CHECK(problems_of("008_n.sql", marker + "SELECT 'open;\n") ==
-        std::vector<std::string>{"008_n.sql:2: unterminated quoted string"});
+        std::vector<std::string>{"008_n.sql:2: unterminated quoted string: the ' opened on line 2 is never closed"});
 }
 
 TEST_CASE("Transaction control and COPY TO STDOUT in a transactional file are problems naming file:line") {

@@ -223,7 +223,7 @@ TEST_CASE("down_section_problems finds what a rollback could not run, with file 
   CHECK(down_section_problems("004_d.sql", parse_migration_script("004_d.sql", "CREATE TABLE t (a int);\n")).empty());
   CHECK(down_section_problems("005_e.sql", parse_migration_script("005_e.sql", "-- migrate:up\nSELECT 1;\n-- migrate:down\n"
                                                                                "SELECT 'open;\n"))
-            .at(0) == "005_e.sql:4: unterminated quoted string");
+            .at(0) == "005_e.sql:4: unterminated quoted string: the ' opened on line 4 is never closed");
 }
 
 namespace {
@@ -245,6 +245,8 @@ const std::vector<std::string>& tricky_texts() {
       "SELECT 1; /* open; SELECT 2;",
       "SELECT 1; $body$ open;",
       "SELECT \"open;",
+      "SELECT 1;\nCREATE INDEX i ON t (a;\nCOMMIT;\n",
+      "SELECT 'a', 'b;\nSELECT (1,\n (2;\nEND;",
       "SELECT 1.5e3;SELECT a[1..10];SELECT $1;;;  ;\n\n",
   };
   return texts;
@@ -270,8 +272,8 @@ void check_windows(const std::string& text, std::size_t window) {
       split_sql_in_windows(text, [&](SqlStatement&& statement) { statements.push_back(std::move(statement)); }, 1, window);
   CHECK(rest.statements.empty());
   CHECK(rest.meta_command_line == expected.meta_command_line);
-  CHECK(rest.error == expected.error);
-  CHECK(rest.error_line == expected.error_line);
+  CHECK(rest.unterminated.has_value() == expected.unterminated.has_value());
+  if (rest.unterminated && expected.unterminated) CHECK(describe(*rest.unterminated) == describe(*expected.unterminated));
   REQUIRE(statements.size() == expected.statements.size());
   for (std::size_t i = 0; i < statements.size(); ++i) check_same_statement(statements[i], expected.statements[i]);
 }
@@ -294,7 +296,8 @@ TEST_CASE("split_sql_in_windows finds split_sql's statements, lines and problems
     CHECK(statements[1].line == 12);
     CHECK(statements[1].tokens.at(1).line == 13);
     CHECK(rest.meta_command_line == std::optional<std::size_t>(11));
-    CHECK(rest.error_line == std::optional<std::size_t>(13));
+    REQUIRE(rest.unterminated.has_value());
+    CHECK(rest.unterminated->line == 13);
   }
 }
 
@@ -359,7 +362,9 @@ TEST_CASE("A file bigger than the split window is parsed as one split of the who
     const auto lines_before = static_cast<std::size_t>(std::count(body.begin(), body.end(), '\n'));
     const auto script = parse_migration_script("007_big.sql", body + "VACUUM t;\n\\set x\nSELECT 'open;\n");
     CHECK(script.problems == std::vector<std::string>{
-                                 "007_big.sql:" + std::to_string(lines_before + 3) + ": unterminated quoted string",
+                                 "007_big.sql:" + std::to_string(lines_before + 3) +
+                                     ": unterminated quoted string: the ' opened on line " +
+                                     std::to_string(lines_before + 3) + " is never closed",
                                  "007_big.sql:" + std::to_string(lines_before + 2) +
                                      ": a psql meta-command (\\...) cannot run on the server; use plain SQL"});
     CHECK(script.detected_no_transaction == "VACUUM at line " + std::to_string(lines_before + 1));
@@ -381,5 +386,94 @@ TEST_CASE("parse_migration_script_in_place gives parse_migration_script's result
     if (taken.down && viewed.down) CHECK(taken.down->sql == viewed.down->sql);
     CHECK(taken.up_statements.size() == viewed.up_statements.size());
     CHECK(taken.problems == viewed.problems);
+  }
+}
+
+namespace {
+
+// One statement left open on line `line`, what follows it on the next line, and the problem
+// expected: each kind of unterminated construct swallows the rest of the file, the next
+// statement included.
+struct Unterminated {
+  const char* statement;
+  std::string (*expected)(std::size_t line, const std::string& next);
+};
+
+const std::vector<Unterminated>& unterminated_cases() {
+  static const std::vector<Unterminated> cases{
+      {"CREATE INDEX customers_phone ON customers (phone;",
+       [](std::size_t line, const std::string& next) {
+         return "unbalanced parenthesis: the \"(\" opened on line " + std::to_string(line) + " is never closed, so the " +
+                next + " on line " + std::to_string(line + 1) + " is read as part of the statement";
+       }},
+      {"INSERT INTO notes VALUES ('it;",
+       [](std::size_t line, const std::string& next) {
+         return "unterminated quoted string: the ' opened on line " + std::to_string(line) + " is never closed, so the " +
+                next + " on line " + std::to_string(line + 1) + " is read as part of the string";
+       }},
+      {"CREATE TABLE \"odd name;",
+       [](std::size_t line, const std::string& next) {
+         return "unterminated quoted identifier: the \" opened on line " + std::to_string(line) +
+                " is never closed, so the " + next + " on line " + std::to_string(line + 1) +
+                " is read as part of the identifier";
+       }},
+      {"DO $body$ BEGIN PERFORM 1;",
+       [](std::size_t line, const std::string&) { // a body's ';' names no statement swallowed
+         return "unterminated dollar-quoted string: the $body$ opened on line " + std::to_string(line) +
+                " is never closed";
+       }},
+      {"SELECT 1; /* a note;",
+       [](std::size_t line, const std::string&) { // nor does a comment's
+         return "unterminated /* comment: the /* opened on line " + std::to_string(line) + " is never closed";
+       }},
+  };
+  return cases;
+}
+
+} // namespace
+
+TEST_CASE("An unterminated construct is named with the line it opened on, inside a BEGIN/COMMIT block and outside") {
+  for (const auto& open : unterminated_cases()) {
+    CAPTURE(open.statement);
+    SUBCASE("inside a block: the COMMIT it swallows is no 'BEGIN with no COMMIT'") {
+      const std::string text = std::string("BEGIN;\nALTER TABLE customers\n  ADD COLUMN phone text;\n") + open.statement +
+                               "\nCOMMIT;\n";
+      CHECK(parse_migration_script("006_customer_phone.sql", text).problems ==
+            std::vector<std::string>{"006_customer_phone.sql:4: " + open.expected(4, "COMMIT")});
+    }
+    SUBCASE("outside any block") {
+      const std::string text = std::string("ALTER TABLE customers ADD COLUMN phone text;\n") + open.statement +
+                               "\nSELECT 1;\n";
+      CHECK(parse_migration_script("006_customer_phone.sql", text).problems ==
+            std::vector<std::string>{"006_customer_phone.sql:2: " + open.expected(2, "SELECT")});
+    }
+    SUBCASE("in a no-transaction file") {
+      const std::string text = std::string("-- migrate-init: no-transaction\n") + open.statement + "\nVACUUM;\n";
+      CHECK(parse_migration_script("006_customer_phone.sql", text).problems ==
+            std::vector<std::string>{"006_customer_phone.sql:2: " + open.expected(2, "VACUUM")});
+    }
+  }
+}
+
+TEST_CASE("When the splitter cannot tell which opener is unterminated, the problem says 'probably' and names the other") {
+  SUBCASE("a parenthesis: another \"(\" of the statement may be the one missing its \")\"") {
+    CHECK(parse_migration_script("007_t.sql", "BEGIN;\nCREATE TABLE t (\n  a int,\n  b numeric(10, 2,\n  c int\n);\nCOMMIT;\n")
+              .problems == std::vector<std::string>{
+                               "007_t.sql:2: unbalanced parenthesis: probably the \"(\" opened on line 2 is never closed "
+                               "(or a \")\" is missing after a later \"(\", the last one on line 4; the splitter cannot "
+                               "tell which), so the COMMIT on line 7 is read as part of the statement"});
+  }
+  SUBCASE("a quote: an earlier one of the statement may be one too many") {
+    CHECK(parse_migration_script("007_t.sql", "INSERT INTO t VALUES ('it's');\nINSERT INTO t VALUES ('b');\nCOMMIT;\n")
+              .problems == std::vector<std::string>{
+                               "007_t.sql:2: unterminated quoted string: probably the ' opened on line 2 is never closed "
+                               "(or a ' before it in the statement, from line 1 on, is one too many; the splitter cannot "
+                               "tell which), so the COMMIT on line 3 is read as part of the string"});
+  }
+  SUBCASE("a comment: PostgreSQL comments nest, so a /* inside one needs a */ of its own") {
+    CHECK(parse_migration_script("007_t.sql", "/* old: /* x */\nSELECT 1;\nSELECT 2;\n").problems ==
+          std::vector<std::string>{"007_t.sql:1: unterminated /* comment: probably the /* opened on line 1 is never "
+                                   "closed (or the /* inside it on line 1 opens a nested comment, which PostgreSQL "
+                                   "allows, and needs a */ of its own; the splitter cannot tell which)"});
   }
 }

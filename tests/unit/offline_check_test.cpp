@@ -142,6 +142,22 @@ TEST_CASE("A symbolic link out of the directory and a non-UTF-8 name are finding
   fs::remove_all(root);
 }
 
+TEST_CASE("check names what a file leaves unterminated and where it opened, not the BEGIN whose COMMIT it swallows") {
+  const fs::path root = fs::temp_directory_path() / ("migrate-init-check-open-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root);
+  std::ofstream(root / "005_customers.sql") << "CREATE TABLE customers (id int);\n";
+  std::ofstream(root / "006_customer_phone.sql") << "BEGIN;\nALTER TABLE customers\n  ADD COLUMN phone text;\n"
+                                                    "CREATE INDEX customers_phone ON customers (phone;\nCOMMIT;\n";
+  const Run r = run(root, false);
+  CHECK(r.code == 5);
+  CHECK(r.out.find("006_customer_phone.sql:4: unbalanced parenthesis: the \"(\" opened on line 4 is never closed, so "
+                   "the COMMIT on line 5 is read as part of the statement\n") != std::string::npos);
+  CHECK(r.out.find("BEGIN with no COMMIT") == std::string::npos);
+  CHECK(r.out.find(": 1 finding") != std::string::npos);
+  fs::remove_all(root);
+}
+
 TEST_CASE("A missing directory is an error naming it, exit 1") {
   try {
     check_sql_dir(k_fixtures / "no-such-dir");

@@ -163,7 +163,7 @@ TEST_CASE("split_sql splits the tricky cases of the table") {
     CAPTURE(c.input);
     const SplitSql split = split_sql(c.input);
     CHECK(render(texts_of(split)) == render(c.expected));
-    CHECK_FALSE(split.error.has_value());
+    CHECK_FALSE(split.unterminated.has_value());
     CHECK_FALSE(split.meta_command_line.has_value());
     // Every text is the source at its offset, starting on its line.
     for (const auto& statement : split.statements) {
@@ -247,7 +247,7 @@ TEST_CASE("split_sql finds psql meta-commands") {
     const SplitSql split = split_sql("SELECT 1;\n\n\\set x 1\nSELECT 2;\n\\i file.sql\nSELECT 3;");
     CHECK(split.meta_command_line == std::optional<std::size_t>(3));
     CHECK(render(texts_of(split)) == render({"SELECT 1", "SELECT 2", "SELECT 3"}));
-    CHECK_FALSE(split.error.has_value());
+    CHECK_FALSE(split.unterminated.has_value());
   }
   SUBCASE("\\i on the first line") {
     const SplitSql split = split_sql("\\i other.sql\n");
@@ -257,7 +257,7 @@ TEST_CASE("split_sql finds psql meta-commands") {
   SUBCASE("its arguments are not SQL: an apostrophe opens no string") {
     const SplitSql split = split_sql("\\echo don't\nSELECT 1;");
     CHECK(split.meta_command_line == std::optional<std::size_t>(1));
-    CHECK_FALSE(split.error.has_value());
+    CHECK_FALSE(split.unterminated.has_value());
     CHECK(render(texts_of(split)) == render({"SELECT 1"}));
   }
   SUBCASE("backslashes in strings, identifiers, dollar quotes and comments are not meta-commands") {
@@ -268,51 +268,95 @@ TEST_CASE("split_sql finds psql meta-commands") {
   }
 }
 
+namespace {
+
+using Kind = SqlUnterminated::Kind;
+
+// What split_sql(sql) left open, as "kind opener line other swallowed@line", for one CHECK.
+std::string open_of(const std::string& sql) {
+  const SplitSql split = split_sql(sql);
+  if (!split.unterminated) return "nothing";
+  const SqlUnterminated& open = *split.unterminated;
+  const char* const kinds[] = {"parenthesis", "string", "identifier", "dollar", "comment"};
+  return std::string(kinds[static_cast<int>(open.kind)]) + " " + open.opener + " " + std::to_string(open.line) + " " +
+         (open.other_line ? std::to_string(*open.other_line) : "-") + " " +
+         (open.swallowed_word.empty() ? "-" : open.swallowed_word + "@" + std::to_string(open.swallowed_line));
+}
+
+} // namespace
+
 TEST_CASE("split_sql reports unterminated constructs where they start") {
   SUBCASE("quoted string: the text so far is the last statement") {
     const SplitSql split = split_sql("SELECT 1;\nSELECT 'abc;\nmore\n");
-    CHECK(split.error == std::optional<std::string>("unterminated quoted string"));
-    CHECK(split.error_line == std::optional<std::size_t>(2));
+    CHECK(open_of("SELECT 1;\nSELECT 'abc;\nmore\n") == "string ' 2 - MORE@3");
     CHECK(render(texts_of(split)) == render({"SELECT 1", "SELECT 'abc;\nmore"}));
   }
   SUBCASE("E string ending in an escaped quote") {
-    const SplitSql split = split_sql("SELECT E'abc\\'; SELECT 2;");
-    CHECK(split.error == std::optional<std::string>("unterminated quoted string"));
-    CHECK(split.error_line == std::optional<std::size_t>(1));
-    CHECK(split.statements.size() == 1);
+    CHECK(open_of("SELECT E'abc\\'; SELECT 2;") == "string ' 1 - SELECT@1");
+    CHECK(split_sql("SELECT E'abc\\'; SELECT 2;").statements.size() == 1);
   }
   SUBCASE("quoted identifier") {
     const SplitSql split = split_sql("\n\nSELECT \"abc;");
-    CHECK(split.error == std::optional<std::string>("unterminated quoted identifier"));
-    CHECK(split.error_line == std::optional<std::size_t>(3));
+    CHECK(open_of("\n\nSELECT \"abc;") == "identifier \" 3 - -");
     REQUIRE(split.statements.size() == 1);
     CHECK(split.statements[0].tokens.back().text == "abc;");
   }
   SUBCASE("dollar quote") {
     const SplitSql split = split_sql("SELECT 1;\nDO $$\nBEGIN;\n");
-    CHECK(split.error == std::optional<std::string>("unterminated dollar-quoted string"));
-    CHECK(split.error_line == std::optional<std::size_t>(2));
+    CHECK(open_of("SELECT 1;\nDO $$\nBEGIN;\n") == "dollar $$ 2 - -");
     CHECK(render(texts_of(split)) == render({"SELECT 1", "DO $$\nBEGIN;"}));
   }
   SUBCASE("dollar quote closed only with another tag case") {
-    const SplitSql split = split_sql("SELECT $a$ x $A$;");
-    CHECK(split.error == std::optional<std::string>("unterminated dollar-quoted string"));
-    CHECK(split.error_line == std::optional<std::size_t>(1));
+    CHECK(open_of("SELECT $a$ x $A$;") == "dollar $a$ 1 - -");
   }
-  SUBCASE("nested block comment closed only once") {
+  SUBCASE("nested block comment closed only once: the nested /* is the other suspect") {
     const SplitSql split = split_sql("SELECT 1;\n/* open /* nested */\nSELECT 2;\n");
-    CHECK(split.error == std::optional<std::string>("unterminated /* comment"));
-    CHECK(split.error_line == std::optional<std::size_t>(2));
+    CHECK(open_of("SELECT 1;\n/* open /* nested */\nSELECT 2;\n") == "comment /* 2 2 -");
     CHECK(render(texts_of(split)) == render({"SELECT 1"}));
   }
   SUBCASE("block comment inside a statement") {
-    const SplitSql split = split_sql("SELECT 1 /* open");
-    CHECK(split.error == std::optional<std::string>("unterminated /* comment"));
-    CHECK(render(texts_of(split)) == render({"SELECT 1 /* open"}));
+    CHECK(open_of("SELECT 1 /* open") == "comment /* 1 - -");
+    CHECK(render(texts_of(split_sql("SELECT 1 /* open"))) == render({"SELECT 1 /* open"}));
   }
   SUBCASE("complete input has no error") {
-    const SplitSql split = split_sql("SELECT 'a', \"b\", $$c$$ /* d */;");
-    CHECK_FALSE(split.error.has_value());
-    CHECK_FALSE(split.error_line.has_value());
+    CHECK(open_of("SELECT 'a', \"b\", $$c$$ /* d */;") == "nothing");
+    CHECK(open_of("SELECT (1;2); SELECT 3);SELECT 4") == "nothing"); // a stray ")" is no unterminated "("
   }
+}
+
+TEST_CASE("split_sql names an unclosed parenthesis, and the statement its ';' swallowed") {
+  SUBCASE("the only \"(\" of the statement: sure") {
+    CHECK(open_of("BEGIN;\nCREATE INDEX i ON t (a;\nCOMMIT;\n") == "parenthesis \"(\" 2 - COMMIT@3");
+  }
+  SUBCASE("a ';' inside parentheses that closed is not the one swallowed") {
+    CHECK(open_of("SELECT (a;b), (c;\nCOMMIT;") == "parenthesis \"(\" 1 - COMMIT@2");
+  }
+  SUBCASE("another \"(\" opened after the unclosed one: a guess, naming the last") {
+    CHECK(open_of("CREATE TABLE t (\n a int,\n b numeric(10, 2,\n c int\n);\nSELECT 1;") ==
+          "parenthesis \"(\" 1 3 SELECT@6");
+  }
+  SUBCASE("no ';' after it: nothing swallowed") {
+    CHECK(open_of("SELECT f(1") == "parenthesis \"(\" 1 - -");
+  }
+  SUBCASE("a quote left open inside it is what is named") {
+    CHECK(open_of("INSERT INTO t VALUES ('a);\nCOMMIT;") == "string ' 1 - COMMIT@2");
+  }
+}
+
+TEST_CASE("split_sql says when an earlier opener of the same kind in the statement may be the one at fault") {
+  CHECK(open_of("SELECT 'a';\nSELECT 'it's';\nSELECT 1;") == "string ' 2 2 SELECT@3");
+  CHECK(open_of("SELECT \"a\" , \"b;\nCOMMIT;") == "identifier \" 1 1 COMMIT@2");
+  CHECK(open_of("DO $f$ x $f$; DO $g$ y $g$;\nDO $f$ z $f$ $f$;\nEND;") == "dollar $f$ 2 2 -");
+  CHECK(open_of("DO $f$ x $f$;\nDO $g$ z;\nEND;") == "dollar $g$ 2 - -"); // another tag cannot pair with it
+}
+
+TEST_CASE("describe says what is open, where, what it swallowed, and 'probably' when unsure") {
+  CHECK(describe(*split_sql("BEGIN;\nCREATE INDEX i ON t (a;\nCOMMIT;\n").unterminated) ==
+        "unbalanced parenthesis: the \"(\" opened on line 2 is never closed, so the COMMIT on line 3 is read as part "
+        "of the statement");
+  CHECK(describe(*split_sql("SELECT \"a\" , \"b;").unterminated) ==
+        "unterminated quoted identifier: probably the \" opened on line 1 is never closed (or a \" before it in the "
+        "statement, from line 1 on, is one too many; the splitter cannot tell which)");
+  CHECK(describe(*split_sql("DO $b$ x;\nEND;").unterminated) ==
+        "unterminated dollar-quoted string: the $b$ opened on line 1 is never closed");
 }
