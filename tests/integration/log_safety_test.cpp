@@ -262,10 +262,9 @@ TEST_CASE("A password holding the user and database names: the start line shows 
     const std::string shown = "postgresql://" + role + ":****@127.0.0.1:" + std::to_string(shared_server().port()) + "/" + db;
     CHECK(result.err.find("connecting to " + shown) != std::string::npos);
     if (json) CHECK(result.err.find("\"database\":\"" + shown + "\"") != std::string::npos);
-    const bool quoted_masked = result.err.find("invalid input syntax for type integer: \\\"****\\\"") != std::string::npos ||
-                               result.err.find("invalid input syntax for type integer: \"****\"") != std::string::npos;
-    CHECK(quoted_masked);
-    for (const std::string& piece : {password, std::string("secret"), std::string("-secr"), std::string("et-1")}) {
+    CHECK(result.err.find("invalid input syntax for type integer: \\\"****\\\"") != std::string::npos ||
+          result.err.find("invalid input syntax for type integer: \"****\"") != std::string::npos);
+    for (const std::string piece : {password, std::string("secret"), std::string("-secr"), std::string("et-1")}) {
       CAPTURE(piece);
       CHECK(result.err.find(piece) == std::string::npos);
     }
