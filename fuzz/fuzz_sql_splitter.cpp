@@ -8,7 +8,7 @@
 //     - text is non-empty, with no leading or trailing whitespace
 //     - every statement has at least one token; the first starts on the statement's line,
 //       and token lines never decrease and never pass the line where the text ends
-//     - error and error_line come together; reported lines exist in the text
+//     - an unterminated opener names a line of the text, and describe() says something
 //   parse_migration_script
 //     - every up statement's text occurs in the file starting on the statement's line
 //     - the up and down sections are pieces of the file starting on their first_line
@@ -91,8 +91,14 @@ void check_split(std::string_view sql) {
     (void)migrate_init::needs_no_transaction(statement);
     (void)migrate_init::concurrent_index(statement);
   }
-  check(split.error.has_value() == split.error_line.has_value());
-  if (split.error_line) check(*split.error_line >= 1 && *split.error_line <= total_lines);
+  if (split.unterminated) {
+    const auto& open = *split.unterminated;
+    check(open.line >= 1 && open.line <= total_lines);
+    check(!open.opener.empty());
+    if (open.other_line) check(*open.other_line >= 1 && *open.other_line <= total_lines);
+    if (!open.swallowed_word.empty()) check(open.swallowed_line >= open.line && open.swallowed_line <= total_lines);
+    check(!migrate_init::describe(open).empty());
+  }
   if (split.meta_command_line) check(*split.meta_command_line >= 1 && *split.meta_command_line <= total_lines);
 }
 
