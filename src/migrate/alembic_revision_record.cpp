@@ -57,8 +57,7 @@ void record_revisions(pg::Connection& connection, const LedgerName& table, const
     edges.add_raw(revision.id, "[" + json_string_array(revision.down_revisions) + "," +
                                    json_string_array(revision.depends_on) + "]");
   }
-  connection.exec("BEGIN");
-  try {
+  pg::run_in_transaction(connection, [&] {
     prepare_revision_table(connection, table);
     connection.exec_params("INSERT INTO " + table.quoted() +
                                " (version_table, revision, down_revisions, depends_on)"
@@ -66,11 +65,7 @@ void record_revisions(pg::Connection& connection, const LedgerName& table, const
                                " ARRAY(SELECT json_array_elements_text(e.value -> 1)) FROM json_each($2::json) e"
                                " ON CONFLICT (version_table, revision) DO NOTHING",
                            {version_table, edges.str()});
-    connection.exec("COMMIT");
-  } catch (...) {
-    if (connection.in_transaction()) connection.exec("ROLLBACK");
-    throw;
-  }
+  });
 }
 
 } // namespace migrate_init

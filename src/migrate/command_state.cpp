@@ -123,8 +123,7 @@ RecordPlace record_place(pg::Connection& connection, const LedgerName& table, co
 
 void record_success(pg::Connection& connection, const LedgerName& table, const std::string& command,
                     const std::optional<std::string>& tenant, const std::string& digest, long long duration_ms) {
-  connection.exec("BEGIN");
-  try {
+  pg::run_in_transaction(connection, [&] {
     prepare_run_table(connection, table);
     connection.exec_params("INSERT INTO " + table.quoted() +
                                " (command, target_schema, files_digest, duration_ms, host)"
@@ -132,11 +131,7 @@ void record_success(pg::Connection& connection, const LedgerName& table, const s
                                " ON CONFLICT (command, target_schema) DO UPDATE SET files_digest = excluded.files_digest,"
                                " succeeded_at = now(), duration_ms = excluded.duration_ms, host = excluded.host",
                            {command, tenant, digest, std::to_string(duration_ms), host_name()});
-    connection.exec("COMMIT");
-  } catch (...) {
-    if (connection.in_transaction()) connection.exec("ROLLBACK");
-    throw;
-  }
+  });
 }
 
 } // namespace migrate_init

@@ -16,18 +16,13 @@ namespace {
 // applied without running it, all in one transaction.
 void record_baseline(MigrationContext& context, const std::string& baseline) {
   std::size_t recorded = 0;
-  context.connection.exec("BEGIN");
-  try {
+  pg::run_in_transaction(context.connection, [&] {
     for (const auto& migration : context.set.migrations) {
       if (compare_versions(migration.file.version, baseline) > 0) break;
       context.ledger.record_baseline(context.info, migration);
       ++recorded;
     }
-    context.connection.exec("COMMIT");
-  } catch (...) {
-    if (context.connection.in_transaction()) context.connection.exec("ROLLBACK");
-    throw;
-  }
+  });
   spdlog::info("baseline {}: recorded {} as applied without running them", baseline,
                counted(static_cast<long long>(recorded), "migration", "migrations"));
   context.reread();

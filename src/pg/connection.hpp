@@ -134,4 +134,18 @@ private:
   std::string m_activity;
 };
 
+// Runs `work` in one transaction on `connection`: COMMIT after it, ROLLBACK (if the
+// session is still in the transaction) when it throws, and the exception goes on.
+template <class Work>
+void run_in_transaction(Connection& connection, Work work) {
+  connection.exec("BEGIN");
+  try {
+    work();
+    connection.exec("COMMIT");
+  } catch (...) {
+    if (connection.in_transaction()) connection.exec("ROLLBACK");
+    throw;
+  }
+}
+
 } // namespace migrate_init::pg
