@@ -4,6 +4,7 @@
 // migrator records every start, what the migrator was given, and then becomes it (exec).
 #include "binary.hpp"
 #include "pg_server.hpp"
+#include "../support/process_state.hpp"
 
 #include <doctest/doctest.h>
 
@@ -77,7 +78,7 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 
 // The state letter and process group of a process from /proc/<pid>/stat; state 0 if it is gone.
 std::pair<char, long> process_state(const std::string& pid) {
-  const std::string stat = read_file("/proc/" + pid + "/stat");
+  const std::string stat = test_support::proc_stat(static_cast<pid_t>(std::stol(pid)));
   const auto close = stat.rfind(')');
   if (close == std::string::npos) return {0, 0};
   std::istringstream rest(stat.substr(close + 1));

@@ -2,6 +2,7 @@
 // found (issue 14), each class with a regression test.
 #include "binary.hpp"
 #include "pg_server.hpp"
+#include "../support/process_state.hpp"
 
 #include <doctest/doctest.h>
 
@@ -36,8 +37,8 @@ bool advisory_lock_held(const std::string& database) {
 
 // User plus system CPU time of a process, in clock ticks.
 long cpu_ticks(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string contents((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const std::string contents = test_support::proc_stat(pid);
+  if (contents.empty()) return 0;
   std::istringstream fields(contents.substr(contents.rfind(')') + 2));
   std::string field;
   long utime = 0, stime = 0;

@@ -4,6 +4,7 @@
 // old migrator (or of anything it started) commits after a new holder's migrator has
 // started, and the final state is one complete run.
 #include "common.hpp"
+#include "../support/process_state.hpp"
 
 #include <doctest/doctest.h>
 
@@ -89,10 +90,8 @@ struct CommandTrial {
     std::ifstream in(dir.path() / "records" / name);
     long pid = 0;
     if (!(in >> pid) || pid <= 0) return false;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    const auto close = text.rfind(')');
-    return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
+    const char state = test_support::process_state(static_cast<pid_t>(pid));
+    return state != '\0' && state != 'Z';
   }
   void create_tables() const {
     server.query(db, "CREATE TABLE IF NOT EXISTS steps (who text, step int, others_seen bigint);"

@@ -1,6 +1,7 @@
 #include "process/migrator_process.hpp"
 
 #include "process/signal_channel.hpp"
+#include "../support/process_state.hpp"
 
 #include <doctest/doctest.h>
 
@@ -62,10 +63,8 @@ std::vector<pid_t> read_pids(const TempPath& file) {
 // Gone: no such process, or a zombie nobody of ours has to reap (its new parent will).
 bool gone(pid_t pid) {
   if (kill(pid, 0) != 0) return errno == ESRCH;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  const auto close_paren = text.rfind(')');
-  return close_paren != std::string::npos && close_paren + 2 < text.size() && text[close_paren + 2] == 'Z';
+  const char state = test_support::process_state(pid);
+  return state == '\0' || state == 'Z';
 }
 
 bool all_gone_within(const std::vector<pid_t>& pids, std::chrono::milliseconds limit) {
