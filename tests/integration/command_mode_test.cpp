@@ -2,9 +2,7 @@
 // built binary under the lock, with the real tools from Debian's packages and npm. Each test
 // works on a private copy of a fixture in tests/fixtures; a wrapper script in front of the
 // migrator records every start, what the migrator was given, and then becomes it (exec).
-#include "binary.hpp"
-#include "pg_server.hpp"
-#include "../support/process_state.hpp"
+#include "command_project.hpp"
 
 #include <doctest/doctest.h>
 
@@ -24,159 +22,13 @@
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-using test::shared_server;
+using namespace test;
 
 namespace {
 
 const char* const k_alembic_head = "6f3d8b5a1e47"; // tests/fixtures/alembic_project: the revision after the merge
 const char* const k_flask_head = "9b52d1f4a3e6";
 const std::vector<std::string> k_alembic_upgrade{"/usr/bin/python3", "-m", "alembic", "upgrade", "head"};
-
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::string json_array(const std::vector<std::string>& words) {
-  std::string out = "[";
-  for (const auto& word : words) {
-    if (out.size() > 1) out += ",";
-    out += "\"";
-    for (const char c : word) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += "\"";
-  }
-  return out + "]";
-}
-
-fs::path fixture_source(const std::string& name) {
-  return test::example_migrations().parent_path() / "tests" / "fixtures" / name;
-}
-
-// Polls `condition` every 20 ms until it holds; false after `timeout`.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
-// The state letter and process group of a process from /proc/<pid>/stat; state 0 if it is gone.
-std::pair<char, long> process_state(const std::string& pid) {
-  const std::string stat = test_support::proc_stat(static_cast<pid_t>(std::stol(pid)));
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return {0, 0};
-  std::istringstream rest(stat.substr(close + 1));
-  char state = 0;
-  long parent = 0, group = 0;
-  rest >> state >> parent >> group;
-  return {state, group};
-}
-
-bool alive(long pid) {
-  const char state = process_state(std::to_string(pid)).first;
-  return state != 0 && state != 'Z' && state != 'X';
-}
-
-// Live (not zombie) processes in process group `group`.
-int live_in_group(long group) {
-  int live = 0;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return std::isdigit(c) != 0; })) continue;
-    const auto [state, process_group] = process_state(name);
-    live += state != 0 && state != 'Z' && state != 'X' && process_group == group;
-  }
-  return live;
-}
-
-// A private copy of a fixture, plus a records folder the wrapper writes to.
-class Project {
-public:
-  explicit Project(const std::string& fixture) : m_root(m_dir.path() / "project"), m_records(m_dir.path() / "records") {
-    const fs::path source = fixture_source(fixture);
-    REQUIRE_MESSAGE(fs::is_directory(source), "no fixture at " << source);
-    copy_tree(source, m_root);
-    if (fs::exists(source / "node_modules")) fs::create_directory_symlink(source / "node_modules", m_root / "node_modules");
-    fs::create_directories(m_records);
-    write_wrapper();
-  }
-
-  const fs::path& root() const { return m_root; }
-  fs::path migrations() const { return m_root / "migrations"; }
-  const fs::path& records() const { return m_records; }
-  std::string wrapper() const { return (m_records / "migrator.sh").string(); }
-
-  // The exec form (a JSON array) of `argv` run behind the wrapper.
-  std::string command(std::vector<std::string> argv) const {
-    argv.insert(argv.begin(), wrapper());
-    return json_array(argv);
-  }
-
-  // One line per migrator start: "<pid> <AUTO_MIGRATE_SCHEMA>".
-  std::vector<std::string> starts() const { return lines_of(read_file(m_records / "starts")); }
-  long first_migrator_pid() const {
-    const auto all = starts();
-    return all.empty() ? 0 : std::stol(all.front());
-  }
-  // The environment the migrator with this pid started with, one NAME=value a line.
-  std::vector<std::string> migrator_environment(long pid) const {
-    return lines_of(read_file(m_records / ("migrator.env." + std::to_string(pid))));
-  }
-  std::string migrator_stdin(long pid) const {
-    return read_file(m_records / ("migrator.stdin." + std::to_string(pid)));
-  }
-
-  void write(const std::string& relative, const std::string& contents) const {
-    std::ofstream(m_root / relative, std::ios::binary) << contents;
-  }
-  void remove(const std::string& relative) const { REQUIRE(fs::remove(m_root / relative)); }
-
-private:
-  static void copy_tree(const fs::path& from, const fs::path& to) {
-    fs::create_directories(to);
-    for (const auto& entry : fs::directory_iterator(from)) {
-      const std::string name = entry.path().filename().string();
-      if (name == "node_modules" || name == "__pycache__") continue;
-      if (entry.is_directory()) {
-        copy_tree(entry.path(), to / name);
-      } else {
-        fs::copy_file(entry.path(), to / name);
-      }
-    }
-  }
-
-  void write_wrapper() const {
-    const std::string records = m_records.string();
-    std::ofstream(wrapper()) << "#!/bin/sh\n"
-                             << "# Records this start and what it was given, then becomes the real migrator.\n"
-                             << "echo \"$$ ${AUTO_MIGRATE_SCHEMA:-}\" >> " << records << "/starts\n"
-                             << "env > " << records << "/migrator.env.$$\n"
-                             << "readlink /proc/self/fd/0 > " << records << "/migrator.stdin.$$\n"
-                             << "echo \"migrator sees DATABASE_URL=$DATABASE_URL\"\n"
-                             << "exec \"$@\"\n";
-    fs::permissions(wrapper(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
-  }
-
-  test::TempDir m_dir;
-  fs::path m_root;
-  fs::path m_records;
-};
 
 // Knex and pg come from npm (scripts/install-deps.sh --tests runs `npm ci` in the fixture).
 void require_node_modules() {
@@ -187,11 +39,6 @@ void require_node_modules() {
                                       "`npm ci` in tests/fixtures/knex_project)");
 }
 
-std::map<std::string, std::string> with(std::map<std::string, std::string> base,
-                                        const std::map<std::string, std::string>& extra) {
-  for (const auto& [name, value] : extra) base.insert_or_assign(name, value);
-  return base;
-}
 
 // The Alembic fixture: AUTO_MIGRATE_DIR is its script_location, the migrator `alembic upgrade head`.
 std::map<std::string, std::string> alembic_env(const Project& project, const std::string& db,
@@ -209,9 +56,6 @@ std::map<std::string, std::string> knex_env(const Project& project, const std::s
           {"AUTO_MIGRATE_COMMAND", project.command(migrator)}};
 }
 
-test::Invocation service(const Project& project, const std::map<std::string, std::string>& env) {
-  return test::Invocation({"--", "echo", "started"}, env, "", project.root());
-}
 
 std::string alembic_version(const std::string& db, const std::string& table = "alembic_version") {
   if (shared_server().scalar(db, "SELECT to_regclass('" + table + "') IS NULL") == "t") return "(no " + table + ")";
@@ -225,30 +69,6 @@ std::string sleeping_backends(const std::string& db) {
                                         "' AND state = 'active' AND query LIKE 'SELECT pg_sleep%'");
 }
 
-std::string migrator_sessions(const std::string& db) {
-  return shared_server().scalar(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db +
-                                        "' AND application_name LIKE 'migrate-init-migrator%'");
-}
-
-std::string advisory_locks(const std::string& db) {
-  return shared_server().scalar(db, "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
-                                    "WHERE l.locktype = 'advisory' AND d.datname = '" + db + "'");
-}
-
-bool lock_released(const std::string& db) {
-  return eventually([&] { return advisory_locks(db) == "0"; }, 1s);
-}
-
-// Any sign of a failure in a log: migrate-init's own error lines, a migrator's ERROR or traceback.
-bool logged_error(std::string log) {
-  std::transform(log.begin(), log.end(), log.begin(), [](unsigned char c) { return std::tolower(c); });
-  return contains(log, "error") || contains(log, "traceback") || contains(log, "fatal");
-}
-
-void check_no_password(const test::Outcome& outcome, const std::string& password = test::PgServer::k_password) {
-  CHECK_MESSAGE(!contains(outcome.err, password), outcome.err);
-  CHECK_MESSAGE(!contains(outcome.out, password), outcome.out);
-}
 
 // A revision after the fixture's head that fails: the table it alters does not exist.
 void add_failing_revision(const Project& project) {
