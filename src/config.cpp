@@ -92,6 +92,10 @@ constexpr std::array k_settings{
                 "command mode: the Alembic config whose script_location holds the revisions", false},
     SettingSpec{"alembic-version-table", "AUTO_MIGRATE_ALEMBIC_VERSION_TABLE", "alembic_version",
                 "command mode: Alembic's version table, optionally schema-qualified", false},
+    SettingSpec{"django-migrations", "AUTO_MIGRATE_DJANGO_MIGRATIONS", "none",
+                "command mode: a manifest of the Django migration graph (\"APP NAME\" a line), written where the "
+                "image is built; without it Django's migrator runs on every start",
+                false},
 };
 
 const SettingSpec* find_setting(std::string_view flag) {
@@ -397,6 +401,8 @@ void apply_setting(Config& config, const SettingSpec& spec, const RawSetting& ra
     config.alembic_ini = raw.text;
   } else if (flag == "alembic-version-table") {
     config.alembic_version_table = parse_ledger_name(raw.source, raw.text);
+  } else if (flag == "django-migrations") {
+    config.django_manifest = std::filesystem::path(raw.text);
   }
 }
 

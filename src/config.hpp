@@ -70,6 +70,7 @@ struct Config {
   bool fast_path = true;                      // skip the migrator when nothing is pending; false: always run it
   std::filesystem::path alembic_ini = "alembic.ini"; // where an Alembic project's script_location is read
   LedgerName alembic_version_table{std::nullopt, "alembic_version"};
+  std::optional<std::filesystem::path> django_manifest; // AUTO_MIGRATE_DJANGO_MIGRATIONS: Django's migration graph
   bool command_mode() const { return !migrate_command.empty(); }
 
   // The URL (and the setting it came from) that migrating connects with.

@@ -100,6 +100,19 @@ std::string counted(long long count, std::string_view singular, std::string_view
   return std::to_string(count) + " " + std::string(count == 1 ? singular : plural);
 }
 
+std::vector<std::string> command_words(const std::vector<std::string>& arguments) {
+  std::vector<std::string> words;
+  for (const auto& argument : arguments) {
+    std::size_t start = 0;
+    while ((start = argument.find_first_not_of(" \t\n", start)) != std::string::npos) {
+      const std::size_t end = argument.find_first_of(" \t\n", start);
+      words.push_back(argument.substr(start, end == std::string::npos ? std::string::npos : end - start));
+      start = end;
+    }
+  }
+  return words;
+}
+
 std::string joined(const std::vector<std::string>& items, std::string_view separator) {
   std::string text;
   for (std::size_t i = 0; i < items.size(); ++i) {

@@ -22,6 +22,11 @@ std::string escape_control_characters(std::string_view text);
 // "1 attempt", "2 attempts": a count with its noun, in the plural unless the count is 1.
 std::string counted(long long count, std::string_view singular, std::string_view plural);
 
+// The whitespace-separated words of every argument, in order: an argv's words, and those of
+// a shell command given as one string (no quoting understood: for recognising a tool's
+// name and options, not for running anything). Pure.
+std::vector<std::string> command_words(const std::vector<std::string>& arguments);
+
 // The items with `separator` between them: "a, b, c".
 std::string joined(const std::vector<std::string>& items, std::string_view separator = ", ");
 

@@ -5,6 +5,7 @@
 #include "log.hpp"
 #include "migrate/alembic_revision_record.hpp"
 #include "migrate/command_state.hpp"
+#include "migrate/django_project.hpp"
 #include "migrate/files_digest.hpp"
 #include "migrate/holder_note.hpp"
 #include "migrate/migrator_environment.hpp"
@@ -60,15 +61,7 @@ std::string failure_text(const MigratorResult& result) {
 // or "" when nothing says so. The words of a shell command are looked at as well. Pure but
 // for ALEMBIC_CONFIG.
 std::string other_alembic_config(const Config& config) {
-  std::vector<std::string> words;
-  for (const auto& arg : config.migrate_command) {
-    std::size_t start = 0;
-    while ((start = arg.find_first_not_of(" \t\n", start)) != std::string::npos) {
-      const std::size_t end = arg.find_first_of(" \t\n", start);
-      words.push_back(arg.substr(start, end == std::string::npos ? std::string::npos : end - start));
-      start = end;
-    }
-  }
+  const std::vector<std::string> words = command_words(config.migrate_command);
   // Alembic's own options come after the word `alembic` (a program, or `python -m alembic`);
   // the `-c` of `sh -c` is the shell's.
   std::size_t first = 0;
@@ -123,6 +116,8 @@ CommandEngine::CommandEngine(const Config& config, Session& session, const std::
       m_version_table(version_table_for(config.alembic_version_table, tenant)) {
   if (!config.fast_path) {
     m_no_fast_path = "AUTO_MIGRATE_FAST_PATH=off";
+  } else if (config.django_manifest) {
+    use_django_manifest();
   } else if (const auto project = alembic::find_project(config.migrations_dir, config.alembic_ini)) {
     m_graph = alembic::read_graph(*project);
     m_alembic_dirs = project->version_dirs;
@@ -133,6 +128,15 @@ CommandEngine::CommandEngine(const Config& config, Session& session, const std::
       m_graph->certain = false;
       m_graph->uncertain_reason = doubt;
     }
+  } else if (django::command_runs_migrate(config.migrate_command) ||
+             django::holds_django_migrations(config.migrations_dir)) {
+    // Django applies every installed app's migrations, site-packages' included: the files
+    // of one folder cannot say that nothing is pending.
+    m_no_fast_path = "Django applies the migrations of every installed app (the project's and those of the packages "
+                     "in site-packages), which the files in " + config.migrations_dir.string() +
+                     " (AUTO_MIGRATE_DIR) do not show; set AUTO_MIGRATE_DJANGO_MIGRATIONS to a manifest of them "
+                     "(README: Django)";
+    warn_once("the migrator runs on every start: " + m_no_fast_path);
   } else {
     m_files_digest = migration_files_digest(config.migrations_dir);
     if (!m_files_digest) {
@@ -142,17 +146,52 @@ CommandEngine::CommandEngine(const Config& config, Session& session, const std::
   }
 }
 
+void CommandEngine::use_django_manifest() {
+  const std::filesystem::path& file = *m_config.django_manifest;
+  try {
+    m_django = django::read_manifest(file);
+  } catch (const UsageError& e) {
+    throw UsageError(std::string("AUTO_MIGRATE_DJANGO_MIGRATIONS: ") + e.what());
+  }
+  // A manifest kept in the repository rather than written by the image build falls behind
+  // the files: the project's own migration files must all be in it.
+  const std::string manage_py = django::manage_py_of(m_config.migrate_command);
+  const std::filesystem::path root =
+      manage_py.empty() ? std::filesystem::path(".") : std::filesystem::path(manage_py).parent_path();
+  const auto missing = django::files_missing_from(*m_django, root.empty() ? std::filesystem::path(".") : root);
+  if (!missing.empty()) {
+    m_no_fast_path = file.string() + " (AUTO_MIGRATE_DJANGO_MIGRATIONS) names no migration " + missing.front() +
+                     (missing.size() > 1 ? " (and " + std::to_string(missing.size() - 1) + " more)" : "") +
+                     " of the project: probably written before these files; write it where the image is built "
+                     "(README: Django)";
+    warn_once("the migrator runs on every start: " + m_no_fast_path);
+    return;
+  }
+  m_files_digest = m_django->digest;
+}
+
+void CommandEngine::warn_once(const std::string& message) {
+  // One engine per tenant: said once a run, not once a schema.
+  static bool said = false;
+  if (!std::exchange(said, true)) log_event(spdlog::level::warn, "migrator.fast_path_off", message, {{"reason", message}});
+}
+
 std::string CommandEngine::up_to_date_detail() const {
   // Only asked once a fast path said "nothing pending": which one did.
   if (m_graph && m_ahead) {
     return "Alembic at " + joined(*m_rows) + ", ahead of this image's head " + joined(m_graph->heads);
   }
   if (m_graph) return "Alembic at head " + joined(m_graph->heads);
+  if (m_django && m_files_digest) return "the migrator's last success had the Django migrations of " + m_django->file.string();
   if (m_files_digest) return "the migrator's last success had these files";
   return "the migrator has nothing to do";
 }
 
-std::string CommandEngine::fast_path_kind() const { return m_graph ? "alembic" : m_files_digest ? "files" : "none"; }
+std::string CommandEngine::fast_path_kind() const {
+  if (m_graph) return "alembic";
+  if (!m_files_digest) return "none";
+  return m_django ? "django" : "files";
+}
 
 std::optional<std::string> CommandEngine::pending_reason() {
   if (!m_no_fast_path.empty()) return "no fast path: " + m_no_fast_path;
@@ -170,8 +209,9 @@ std::optional<std::string> CommandEngine::pending_reason() {
   const auto recorded = read_recorded_digest(m_session.connection, run_record_table(m_config.ledger),
                                              m_config.migrate_command_text, m_tenant);
   if (recorded && *recorded == *m_files_digest) return std::nullopt;
-  return recorded ? "the files in " + m_config.migrations_dir.string() + " changed since the migrator's last success"
-                  : "no success of this command is recorded yet";
+  if (!recorded) return "no success of this command is recorded yet";
+  if (m_django) return "the Django migrations in " + m_django->file.string() + " changed since the migrator's last success";
+  return "the files in " + m_config.migrations_dir.string() + " changed since the migrator's last success";
 }
 
 bool CommandEngine::up_to_date(MigrateOutcome& outcome) {

@@ -2,6 +2,7 @@
 
 #include "migrate/alembic_graph.hpp"
 #include "migrate/context.hpp"
+#include "migrate/django_project.hpp"
 #include "migrate/engine.hpp"
 #include "migrate/holder_note.hpp"
 #include "process/migrator_process.hpp"
@@ -17,7 +18,7 @@ namespace migrate_init {
 // starting it, so that a replica with nothing to do costs one query: for an Alembic
 // project, by comparing the heads of the revision files with alembic_version; for any
 // other command, by the record of its last success and the digest of the files it read
-// then (AUTO_MIGRATE_DIR). Whatever cannot be answered with certainty runs the migrator.
+// then (AUTO_MIGRATE_DIR; for Django, the manifest of its migration graph). Whatever cannot be answered with certainty runs the migrator.
 class CommandEngine : public MigrationEngine {
 public:
   // For the configured database, or one tenant schema (its lock, AUTO_MIGRATE_SCHEMA).
@@ -52,6 +53,11 @@ public:
 
 private:
   std::int64_t lock_key();
+  // AUTO_MIGRATE_DJANGO_MIGRATIONS: the fast path compares the manifest's migrations with
+  // those of the last success; none when the project has migration files it lacks.
+  void use_django_manifest();
+  // A warning said once per run however many tenants' engines find the same.
+  static void warn_once(const std::string& message);
   // Whether the migrator's sessions can get client_connection_check_interval: PostgreSQL
   // 14 or later, and a way to the server that takes the startup parameter `options`
   // (tried with a connection tagged `tag`); warns when it cannot.
@@ -76,7 +82,8 @@ private:
   std::optional<alembic::Graph> m_graph;        // an Alembic project's revisions
   std::vector<std::filesystem::path> m_alembic_dirs; // its script directory and version locations
   LedgerName m_version_table;                   // its version table, for this tenant
-  std::optional<std::string> m_files_digest;    // any other command: its files now
+  std::optional<std::string> m_files_digest;    // any other command: its files now (Django: its manifest's)
+  std::optional<django::Manifest> m_django;     // Django's migration graph, from AUTO_MIGRATE_DJANGO_MIGRATIONS
   std::string m_no_fast_path;                   // why neither can be used, when so
   std::optional<std::vector<std::string>> m_rows;
   // Where the fast path's table is or would be, and what it is about, before the wait.

@@ -577,6 +577,17 @@ TEST_CASE("Every JSON event carries exactly the fields README's event table list
     CHECK(result.err.find("\"event\":\"alembic.ahead\"") != std::string::npos);
     logs += result.err;
   }
+  {
+    // A Django command without a manifest of its migrations: no fast path, and a warning.
+    const std::string db = shared_server().create_database();
+    auto env = env_for(db, test::example_migrations());
+    env["AUTO_MIGRATE_COMMAND"] = ": python manage.py migrate";
+    env["AUTO_MIGRATE_LOG_FORMAT"] = "json";
+    const auto result = test::run({{"migrate"}, env});
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.find("\"event\":\"migrator.fast_path_off\"") != std::string::npos);
+    logs += result.err;
+  }
   test::TempDir work;
   const auto log_file = work.write("log.jsonl", logs);
   const std::string readme = (test::example_migrations().parent_path() / "README.md").string();

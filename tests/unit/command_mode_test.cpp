@@ -6,6 +6,7 @@
 #include "migrate/migrator_environment.hpp"
 
 #include "env_from.hpp"
+#include "scratch_dir.hpp"
 #include "usage_error.hpp"
 
 #include <doctest/doctest.h>
@@ -44,19 +45,7 @@ bool holds(const std::vector<std::string>& environment, const std::string& entry
   return std::find(environment.begin(), environment.end(), entry) != environment.end();
 }
 
-// A scratch directory, removed afterwards.
-struct ScratchDir {
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "digest-XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~ScratchDir() { std::filesystem::remove_all(path); }
-  void write(const std::string& name, const std::string& text) const {
-    std::filesystem::create_directories((path / name).parent_path());
-    std::ofstream(path / name, std::ios::binary) << text;
-  }
-  std::filesystem::path path;
-};
+using test::ScratchDir;
 
 } // namespace
 
