@@ -22,6 +22,7 @@ tests=(
   hyperfine
   docker.io docker-compose debootstrap # tests/containers: Docker Engine, docker-compose, Swarm
   python3-alembic python3-psycopg2 python3-flask-migrate # command mode: tests/fixtures/alembic_project, flask_app
+  python3-django                        # command mode: tests/fixtures/django_project
 )
 
 packages=("${build_and_demo[@]}")
