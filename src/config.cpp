@@ -111,7 +111,8 @@ po::options_description option_descriptions() {
       "json", "status, plan, verify, check: print JSON instead of a table")(
       "to", po::value<std::string>()->value_name("VERSION"), "rollback: undo every migration after VERSION")(
       "applied", "repair: mark the unfinished migration applied (you finished it by hand)")(
-      "retry", "repair: resume the unfinished migration at its failed statement");
+      "retry", "repair: resume the unfinished migration at its failed statement")(
+      "checksums", "repair: record the files' checksums in applied ledger rows that have none");
   for (const auto& spec : k_settings) {
     const std::string text = std::string(spec.meaning) + "\n  env " + spec.env + ", default " + spec.default_text;
     if (spec.is_boolean) {
@@ -159,7 +160,7 @@ void require_known_option(const std::string& word) {
   if (word.rfind("--", 0) == 0) {
     const std::string name = word.substr(2, word.find('=') == std::string::npos ? std::string::npos : word.find('=') - 2);
     known = find_setting(name) || name == "help" || name == "version" || name == "json" || name == "to" ||
-            name == "applied" || name == "retry";
+            name == "applied" || name == "retry" || name == "checksums";
   }
   if (!known) throw UsageError("unknown option " + quote_value(word) + " (see migrate-init --help)");
   // Boost's own words for `--wait=` are about where the value should have been.
@@ -442,7 +443,8 @@ Command command_for(const std::optional<std::string>& subcommand) {
   return Command::run;
 }
 
-// The subcommands' own arguments: repair VERSION --applied|--retry, rollback --to VERSION.
+// The subcommands' own arguments: repair VERSION --applied|--retry, repair --checksums,
+// rollback --to VERSION.
 void apply_subcommand_arguments(Config& config, const SplitArgs& split, const po::variables_map& flags) {
   config.json = flags.count("json") != 0;
   const std::string name = split.subcommand.value_or("run");
@@ -457,14 +459,20 @@ void apply_subcommand_arguments(Config& config, const SplitArgs& split, const po
   }
   config.repair_applied = flags.count("applied") != 0;
   config.repair_retry = flags.count("retry") != 0;
-  if ((config.repair_applied || config.repair_retry) && config.command != Command::repair) {
-    throw UsageError("--applied and --retry belong to repair");
+  config.repair_checksums = flags.count("checksums") != 0;
+  if ((config.repair_applied || config.repair_retry || config.repair_checksums) && config.command != Command::repair) {
+    throw UsageError("--applied, --retry and --checksums belong to repair");
   }
   if (config.command == Command::repair) {
-    if (split.positionals.size() != 1 || config.repair_applied == config.repair_retry) {
-      throw UsageError("use: migrate-init repair VERSION --applied, or migrate-init repair VERSION --retry");
+    const bool by_version = split.positionals.size() == 1 && config.repair_applied != config.repair_retry &&
+                            !config.repair_checksums;
+    const bool checksums = split.positionals.empty() && !config.repair_applied && !config.repair_retry &&
+                           config.repair_checksums;
+    if (!by_version && !checksums) {
+      throw UsageError("use: migrate-init repair VERSION --applied, migrate-init repair VERSION --retry, or "
+                       "migrate-init repair --checksums");
     }
-    config.repair_version = parse_version("repair VERSION", split.positionals[0]);
+    if (by_version) config.repair_version = parse_version("repair VERSION", split.positionals[0]);
   } else if (!split.positionals.empty()) {
     throw UsageError("'" + name + "' takes no argument " + quote_value(split.positionals[0]));
   }
@@ -556,7 +564,9 @@ std::string help_text() {
          "  migrate-init status [--json] [options]        list migrations: applied, pending, changed, unfinished\n"
          "  migrate-init plan [--json] [options]          what would run, changing nothing\n"
          "  migrate-init verify [--json] [options]        exit 0 if the database matches the files, else 5\n"
-         "  migrate-init repair VERSION --applied|--retry resolve an unfinished no-transaction migration\n"
+         "  migrate-init repair VERSION --applied|--retry resolve an unfinished migration, or record a file\n"
+         "                                                that ran outside migrate-init as applied (--applied)\n"
+         "  migrate-init repair --checksums               record the files' checksums in rows that have none\n"
          "  migrate-init rollback [--to VERSION]          run the down sections of the latest migrations\n"
          "  migrate-init check [--json] [options]         read the migrations offline: exit 5 on what would fail\n"
          "\n"
@@ -570,8 +580,9 @@ std::string help_text() {
          "Other options:\n"
          "  --json             status, plan, verify, check: print JSON\n"
          "  --to VERSION       rollback: undo every migration after VERSION (default: only the latest)\n"
-         "  --applied          repair: record the unfinished migration as applied (completed by hand)\n"
+         "  --applied          repair: record the unfinished (or pending) migration as applied, not run\n"
          "  --retry            repair: resume the unfinished migration at its failed statement\n"
+         "  --checksums        repair: record the files' checksums in applied rows that have none\n"
          "  -h, --help         print this help;  -V, --version  print the version\n"
          "\n"
          "Booleans take true/false, 1/0, yes/no, on/off; an empty variable counts as unset.\n"

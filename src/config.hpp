@@ -19,7 +19,7 @@ enum class Command {
   status,  // list every migration with its state
   plan,    // what would run, changing nothing
   verify,  // does the database match the files? changing nothing
-  repair,  // resolve an unfinished no-transaction migration
+  repair,  // resolve an unfinished migration, record one that ran elsewhere, or record missing checksums
   rollback, // run down sections of the latest migrations (development, emergencies)
   check,    // read the migrations, without a database: what would be refused (CI)
   help,
@@ -85,6 +85,7 @@ struct Config {
   std::optional<std::string> repair_version;  // repair VERSION
   bool repair_applied = false;                // repair --applied
   bool repair_retry = false;                  // repair --retry
+  bool repair_checksums = false;              // repair --checksums
   std::vector<std::string> service_command; // after `--`, exactly as given
 };
 

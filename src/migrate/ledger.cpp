@@ -296,6 +296,14 @@ std::string Ledger::literal(const std::optional<std::string>& value) {
   return value ? m_connection.escape_literal(*value) : std::string("NULL");
 }
 
+void Ledger::record_missing_checksum(const LedgerInfo& info, const std::string& version, const std::string& checksum) {
+  // An adopted row's version comes from its id when a psql-era file wrote the row later.
+  const std::string matches = info.has("id") ? fmt::format("coalesce(version, {}) = $2", k_version_from_id)
+                                             : std::string("version = $2");
+  m_connection.exec_params("UPDATE " + table_sql() + " SET checksum = $1 WHERE checksum IS NULL AND state = 'applied' "
+                           "AND " + matches, {checksum, version});
+}
+
 void Ledger::remove(const std::string& version) {
   m_connection.exec_params("DELETE FROM " + table_sql() + " WHERE version = $1", {version});
 }

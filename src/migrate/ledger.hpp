@@ -61,6 +61,9 @@ public:
   void record_error(const std::string& version, const std::string& error);
   // ...and as applied after its last statement (also `repair --applied`).
   void record_finished(const std::string& version, const std::string& checksum, std::optional<long long> execution_ms);
+  // Records `checksum` in an applied row that has none (`repair --checksums`); a row with a
+  // checksum is left as it is.
+  void record_missing_checksum(const LedgerInfo& info, const std::string& version, const std::string& checksum);
   // Removes a migration's row (rollback); call inside the rollback's transaction.
   void remove(const std::string& version);
 

@@ -36,6 +36,46 @@ std::vector<const LedgerRow*> rollback_targets(const std::vector<LedgerRow>& row
   return targets;
 }
 
+// `repair VERSION --applied` for a file with no ledger row: its changes are in the
+// database already (a psql-era file whose BEGIN..COMMIT committed, while the INSERT that
+// recorded it never ran), so it is recorded as applied, with its checksum, without running.
+int record_pending_as_applied(MigrationContext& context, const Migration& migration) {
+  pg::run_in_transaction(context.connection, [&] { context.ledger.record_baseline(context.info, migration); });
+  spdlog::info("recorded {} as applied without running it (checksum {})", migration.file.id(), migration.checksum);
+  return to_int(ExitCode::ok);
+}
+
+// `repair --checksums`: applied rows with no checksum (written by another tool, or by a
+// psql script before migrate-init adopted its ledger) get their file's checksum, so that
+// a later change to the file is caught. A recorded checksum is never overwritten.
+int record_missing_checksums(MigrationContext& context) {
+  std::vector<std::string> recorded, without_file;
+  pg::run_in_transaction(context.connection, [&] {
+    for (const auto& row : context.rows) {
+      if (!row.finished() || row.checksum) continue;
+      const std::string id = row.version + "_" + row.name;
+      const Migration* migration = context.find(row.version);
+      if (!migration) {
+        without_file.push_back(id);
+        continue;
+      }
+      context.ledger.record_missing_checksum(context.info, row.version, migration->checksum);
+      recorded.push_back(id);
+    }
+  });
+  if (!without_file.empty()) {
+    spdlog::warn("no file here for {}: {} no checksum", joined(without_file),
+                 without_file.size() == 1 ? "its row keeps" : "their rows keep");
+  }
+  if (recorded.empty()) {
+    if (without_file.empty()) spdlog::info("every applied migration has a checksum already; nothing to record");
+    return to_int(ExitCode::ok);
+  }
+  spdlog::info("recorded the checksums of {} that had none, from the files here: {}",
+               counted(static_cast<long long>(recorded.size()), "migration", "migrations"), joined(recorded));
+  return to_int(ExitCode::ok);
+}
+
 } // namespace
 
 int repair(const Config& config) {
@@ -44,8 +84,19 @@ int repair(const Config& config) {
   const auto lock = context.lock();
   context.info = context.ledger.ensure(context.info);
   context.reread();
+  if (config.repair_checksums) return record_missing_checksums(context);
   const LedgerRow* row = find_row(context.rows, *config.repair_version);
-  if (!row) throw UsageError("repair: the ledger has no migration with version " + *config.repair_version);
+  if (!row) {
+    const Migration* pending = context.find(*config.repair_version);
+    if (!pending) {
+      throw UsageError("repair: the ledger has no migration with version " + *config.repair_version +
+                       ", and no file in " + config.migrations_dir.string() + " has that version");
+    }
+    if (config.repair_applied) return record_pending_as_applied(context, *pending);
+    throw UsageError("repair --retry: " + pending->file.id() + " is pending, not unfinished: `migrate-init migrate` "
+                     "applies it (`migrate-init repair " + pending->file.version + " --applied` records it as "
+                     "applied without running it, if its changes are in the database already)");
+  }
   const std::string id = row->version + "_" + row->name;
   if (row->finished()) {
     spdlog::info("migration {} is already applied; nothing to repair", id);

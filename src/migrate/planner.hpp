@@ -40,6 +40,7 @@ struct StatusEntry {
   bool file_missing = false;             // recorded, but no file on disk
   const LedgerRow* row = nullptr;        // the ledger row, if any
   bool file_changed = false;             // the file's checksum differs from the ledger's
+  bool unchecked = false;                // applied, with its file here, but no checksum in its row
 };
 
 // Files and ledger rows merged in version order. Pure.

@@ -105,7 +105,35 @@ void refuse_plain_self_records(const MigrationContext& context, const Plan& plan
 SqlEngine::SqlEngine(const Config& config, Session& session, const std::optional<std::string>& tenant)
     : m_context(config, session, tenant ? LedgerName{*tenant, config.ledger.table} : config.ledger), m_tenant(tenant) {}
 
+void SqlEngine::note_baseline_not_recorded() {
+  const auto& baseline = m_context.config.baseline;
+  if (!baseline || m_context.rows.empty() || m_baseline_noted) return;
+  m_baseline_noted = true;
+  // The files up to the baseline that the ledger lacks: with none, the baseline is done.
+  std::vector<std::string> missing, versions;
+  for (std::size_t index : m_context.plan().pending) {
+    const Migration& migration = m_context.set.migrations[index];
+    if (compare_versions(migration.file.version, *baseline) > 0) break;
+    missing.push_back(migration.file.id());
+    versions.push_back(migration.file.version);
+  }
+  if (missing.empty()) {
+    spdlog::info("AUTO_MIGRATE_BASELINE={}: nothing to record, every file up to {} is in the ledger already (the "
+                 "setting can be removed)", *baseline, *baseline);
+    return;
+  }
+  spdlog::warn("AUTO_MIGRATE_BASELINE={} ignored: the ledger {} is not empty ({}), and a baseline is recorded only on "
+               "an empty ledger; {} {} no row: if {} ran outside migrate-init, record {} with `migrate-init repair {} "
+               "--applied` (otherwise {} as pending)",
+               *baseline, m_context.ledger.name().display(),
+               counted(static_cast<long long>(m_context.rows.size()), "row", "rows"), joined(missing),
+               missing.size() == 1 ? "has" : "have", missing.size() == 1 ? "it" : "they",
+               missing.size() == 1 ? "it" : "each", missing.size() == 1 ? versions.front() : "VERSION",
+               missing.size() == 1 ? "it runs" : "they run");
+}
+
 bool SqlEngine::up_to_date(MigrateOutcome& outcome) {
+  note_baseline_not_recorded();
   // An unfinished row may be another replica's no-transaction migration in progress: only
   // under the lock can it be told apart from one that stopped, so it takes the lock path.
   const bool baseline_due = m_context.config.baseline && m_context.rows.empty();
@@ -150,7 +178,11 @@ EngineWork SqlEngine::apply(MigrateOutcome& outcome) {
   if (!m_context.info.exists() && !config.baseline) warn_if_unledgered_tables(m_context, m_tenant);
   m_context.info = m_context.ledger.ensure(m_context.info, !m_context.info.exists() && files_keep_the_ledger(m_context));
   m_context.reread(); // another replica may have done the work while this one waited
-  if (config.baseline && m_context.rows.empty()) record_baseline(m_context, *config.baseline);
+  if (config.baseline && m_context.rows.empty()) {
+    record_baseline(m_context, *config.baseline);
+    m_baseline_noted = true;
+  }
+  note_baseline_not_recorded(); // another replica recorded it, or wrote rows, while this one waited
   const Plan plan = m_context.plan();
   enforce(m_context.check(plan));
   refuse_plain_self_records(m_context, plan);

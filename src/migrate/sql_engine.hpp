@@ -24,7 +24,11 @@ public:
   EngineWork apply(MigrateOutcome& outcome) override;
 
 private:
+  // AUTO_MIGRATE_BASELINE on a ledger that is not empty: says once why it is not recorded.
+  void note_baseline_not_recorded();
+
   MigrationContext m_context;
+  bool m_baseline_noted = false;
   std::optional<std::string> m_tenant;
 };
 

@@ -4,6 +4,7 @@
 #include "log.hpp"
 #include "migrate/command_report.hpp"
 #include "migrate/context.hpp"
+#include "text.hpp"
 
 #include <spdlog/fmt/fmt.h>
 
@@ -20,6 +21,7 @@ std::string applied_column(const StatusEntry& entry) {
   std::string text = entry.applied_at.value_or("pending");
   if (entry.file_changed) text += " (file changed since)";
   if (entry.file_missing) text += " (no file here)";
+  if (entry.unchecked) text += " (no checksum: changes cannot be detected)";
   return text;
 }
 
@@ -35,6 +37,9 @@ std::vector<StatusEntry> entries_of(const MigrationContext& context) {
     const Migration* file = entry.file_missing ? nullptr : context.find(entry.version);
     entry.file_changed = file && entry.row && entry.row->finished() && entry.row->checksum &&
                          *entry.row->checksum != file->checksum;
+    // A row with no checksum (another tool or a psql script wrote it): a change
+    // to its file cannot be detected.
+    entry.unchecked = file && entry.row && entry.row->finished() && !entry.row->checksum;
   }
   return entries;
 }
@@ -50,6 +55,7 @@ std::string status_json(const MigrationContext& context, const std::vector<Statu
     item.add("checksum", file ? std::optional(file->checksum) : std::nullopt);
     item.add("ledger_checksum", entry.row ? entry.row->checksum : std::nullopt);
     item.add("file_changed", entry.file_changed).add("file_missing", entry.file_missing);
+    item.add("unchecked", entry.unchecked);
     if (entry.row && !entry.row->finished()) {
       item.add("statements_done", static_cast<long long>(entry.row->statements_done));
       item.add("statements_total", static_cast<long long>(entry.row->statements_total));
@@ -173,12 +179,30 @@ LedgerReport verify_report(const MigrationContext& context) {
   for (std::size_t index : plan.pending) {
     safety.errors.push_back({ExitCode::refused, context.set.migrations[index].file.file_name + " is not applied"});
   }
+  const auto entries = entries_of(context);
+  std::vector<std::string> ids, versions;
+  for (const auto& entry : entries) {
+    if (!entry.unchecked) continue;
+    ids.push_back(entry.version + "_" + entry.name);
+    versions.push_back(entry.version);
+  }
+  if (!ids.empty()) {
+    safety.warnings.push_back(joined(ids) + " cannot be checked for changes: their ledger rows have no checksum "
+                              "(another tool or a psql script wrote them); if these files are the ones that "
+                              "were applied, `migrate-init repair --checksums` records their checksums");
+  }
   LedgerReport report;
   report.text = problems_text(safety);
-  if (safety.errors.empty()) {
-    report.text += "ok: the database matches the " + std::to_string(context.set.migrations.size()) + " migration files\n";
+  const std::string files = std::to_string(context.set.migrations.size());
+  if (safety.errors.empty() && ids.empty()) {
+    report.text += "ok: the database matches the " + files + " migration files\n";
+  } else if (safety.errors.empty()) {
+    report.text += "ok: every migration file is applied; " + std::to_string(ids.size()) + " of the " + files + " (" +
+                   joined(versions) + ") cannot be checked for changes\n";
   }
-  report.json.add("ok", safety.errors.empty()).add_raw("report", problems_json(safety));
+  report.json.add("ok", safety.errors.empty())
+      .add_raw("unchecked", json_string_array(versions))
+      .add_raw("report", problems_json(safety));
   report.code = safety.errors.empty() ? ExitCode::ok : ExitCode::refused;
   return report;
 }

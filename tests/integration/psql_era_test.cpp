@@ -213,3 +213,135 @@ TEST_CASE("A file with an unclosed parenthesis before its COMMIT is refused at s
   CHECK(result.err.find("BEGIN with no COMMIT") == std::string::npos);
   CHECK(shared_server().scalar(db, "SELECT to_regclass('customers') IS NULL") == "t"); // refused before 005 ran
 }
+
+namespace {
+
+// The fixture copied to a directory a test may edit.
+std::unique_ptr<test::TempDir> fixture_copy() {
+  auto dir = std::make_unique<test::TempDir>();
+  for (const auto& file : fixture_files()) std::filesystem::copy_file(file, dir->path() / file.filename());
+  return dir;
+}
+
+std::map<std::string, std::string> env_with_dir(const std::string& database, const test::TempDir& dir) {
+  return {{"DATABASE_URL", shared_server().url(database)}, {"AUTO_MIGRATE_DIR", dir.path().string()}};
+}
+
+} // namespace
+
+TEST_CASE("Committed but not recorded: repair VERSION --applied records a pending psql-era file with its checksum") {
+  // The old script died between 003's COMMIT and its self-recording INSERT.
+  const std::string db = shared_server().create_database();
+  apply_with_psql(db, 4);
+  shared_server().query(db, "DELETE FROM schema_migrations WHERE id = '003_order_state'");
+  REQUIRE(ids(db) == "000_migrations_ledger,001_users,002_orders");
+
+  // A baseline on such a non-empty ledger is not silently ignored: one warning says why,
+  // and what to run instead.
+  {
+    const std::string other = shared_server().create_database();
+    apply_with_psql(other, 4);
+    shared_server().query(other, "DELETE FROM schema_migrations WHERE id = '003_order_state'");
+    auto env = env_for(other);
+    env["AUTO_MIGRATE_BASELINE"] = "003";
+    const auto ignored = test::run({{"migrate"}, env});
+    INFO(ignored.err);
+    CHECK(ignored.exit_code == 0);
+    CHECK(test::count(ignored.err, "AUTO_MIGRATE_BASELINE") == 1);
+    CHECK(ignored.err.find("warning: AUTO_MIGRATE_BASELINE=003 ignored: the ledger schema_migrations is not empty "
+                           "(3 rows), and a baseline is recorded only on an empty ledger; 003_order_state has no "
+                           "row: if it ran outside migrate-init, record it with `migrate-init repair 003 --applied` "
+                           "(otherwise it runs as pending)\n") != std::string::npos);
+    CHECK(ids(other) == k_all_ids); // 003 ran again (it is idempotent), as the warning said
+    const auto done = test::run({{"migrate"}, env});
+    CHECK(done.err.find("info: AUTO_MIGRATE_BASELINE=003: nothing to record, every file up to 003 is in the ledger "
+                        "already (the setting can be removed)\n") != std::string::npos);
+    CHECK(done.err.find("warning") == std::string::npos);
+  }
+
+  const auto repaired = test::run({{"repair", "003", "--applied"}, env_for(db)});
+  INFO(repaired.err);
+  CHECK(repaired.exit_code == 0);
+  CHECK(repaired.err.find("info: recorded 003_order_state as applied without running it (checksum ") !=
+        std::string::npos);
+  CHECK(ids(db) == "000_migrations_ledger,001_users,002_orders,003_order_state");
+  const std::string file_checksum = [&] {
+    const auto status = test::run({{"status", "--json"}, env_for(db)});
+    const auto at = status.out.find("\"version\":\"003\"");
+    REQUIRE(at != std::string::npos);
+    const auto field = status.out.find("\"checksum\":\"", at);
+    REQUIRE(field != std::string::npos);
+    return status.out.substr(field + 12, 64);
+  }();
+  CHECK(shared_server().scalar(db, "SELECT checksum || ' ' || state FROM schema_migrations WHERE id = "
+                                   "'003_order_state'") == file_checksum + " applied");
+  CHECK(repaired.err.find(file_checksum) != std::string::npos);
+
+  const auto again = test::run({{"repair", "3", "--applied"}, env_for(db)});
+  CHECK(again.exit_code == 0);
+  CHECK(again.err.find("migration 003_order_state is already applied; nothing to repair") != std::string::npos);
+  const auto no_file = test::run({{"repair", "042", "--applied"}, env_for(db)});
+  CHECK(no_file.exit_code == 2);
+  CHECK(no_file.err.find("error: repair: the ledger has no migration with version 042, and no file in " +
+                         fixture().string() + " has that version\n") != std::string::npos);
+  const auto retry_pending = test::run({{"repair", "004", "--retry"}, env_for(db)});
+  CHECK(retry_pending.exit_code == 2);
+  CHECK(retry_pending.err.find("error: repair --retry: 004_orders_user_index is pending, not unfinished: "
+                               "`migrate-init migrate` applies it") != std::string::npos);
+
+  // 003 is not run again; the rest are applied.
+  const auto rest = test::run({{"migrate"}, env_for(db)});
+  INFO(rest.err);
+  CHECK(rest.exit_code == 0);
+  CHECK(rest.err.find("summary: applied 3 of 7 migrations (4 already applied)") != std::string::npos);
+  CHECK(ids(db) == k_all_ids);
+}
+
+TEST_CASE("Rows the psql script wrote have no checksum: verify and status name them; repair --checksums records them") {
+  const std::string db = shared_server().create_database();
+  apply_with_psql(db, 3); // 000, 001, 002: rows with no checksum
+  const auto dir = fixture_copy();
+  const auto env = env_with_dir(db, *dir);
+  REQUIRE(test::run({{"migrate"}, env}).exit_code == 0);
+
+  const auto verify = test::run({{"verify"}, env});
+  INFO(verify.out);
+  CHECK(verify.exit_code == 0);
+  CHECK(verify.out.find("ok: the database matches") == std::string::npos);
+  CHECK(verify.out.find("warning: 000_migrations_ledger, 001_users, 002_orders cannot be checked for changes: their "
+                        "ledger rows have no checksum") != std::string::npos);
+  CHECK(verify.out.find("`migrate-init repair --checksums`") != std::string::npos);
+  CHECK(verify.out.find("ok: every migration file is applied; 3 of the 7 (000, 001, 002) cannot be checked for "
+                        "changes\n") != std::string::npos);
+  const auto verify_json = test::run({{"verify", "--json"}, env});
+  CHECK(verify_json.out.find("\"unchecked\":[\"000\",\"001\",\"002\"]") != std::string::npos);
+
+  const auto status = test::run({{"status"}, env});
+  CHECK(test::count(status.out, "(no checksum: changes cannot be detected)") == 3);
+  const auto status_json = test::run({{"status", "--json"}, env});
+  CHECK(test::count(status_json.out, "\"unchecked\":true") == 3);
+  CHECK(test::count(status_json.out, "\"unchecked\":false") == 4);
+
+  // The files here are the ones the rows were applied from: record their checksums.
+  const auto recorded = test::run({{"repair", "--checksums"}, env});
+  INFO(recorded.err);
+  CHECK(recorded.exit_code == 0);
+  CHECK(recorded.err.find("info: recorded the checksums of 3 migrations that had none, from the files here: "
+                          "000_migrations_ledger, 001_users, 002_orders\n") != std::string::npos);
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM schema_migrations WHERE checksum IS NULL") == "0");
+  const auto clean = test::run({{"verify"}, env});
+  CHECK(clean.exit_code == 0);
+  CHECK(clean.out == "ok: the database matches the 7 migration files\n");
+
+  // An edit to historical file 001 is now caught, and repair --checksums never overwrites.
+  const std::string before = shared_server().scalar(db, "SELECT checksum FROM schema_migrations WHERE version = '001'");
+  std::ofstream(dir->path() / "001_users.sql", std::ios::app) << "ALTER TABLE users ADD COLUMN nickname text;\n";
+  const auto drift = test::run({{"verify"}, env});
+  CHECK(drift.exit_code == 5);
+  CHECK(drift.out.find("problem: 001_users.sql changed after it was applied") != std::string::npos);
+  const auto nothing = test::run({{"repair", "--checksums"}, env});
+  CHECK(nothing.exit_code == 0);
+  CHECK(nothing.err.find("info: every applied migration has a checksum already; nothing to record\n") !=
+        std::string::npos);
+  CHECK(shared_server().scalar(db, "SELECT checksum FROM schema_migrations WHERE version = '001'") == before);
+}

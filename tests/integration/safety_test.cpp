@@ -120,9 +120,12 @@ TEST_CASE("Baseline records the files up to VERSION without running them, once, 
   CHECK(s.versions() == "001:applied,002:applied,003:applied");
   CHECK(s.has_table("c"));
 
-  // Once: a later baseline setting on a non-empty ledger changes nothing.
+  // Once: a later baseline setting on a non-empty ledger records nothing, and says so.
   s.dir.write("004_d.sql", "CREATE TABLE d (id int);");
-  CHECK(s.run({"migrate"}, {{"AUTO_MIGRATE_BASELINE", "004"}}).exit_code == 0);
+  const auto later = s.run({"migrate"}, {{"AUTO_MIGRATE_BASELINE", "004"}});
+  CHECK(later.exit_code == 0);
+  CHECK(contains(later.err, "warning: AUTO_MIGRATE_BASELINE=004 ignored: the ledger schema_migrations is not empty (3 "
+                            "rows), and a baseline is recorded only on an empty ledger; 004_d has no row"));
   CHECK(s.has_table("d"));
 }
 
@@ -321,7 +324,7 @@ TEST_CASE("plan and verify change nothing; verify exits 5 until the database mat
   REQUIRE(s.run({"migrate"}).exit_code == 0);
   const auto verified = s.run({"verify", "--json"});
   CHECK(verified.exit_code == 0);
-  CHECK(verified.out == "{\"ok\":true,\"report\":{\"problems\":[],\"warnings\":[]}}\n");
+  CHECK(verified.out == "{\"ok\":true,\"unchecked\":[],\"report\":{\"problems\":[],\"warnings\":[]}}\n");
   const auto status = s.run({"status", "--json"});
   CHECK(contains(status.out, "\"state\":\"applied\""));
   CHECK(contains(status.out, "\"file_changed\":false"));
@@ -629,12 +632,13 @@ TEST_CASE("repair and rollback refuse bad targets without changing anything") {
     CHECK(contains(result.err, "error: repair: there is no ledger schema_migrations yet\n"));
     CHECK_FALSE(s.has_table("schema_migrations"));
   }
-  SUBCASE("repair of a version the ledger lacks: exit 2") {
+  SUBCASE("repair of a version the ledger and the files lack: exit 2") {
     s.dir.write("001_a.sql", "CREATE TABLE a (id int);");
     REQUIRE(s.run({"migrate"}).exit_code == 0);
     const auto result = s.run({"repair", "042", "--applied"});
     CHECK(result.exit_code == 2);
-    CHECK(contains(result.err, "error: repair: the ledger has no migration with version 042\n"));
+    CHECK(contains(result.err, "error: repair: the ledger has no migration with version 042, and no file in " +
+                                   s.dir.path().string() + " has that version\n"));
     CHECK(s.versions() == "001:applied");
   }
   SUBCASE("an unfinished migration whose file is gone") {

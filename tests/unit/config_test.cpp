@@ -240,7 +240,12 @@ TEST_CASE("parse_config rejects invalid command lines") {
     CHECK(usage_error_message({"repair", "7"}, k_no_env).find("use: migrate-init repair VERSION") == 0);
     CHECK(usage_error_message({"repair", "7", "--retry", "--applied"}, k_no_env).find("use:") == 0);
     CHECK(usage_error_message({"repair", "x7", "--retry"}, k_no_env).find("repair VERSION: \"x7\" is not") == 0);
-    CHECK(usage_error_message({"migrate", "--retry"}, k_no_env) == "--applied and --retry belong to repair");
+    CHECK(usage_error_message({"migrate", "--retry"}, k_no_env) == "--applied, --retry and --checksums belong to repair");
+    CHECK(usage_error_message({"verify", "--checksums"}, k_no_env) == "--applied, --retry and --checksums belong to repair");
+    CHECK(usage_error_message({"repair", "7", "--checksums"}, k_no_env) ==
+          "use: migrate-init repair VERSION --applied, migrate-init repair VERSION --retry, or migrate-init repair "
+          "--checksums");
+    CHECK(usage_error_message({"repair", "--checksums", "--applied"}, k_no_env).find("use:") == 0);
     CHECK(usage_error_message({"migrate", "--to", "3"}, k_no_env) == "--to belongs to rollback");
   }
   SUBCASE("run without a command") {
@@ -329,6 +334,9 @@ TEST_CASE("parse_config reads the arguments of repair and rollback, options afte
   CHECK(repair.repair_retry);
   CHECK_FALSE(repair.repair_applied);
   CHECK(repair.migrations_dir == "/m");
+  const Config checksums = parse_config({"repair", "--checksums"}, k_no_env);
+  CHECK(checksums.repair_checksums);
+  CHECK_FALSE(checksums.repair_version);
 
   const Config rollback = parse_config({"rollback", "--to", "3"}, k_no_env);
   CHECK(rollback.command == Command::rollback);
