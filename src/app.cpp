@@ -136,7 +136,11 @@ int migrate_then_run(const Config& config) {
     } catch (const Error& e) {
       if (config.fail_on_error) return refuse(summary, e, "failed", config.command_mode());
       spdlog::error("{}", e.what());
-      spdlog::warn("starting the service anyway (AUTO_MIGRATE_FAIL_ON_ERROR=false)");
+      // The default keeps the documented contract; the line must not read like a detail.
+      log_event(spdlog::level::err, "service.start_after_failure",
+                "MIGRATION FAILED, starting the service anyway, on a database this image did not migrate "
+                "(AUTO_MIGRATE_FAIL_ON_ERROR=false; set it to true to keep the service from starting)",
+                {{"reason", std::string(e.what())}});
       summary.outcome = "failed";
       summary.reason = e.what();
     }

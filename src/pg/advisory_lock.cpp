@@ -62,11 +62,19 @@ LockHolder find_lock_holder(Connection& connection, std::int64_t key) {
   const int pid = std::stoi(holder.value(0, 0));
   const bool same_role = holder.value(0, 5) == "t";
   if (holder.value(0, 4) == "t") {
-    return {pid, same_role, fmt::format("pid {} (another role's session: its details need pg_read_all_stats)", pid)};
+    return {pid, same_role, fmt::format("pid {} (another role's session: its details need pg_read_all_stats)", pid),
+            std::nullopt, ""};
   }
-  return {pid, same_role,
-          fmt::format("pid {} ({}, {}, connected {} s ago)", pid, holder.value(0, 1), holder.value(0, 2),
-                      holder.value(0, 3))};
+  LockHolder found{pid, same_role, "", Clock::now() - std::chrono::seconds(std::stoll(holder.value(0, 3))),
+                   holder.value(0, 1) + ", " + holder.value(0, 2)};
+  found.description = found.described_at(Clock::now());
+  return found;
+}
+
+std::string LockHolder::described_at(std::chrono::steady_clock::time_point now) const {
+  if (!connected_at) return description;
+  return fmt::format("pid {} ({}, connected {} s ago)", pid, who,
+                     std::chrono::duration_cast<std::chrono::seconds>(now - *connected_at).count());
 }
 
 std::string wake_channel(std::int64_t key) {
@@ -81,8 +89,9 @@ AdvisoryLock::AdvisoryLock(Connection& connection, std::int64_t key, millisecond
   // their next poll, and polling stays the fallback for a holder that vanished.
   // A failure here is usually the connection going away (server restart,
   // pg_terminate_backend): libpq's text alone does not say it was during the wait.
-  in_context(fmt::format("waiting for the migration lock (key {})", m_key),
-             [&] { wait_for_lock(started, timeout, still_needed); });
+  const std::string waiting = fmt::format("waiting for the migration lock (key {})", m_key);
+  const ActivityScope activity(m_connection, waiting); // a stop signal during its queries says so too
+  in_context(waiting, [&] { wait_for_lock(started, timeout, still_needed); });
 }
 
 void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout,
@@ -111,10 +120,11 @@ void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout
     }
     if (now >= next_wait_log) {
       const long long waited = std::chrono::duration_cast<milliseconds>(now - started).count();
+      const std::string held_by = holder.described_at(now);
       log_event(spdlog::level::info, "lock.waiting",
                 fmt::format("waiting for the migration lock (key {}) for {} s, held by {}", m_key, waited / 1000,
-                            holder.description.empty() ? "nobody now" : holder.description),
-                {{"key", static_cast<long long>(m_key)}, {"waited_ms", waited}, {"holder", holder.description}});
+                            held_by.empty() ? "nobody now" : held_by),
+                {{"key", static_cast<long long>(m_key)}, {"waited_ms", waited}, {"holder", held_by}});
       next_wait_log = now + k_wait_log_interval;
     }
     const auto poll_at = now + std::min(with_jitter(delay), std::chrono::duration_cast<milliseconds>(deadline - now));

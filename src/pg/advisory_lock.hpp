@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace migrate_init::pg {
@@ -53,7 +54,14 @@ private:
 struct LockHolder {
   int pid = 0;
   bool same_role = false;
-  std::string description;
+  std::string description; // as of the lookup
+  // When the session connected, on this process's steady clock, and its name and address;
+  // unset when its details are not shown to this role.
+  std::optional<std::chrono::steady_clock::time_point> connected_at;
+  std::string who;
+  // The description with the session's age counted to `now`: a lookup made a minute ago
+  // must not say "connected 0 s ago".
+  std::string described_at(std::chrono::steady_clock::time_point now) const;
 };
 LockHolder find_lock_holder(Connection& connection, std::int64_t key);
 

@@ -134,6 +134,22 @@ private:
   std::string m_activity;
 };
 
+// Names what `connection` is doing (Connection::set_activity) while it lives: a signal
+// that arrives during one of its queries is then said to have come while doing that, not
+// "while waiting for the database server". Restores no activity at the end.
+class ActivityScope {
+public:
+  ActivityScope(Connection& connection, std::string activity) : m_connection(connection) {
+    m_connection.set_activity(std::move(activity));
+  }
+  ~ActivityScope() { m_connection.set_activity(""); }
+  ActivityScope(const ActivityScope&) = delete;
+  ActivityScope& operator=(const ActivityScope&) = delete;
+
+private:
+  Connection& m_connection;
+};
+
 // Runs `work` in one transaction on `connection`: COMMIT after it, ROLLBACK (if the
 // session is still in the transaction) when it throws, and the exception goes on.
 template <class Work>

@@ -98,10 +98,25 @@ if wants images; then
     bash -c "docker run --rm --network host --entrypoint ldd 127.0.0.1:5999/migrate-init:test /usr/local/bin/migrate-init >'$logs/ldd.log' 2>&1 && grep -q libpq.so.5 '$logs/ldd.log' && ! grep -E 'libstdc|spdlog|fmt|boost' '$logs/ldd.log'"
   pg_start
   pg_sql "CREATE DATABASE single"
+  # Issue 20, item 1: the subcommands through the image's ENTRYPOINT, on a fresh database
+  # first: status, plan and verify change nothing (with "--" in the ENTRYPOINT, status
+  # migrated and then failed "command not found").
+  example() { docker run --rm --network host -e "DATABASE_URL=$(pg_url single)" 127.0.0.1:5999/migrate-init-example:test "$@"; }
+  status_lists_pending() { test "$(example status 2>>"$logs/run.log" | grep -c pending)" = 5; }
+  exits() { # exits CODE SUBCOMMAND: the subcommand through the image exits CODE
+    local code=0
+    example "${@:2}" >>"$logs/run.log" 2>&1 || code=$?
+    test "$code" = "$1"
+  }
+  check "docker run IMAGE status: lists the 5 migrations as pending" status_lists_pending
+  check "docker run IMAGE plan: exit 0" exits 0 plan
+  check "docker run IMAGE verify: exit 5 (pending files)" exits 5 verify
+  check "docker run IMAGE check: reads the files offline, exit 0" exits 0 check
+  check "... and none of them migrated" test "$(pg_sql "SELECT to_regclass('schema_migrations') IS NULL" single)" = t
   docker run -d --name ex-single --network host -e "DATABASE_URL=$(pg_url single)" 127.0.0.1:5999/migrate-init-example:test >/dev/null 2>>"$logs/run.log"
   check "docker run: the example migrates, then serves" wait_until 60 log_has ex-single "example service: serving"
   check "... as PID 1's child: migrate-init is PID 1" \
-    test "$(docker exec ex-single cat /proc/1/cmdline | tr '\0' ' ')" = "migrate-init -- /app/service.sh "
+    test "$(docker exec ex-single cat /proc/1/cmdline | tr '\0' ' ')" = "migrate-init /app/service.sh "
   check "every migration is recorded" test "$(pg_sql 'SELECT count(*) FROM schema_migrations' single)" = 5
   started=$(now_ms)
   docker stop ex-single >/dev/null

@@ -4,6 +4,11 @@
 
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
+#include <random>
+#include <thread>
+
 using namespace std::chrono_literals;
 using test::shared_server;
 
@@ -62,6 +67,54 @@ TEST_CASE("A lock held by another session ends a short lock wait in exit 3, nami
     CHECK(next.exit_code == 0);
     CHECK(next.out == "service-ran\n");
     CHECK(shared_server().scalar(db, "SELECT count(*) FROM schema_migrations") == "5");
+  }
+}
+
+// Issue 20, item 7: the repeated wait line said "connected 0 s ago" 12 s later (the holder
+// is looked up once a minute), and a stop signal that came during one of the wait's queries
+// said "while waiting for the database server".
+TEST_CASE("While waiting for the lock, each wait line counts the holder's age to its own moment, and a stop "
+          "signal at any moment of the wait is said to come while waiting for the lock") {
+  const std::string db = shared_server().create_database();
+  test::Session holder(shared_server(), db, "the-lock-holder");
+  holder.exec("SELECT pg_advisory_lock(778)");
+  const std::map<std::string, std::string> env{{"DATABASE_URL", shared_server().url(db)},
+                                               {"AUTO_MIGRATE_DIR", test::example_migrations().string()},
+                                               {"AUTO_MIGRATE_LOCK_KEY", "778"}};
+  SUBCASE("the holder's age") {
+    test::Running waiter({{"--", "echo", "service-ran"}, env});
+    // Two wait lines: at once, and 10 s later.
+    REQUIRE(waiter.wait_for_log("for 10 s, held by pid", 25s));
+    waiter.signal(SIGTERM);
+    const std::string log = waiter.wait(30s).err;
+    std::vector<long> ages;
+    for (std::size_t at = log.find("connected "); at != std::string::npos; at = log.find("connected ", at + 1)) {
+      ages.push_back(std::stol(log.substr(at + 10)));
+    }
+    REQUIRE(ages.size() >= 2);
+    INFO(log);
+    CHECK(ages[1] >= ages[0] + 9);
+  }
+  SUBCASE("a stop signal at random moments") {
+    // Each waiter polls and queries (try-lock, holder lookup) in turn; the signals fall at
+    // random moments of that. Invariant: every one ends 143, naming the lock wait.
+    std::mt19937 random{std::random_device{}()};
+    std::uniform_int_distribution<int> delay_ms(0, 1500);
+    std::vector<test::Running> waiters;
+    for (int i = 0; i < 8; ++i) waiters.emplace_back(test::Invocation({"--", "echo", "service-ran"}, env));
+    for (auto& waiter : waiters) REQUIRE(waiter.wait_for_log("waiting for the migration lock"));
+    for (auto& waiter : waiters) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
+      waiter.signal(SIGTERM);
+    }
+    for (auto& waiter : waiters) {
+      const auto outcome = waiter.wait(30s);
+      INFO(outcome.err);
+      CHECK(outcome.exit_code == 143);
+      CHECK(outcome.err.find("interrupted by SIGTERM while waiting for the migration lock (key 778)") !=
+            std::string::npos);
+      CHECK(outcome.err.find("waiting for the database server") == std::string::npos);
+    }
   }
 }
 

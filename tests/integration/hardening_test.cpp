@@ -578,6 +578,18 @@ TEST_CASE("Every JSON event carries exactly the fields README's event table list
     logs += result.err;
   }
   {
+    // A failed migration without AUTO_MIGRATE_FAIL_ON_ERROR: the service starts, loudly.
+    const std::string db = shared_server().create_database();
+    test::TempDir dir;
+    dir.write("001_bad.sql", "ALTER TABLE no_such_table ADD COLUMN x int;");
+    auto env = env_for(db, dir.path());
+    env["AUTO_MIGRATE_LOG_FORMAT"] = "json";
+    const auto result = test::run({{"--", "true"}, env});
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.find("\"event\":\"service.start_after_failure\"") != std::string::npos);
+    logs += result.err;
+  }
+  {
     // A Django command without a manifest of its migrations: no fast path, and a warning.
     const std::string db = shared_server().create_database();
     auto env = env_for(db, test::example_migrations());
