@@ -214,16 +214,14 @@ bool same_directory(const fs::path& a, const fs::path& b) {
 }
 
 // A location from the ini as Alembic resolves it: `package:path` is a package resource
-// (not followed here); a relative path is relative to the directory Alembic runs in,
-// trusted only when that is the ini's own directory.
-std::optional<fs::path> location(const std::string& text, const fs::path& ini_dir, std::string& uncertain) {
+// (not followed here); a relative path is relative to the directory Alembic runs in (not
+// to the ini's: only %(here)s is that), which is migrate-init's own working directory, the
+// one the migrator inherits, and the one `migrate-init check` runs in: read as it is.
+std::optional<fs::path> location(const std::string& text, std::string& uncertain) {
   const fs::path path(text);
   if (!path.is_absolute() && text.find(':') != std::string::npos) {
     if (uncertain.empty()) uncertain = "the location " + text + " is a package resource, which is not read here";
     return std::nullopt;
-  }
-  if (!path.is_absolute() && !same_directory(ini_dir, fs::current_path()) && uncertain.empty()) {
-    uncertain = "the location " + text + " is relative to the directory Alembic runs in, not to " + shown(ini_dir);
   }
   return path;
 }
@@ -293,7 +291,7 @@ void apply_ini(Project& project, const IniSection& ini, const fs::path& ini_path
   project.version_dirs.clear();
   if (const auto locations = option("version_locations"); locations && !locations->empty()) {
     for (const auto& text : split_locations(*locations, ini, uncertain)) {
-      if (auto path = location(text, ini_dir, uncertain)) project.version_dirs.push_back(*path);
+      if (auto path = location(text, uncertain)) project.version_dirs.push_back(*path);
     }
   } else {
     project.version_dirs.push_back(project.script_dir / "versions");
@@ -358,7 +356,7 @@ std::optional<fs::path> script_location(const IniSection& ini, const fs::path& i
     uncertain = "script_location uses an interpolation not read here";
     return std::nullopt;
   }
-  return location(*expanded, ini_dir, uncertain);
+  return location(*expanded, uncertain);
 }
 
 } // namespace

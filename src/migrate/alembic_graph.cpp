@@ -198,6 +198,39 @@ Doubt file_doubt(const fs::path& file, const std::string& why) {
   return {shown(file), why};
 }
 
+// Each head's own branch labels (Graph::head_labels): the ancestors of every head, through
+// down_revision, counted; the labels of those only one head has are that head's.
+std::map<std::string, std::vector<std::string>> own_labels(const std::vector<std::string>& heads, const Index& index) {
+  std::map<std::string, std::vector<std::string>> out;
+  if (heads.size() < 2) return out;
+  std::map<std::string, std::size_t> descendant_heads; // how many heads descend from a revision
+  std::vector<std::set<std::string>> ancestries;
+  for (const auto& head : heads) {
+    std::set<std::string> seen{head};
+    std::vector<std::string> pending{head};
+    while (!pending.empty()) {
+      const auto revision = index.by_id.find(pending.back());
+      pending.pop_back();
+      if (revision == index.by_id.end()) continue;
+      for (const auto& down : revision->second->down_revisions) {
+        if (seen.insert(down).second) pending.push_back(down);
+      }
+    }
+    for (const auto& id : seen) ++descendant_heads[id];
+    ancestries.push_back(std::move(seen));
+  }
+  for (std::size_t i = 0; i < heads.size(); ++i) {
+    auto& labels = out[heads[i]];
+    for (const auto& id : ancestries[i]) {
+      const auto revision = index.by_id.find(id);
+      if (descendant_heads[id] != 1 || revision == index.by_id.end()) continue;
+      labels.insert(labels.end(), revision->second->branch_labels.begin(), revision->second->branch_labels.end());
+    }
+    std::sort(labels.begin(), labels.end());
+  }
+  return out;
+}
+
 } // namespace
 
 Graph build_graph(std::vector<Revision> revisions) {
@@ -221,6 +254,7 @@ Graph build_graph(std::vector<Revision> revisions) {
     graph.heads.push_back(id);
     if (!depended_on.contains(id)) graph.version_heads.push_back(id);
   }
+  graph.head_labels = own_labels(graph.heads, index);
   graph.revisions = std::move(revisions);
   return graph;
 }

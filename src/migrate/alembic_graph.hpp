@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,12 @@ struct Graph {
   // The heads no revision names in depends_on either, sorted: what alembic_version holds
   // after `alembic upgrade heads` (a head another revision depends on is not kept as a row).
   std::vector<std::string> version_heads;
+  // With more than one head, each head's own branch labels: those of the revisions it
+  // descends from (itself included, through down_revision) that no other head descends
+  // from. A head with some is a deliberate branch (expand/contract, as OpenStack's
+  // projects keep them, each labelled from its root); one with none is accidental (two
+  // developers branched from one revision). Empty with one head.
+  std::map<std::string, std::vector<std::string>> head_labels;
   bool certain = true;
   std::string uncertain_reason;   // the first doubt, as "where: message"
   std::vector<Doubt> doubts;      // every doubt, in the order found
@@ -69,9 +76,10 @@ Graph read_graph(const Project& project);
 // ancestor of a head (through down_revision), and of a version head (through down_revision
 // and depends_on), so the database then holds every revision and `alembic upgrade heads`
 // is a no-op. Rows that are some other set (a branch behind) are not at heads.
-// With more than one head this still says true when the rows are those heads, although
-// `alembic upgrade head` (singular) fails on such a graph ("Multiple head revisions");
-// a caller that wants to report that checks graph.heads.size(). Rows naming a revision
+// With more than one head (deliberate branches, or an accidental fork) this says true when
+// the rows are those heads, which is what `alembic upgrade heads` leaves; `alembic upgrade
+// head` (singular) fails on such a graph ("Multiple head revisions"), which `migrate-init
+// check` reports. Rows naming a revision
 // the graph lacks (a newer image's database) are never at heads. Pure.
 bool database_at_heads(const Graph& graph, const std::vector<std::string>& version_rows);
 

@@ -26,19 +26,75 @@ std::string where_of(const alembic::Revision& revision) {
   return shown(revision.file) + ":" + std::to_string(revision.line);
 }
 
-// One finding per head of a graph with more than one. Only for an otherwise sound graph: a
-// dangling down_revision or an unreadable file makes heads of revisions that, fixed, are not.
-std::vector<CheckFinding> head_findings(const alembic::Graph& graph) {
+// Whether a migrator command upgrades to `head`, singular: `upgrade head` (alembic, or any
+// wrapper passing it on), or Flask-Migrate's `db upgrade` with no revision (its default).
+bool upgrades_to_head(const std::vector<std::string>& command) {
+  std::vector<std::string> words;
+  for (const auto& argument : command) {
+    std::istringstream split(argument);
+    for (std::string word; split >> word;) {
+      std::erase_if(word, [](char c) { return c == '\'' || c == '"'; });
+      words.push_back(std::move(word));
+    }
+  }
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (words[i] != "upgrade") continue;
+    if (i + 1 < words.size() && words[i + 1] == "head") return true;
+    const bool flask = i > 0 && words[i - 1] == "db";
+    if (flask && (i + 1 == words.size() || words[i + 1] == "&&" || words[i + 1] == ";")) return true;
+  }
+  return false;
+}
+
+// "expand (2a3b...), contract (4c5d...)": the deliberate heads by their own labels.
+std::string branches_of(const alembic::Graph& graph) {
+  std::vector<std::string> out;
+  for (const auto& head : graph.heads) {
+    const auto& labels = graph.head_labels.at(head);
+    if (!labels.empty()) out.push_back(joined(labels) + " (" + head + ")");
+  }
+  return joined(out);
+}
+
+// The findings of a graph with more than one head, only for an otherwise sound graph (a
+// dangling down_revision or an unreadable file makes heads of revisions that, fixed, are
+// not). A head with a branch label of its own (Graph::head_labels) is a deliberate branch:
+// no finding, unless `command` upgrades to `head`, singular, which fails on several heads.
+// One without is accidental: a finding for each, with the merge that joins it.
+std::vector<CheckFinding> head_findings(const alembic::Graph& graph, const std::vector<std::string>& command) {
   std::vector<CheckFinding> findings;
   if (graph.heads.size() < 2 || !graph.certain) return findings;
+  std::vector<std::string> accidental;
   for (const auto& head : graph.heads) {
+    if (graph.head_labels.at(head).empty()) accidental.push_back(head);
+  }
+  const std::string heads = std::to_string(graph.heads.size()) + " heads (" + joined(graph.heads) + ")";
+  for (const auto& head : accidental) {
     const auto revision = std::find_if(graph.revisions.begin(), graph.revisions.end(),
                                        [&](const auto& r) { return r.id == head; });
-    findings.push_back({where_of(*revision),
-                        "revision " + head + " is one of " + std::to_string(graph.heads.size()) + " heads (" +
-                            joined(graph.heads) +
-                            "): two developers branched from the same revision; join them with `alembic merge "
-                            "heads` (Flask-Migrate: `flask db merge heads`) and commit the merge revision"});
+    std::string message = "revision " + head + " is one of " + heads;
+    if (accidental.size() == graph.heads.size()) {
+      message += ": two developers branched from the same revision; join them with `alembic merge heads` "
+                 "(Flask-Migrate: `flask db merge heads`) and commit the merge revision";
+    } else {
+      std::string ids;
+      for (const auto& id : accidental) ids += " " + id;
+      message += ", and no branch label of its own makes it a deliberate branch as " + branches_of(graph) +
+                 " are: two developers branched from the same revision; " +
+                 (accidental.size() > 1 ? "join them with `alembic merge" + ids + "`"
+                                        : std::string("join it with the head of the branch it forked from (`alembic "
+                                                      "merge " + head + " <that head>`), or give it branch_labels "
+                                                      "if it is meant to be a branch")) +
+                 " (not `alembic merge heads`, which would join the deliberate branches too)";
+    }
+    findings.push_back({where_of(*revision), message});
+  }
+  if (accidental.empty() && upgrades_to_head(command)) {
+    findings.push_back({"AUTO_MIGRATE_COMMAND",
+                        printable(joined(command, " ")) + " upgrades to head, and the revision files have " + heads +
+                            ", deliberate branches " + branches_of(graph) +
+                            ": Alembic fails with \"Multiple head revisions\"; upgrade to all of them with "
+                            "`alembic upgrade heads` (Flask-Migrate: `flask db upgrade heads`)"});
   }
   return findings;
 }
@@ -159,10 +215,10 @@ void print_json(const Outcome& outcome) {
 
 } // namespace
 
-std::vector<CheckFinding> graph_findings(const alembic::Graph& graph) {
+std::vector<CheckFinding> graph_findings(const alembic::Graph& graph, const std::vector<std::string>& command) {
   std::vector<CheckFinding> findings;
   for (const auto& doubt : graph.doubts) findings.push_back({doubt.where, doubt.message});
-  const auto heads = head_findings(graph);
+  const auto heads = head_findings(graph, command);
   findings.insert(findings.end(), heads.begin(), heads.end());
   return findings;
 }
@@ -197,7 +253,7 @@ int run_check(const Config& config, bool json) {
   Outcome outcome;
   if (const auto project = alembic::find_project(config.migrations_dir, ini_path)) {
     const alembic::Graph graph = alembic::read_graph(*project);
-    outcome = {"alembic", graph_findings(graph), graph.heads,
+    outcome = {"alembic", graph_findings(graph, config.migrate_command), graph.heads,
                counted(static_cast<long long>(graph.revisions.size()), "revision", "revisions"), project->script_dir};
   } else {
     check_not_directory(config.migrations_dir);

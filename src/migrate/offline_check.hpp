@@ -20,12 +20,16 @@ struct CheckFinding {
 // An Alembic project's findings: a down_revision or depends_on that names no revision,
 // duplicate revision ids (both files), revision files whose values cannot be read, what
 // keeps the project's files from being found with certainty, and, when there is none of
-// those, more than one head (one finding per head, naming its file). Reads files.
+// those, more than one head: one finding per accidental head (one without a branch label
+// of its own, naming its file); deliberate branches (each head with its own branch label,
+// as expand/contract) are no finding. Reads files.
 std::vector<CheckFinding> check_alembic(const alembic::Project& project);
 
-// The same check from a graph already read: its doubts and, with more than one head, one
-// finding per head. Pure.
-std::vector<CheckFinding> graph_findings(const alembic::Graph& graph);
+// The same check from a graph already read: its doubts and the heads' findings, and, when
+// the heads are deliberate branches and `command` (the migrator's argv) upgrades to `head`
+// (singular: `upgrade head`, or Flask-Migrate's `db upgrade`), a finding that Alembic
+// fails on it and `upgrade heads` is the command. Pure.
+std::vector<CheckFinding> graph_findings(const alembic::Graph& graph, const std::vector<std::string>& command = {});
 
 // A .sql directory's findings: two files with one version, .sql files whose names are not
 // `<version>_<name>.sql` (never applied), migration names that are not UTF-8, symbolic

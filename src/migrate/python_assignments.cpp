@@ -302,12 +302,18 @@ std::string check_module_line(const LogicalLine& line, std::span<const std::stri
       return at + tokens[i].text + (line.indented ? " set in a module-level block" : " used in code Alembic runs");
     }
     if (is_one_of(tokens[i], k_dynamic)) return at + tokens[i].text + " at module level";
-    if (tokens[i].kind == PyToken::Kind::name && tokens[i].text == "import" && i + 1 < tokens.size() &&
-        is_op(tokens[i + 1], "*")) {
-      return at + "import * at module level";
-    }
   }
   return {};
+}
+
+// Whether a module-level line is `from x import *`: it binds whatever names x exports,
+// `names` among them perhaps, so only an assignment after it is certain.
+bool is_star_import(const LogicalLine& line) {
+  const auto& tokens = line.tokens;
+  for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
+    if (tokens[i].kind == PyToken::Kind::name && tokens[i].text == "import" && is_op(tokens[i + 1], "*")) return true;
+  }
+  return false;
 }
 
 // Whether a module-level line starts a def or class (or decorates one): the indented lines
@@ -327,7 +333,8 @@ std::optional<std::map<std::string, Assignment>> read_module_assignments(std::st
   auto lines = Lexer(text).run(uncertain_reason);
   if (!lines) return std::nullopt;
   Assignments found;
-  bool in_body = false; // inside a def or class: its names are not the module's
+  std::size_t star_line = 0; // the last module-level `from x import *`
+  bool in_body = false;      // inside a def or class: its names are not the module's
   for (const auto& line : *lines) {
     if (!line.indented) {
       in_body = starts_body(line);
@@ -341,9 +348,30 @@ std::optional<std::map<std::string, Assignment>> read_module_assignments(std::st
     } else if (in_body) {
       continue;
     }
+    if (is_star_import(line)) {
+      // Rebinds what was assigned before it; what is assigned after it is certain.
+      if (!found.empty()) {
+        const auto& [name, assignment] = *found.begin();
+        uncertain_reason = "line " + std::to_string(line.line) + ": import * after " + name + " (line " +
+                           std::to_string(assignment.line) + "), which it may rebind";
+        return std::nullopt;
+      }
+      star_line = line.line;
+      continue;
+    }
     if (std::string why = check_module_line(line, names, found); !why.empty()) {
       uncertain_reason = why;
       return std::nullopt;
+    }
+  }
+  if (star_line != 0) {
+    // A name assigned nowhere may be one the star import binds.
+    for (const auto name : names) {
+      if (!found.contains(std::string(name))) {
+        uncertain_reason = "line " + std::to_string(star_line) + ": import * may bind " + std::string(name) +
+                           ", which is not assigned after it";
+        return std::nullopt;
+      }
     }
   }
   return found;

@@ -31,7 +31,10 @@ struct Assignment {
 // by name; a name never assigned is absent. nullopt, with `uncertain_reason` set to
 // "line N: why", when the text does not tokenize, or one of `names` is assigned anything
 // but a literal, assigned twice, bound by a def or class, set in a module-level block or
-// used in module code, or module code could bind it unseen (globals(), exec, import *).
+// used in module code, or module code could bind it unseen (globals(), exec). A module-level
+// `from x import *` may bind any of `names`: an assignment after it is certain (only a later
+// star import could rebind it), one before it, or a name of `names` assigned nowhere when
+// there is one, is not.
 // Pure.
 std::optional<std::map<std::string, Assignment>> read_module_assignments(std::string_view text,
                                                                         std::span<const std::string_view> names,

@@ -179,6 +179,35 @@ TEST_CASE("Alembic found through ./alembic.ini's script_location, with no AUTO_M
   CHECK(project.starts().size() == 1);
 }
 
+TEST_CASE("conf/alembic.ini with a script_location relative to the working directory, run as `alembic -c "
+          "conf/alembic.ini`: the next start takes the fast path") {
+  const Project project("alembic_project");
+  fs::create_directories(project.root() / "h");
+  fs::create_directories(project.root() / "conf");
+  fs::rename(project.migrations(), project.root() / "h" / "migrations");
+  std::string ini = read_file(project.root() / "alembic.ini");
+  const auto at = ini.find("script_location = migrations");
+  REQUIRE(at != std::string::npos);
+  ini.replace(at, std::string("script_location = migrations").size(), "script_location = h/migrations");
+  project.write("conf/alembic.ini", ini);
+  fs::remove(project.root() / "alembic.ini");
+  const std::string db = shared_server().create_database();
+  auto env = with(alembic_env(project, db), {{"AUTO_MIGRATE_ALEMBIC_INI", "conf/alembic.ini"},
+                                             {"AUTO_MIGRATE_COMMAND", project.command({"/usr/bin/python3", "-m", "alembic", "-c",
+                                                                                       "conf/alembic.ini", "upgrade", "head"})}});
+  env.erase("AUTO_MIGRATE_DIR");
+  const auto first = test::run(service(project, env));
+  INFO(first.err);
+  CHECK(first.exit_code == 0);
+  CHECK(alembic_version(db) == k_alembic_head);
+  const auto second = test::run(service(project, env));
+  INFO(second.err);
+  CHECK(second.exit_code == 0);
+  CHECK(second.out == "started\n");
+  CHECK(contains(second.err, "database is up to date"));
+  CHECK(project.starts().size() == 1);
+}
+
 TEST_CASE("A schema-qualified AUTO_MIGRATE_ALEMBIC_VERSION_TABLE takes the fast path; JSON logs mark the "
           "migrator's lines") {
   const Project project("alembic_project");

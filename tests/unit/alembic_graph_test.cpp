@@ -165,7 +165,14 @@ TEST_CASE("A revision file that cannot be read with certainty is never certain")
   SUBCASE("a chained assignment") { uncertain("revision = x = 'a'\ndown_revision = None\n"); }
   SUBCASE("an augmented assignment") { uncertain("revision = 'a'\nrevision += 'b'\ndown_revision = None\n"); }
   SUBCASE("globals() at module level") { uncertain("revision = 'a'\ndown_revision = None\nglobals()['revision'] = 'b'\n"); }
-  SUBCASE("a star import") { uncertain("from ids import *\nrevision = 'a'\ndown_revision = None\n"); }
+  SUBCASE("a star import that may bind a name assigned nowhere") {
+    CHECK(uncertain("from ids import *\nrevision = 'a'\ndown_revision = None\n") ==
+          "line 1: import * may bind branch_labels, which is not assigned after it");
+  }
+  SUBCASE("a star import after an assignment, which it may rebind") {
+    CHECK(uncertain("revision = 'a'\ndown_revision = None\nbranch_labels = None\ndepends_on = None\n"
+                    "from sqlalchemy import *\n") == "line 5: import * after branch_labels (line 3), which it may rebind");
+  }
   SUBCASE("an imported name") { uncertain("from ids import revision\ndown_revision = None\n"); }
   SUBCASE("an escape in the id") { uncertain("revision = 'a\\x41'\ndown_revision = None\n"); }
   SUBCASE("a bytes id") { uncertain("revision = b'a'\ndown_revision = None\n"); }
@@ -176,6 +183,16 @@ TEST_CASE("A revision file that cannot be read with certainty is never certain")
   SUBCASE("a string that is never closed") { uncertain("revision = 'a'\ndown_revision = \"\"\"b\n"); }
   SUBCASE("a bracket that is never closed") { uncertain("revision = 'a'\ndown_revision = ('b',\n"); }
   SUBCASE("a function named revision") { uncertain("def revision():\n    pass\ndown_revision = None\n"); }
+}
+
+TEST_CASE("Assignments after a star import are read: only a later star import could rebind them") {
+  const Revision r = parsed("from alembic import op\nfrom sqlalchemy import *\ntry:\n    from geoalchemy2 import *\n"
+                            "except ImportError:\n    pass\n\n# revision identifiers, used by Alembic.\n"
+                            "revision = '4b7e2c9a1d03'\ndown_revision = '1a2b3c4d5e6f'\nbranch_labels = None\n"
+                            "depends_on = None\n\n\ndef upgrade():\n    from x import y\n    op.drop_table(Table('t'))\n");
+  CHECK(r.id == "4b7e2c9a1d03");
+  CHECK(r.down_revisions == Strings{"1a2b3c4d5e6f"});
+  CHECK(r.line == 9);
 }
 
 TEST_CASE("Heads are the revisions no other names as down_revision, sorted") {
@@ -467,12 +484,46 @@ TEST_CASE("Heads match what the real Alembic prints, through a branch, its merge
 TEST_CASE("The check fixtures' heads are the real Alembic's (needs python3-alembic)") {
   const fs::path fixtures = fs::path(MIGRATE_INIT_SOURCE_DIR) / "tests" / "fixtures" / "alembic_check";
   Scratch scratch;
-  for (const char* name : {"two_heads", "merged"}) {
+  for (const char* name : {"two_heads", "merged", "star_import"}) {
     CAPTURE(name);
     const fs::path ini = scratch.root / (std::string(name) + ".ini");
     std::ofstream(ini) << "[alembic]\nscript_location = " << (fixtures / name).string() << "\n";
     const auto project = find_project(fixtures / name, ini);
     REQUIRE(project);
     CHECK(read_graph(*project).heads == heads_printed(shell(scratch.root, std::string(k_alembic) + " -c " + ini.string() + " heads")));
+  }
+}
+
+TEST_CASE("A relative script_location is relative to the working directory, as Alembic reads it (needs python3-alembic)") {
+  // conf/alembic.ini says `script_location = h/migrations`; Alembic is run from the root as
+  // `alembic -c conf/alembic.ini`, and from conf/ it fails (conf/h/migrations does not exist).
+  const fs::path root = fs::path(MIGRATE_INIT_SOURCE_DIR) / "tests" / "fixtures" / "alembic_check" / "cwd_relative";
+  InDirectory here(root);
+  const auto project = find_project(root / "migrations", "conf/alembic.ini");
+  REQUIRE(project);
+  CHECK(project->uncertain_reason.empty());
+  CHECK(project->script_dir == fs::path("h/migrations"));
+  const Graph graph = read_graph(*project);
+  INFO(graph.uncertain_reason);
+  CHECK(graph.certain);
+  CHECK(graph.heads == Strings{"58bb42ec0a76"});
+  CHECK(graph.heads == heads_printed(shell(root, std::string(k_alembic) + " -c conf/alembic.ini heads")));
+}
+
+TEST_CASE("Deliberate expand/contract branches: the heads and branches are the real Alembic's (needs python3-alembic)") {
+  const fs::path fixture = fs::path(MIGRATE_INIT_SOURCE_DIR) / "tests" / "fixtures" / "alembic_check" / "expand_contract";
+  Scratch scratch;
+  const auto project = find_project(fixture, scratch.root / "none.ini");
+  REQUIRE(project);
+  const Graph graph = read_graph(*project);
+  INFO(graph.uncertain_reason);
+  CHECK(graph.certain);
+  const std::string alembic = std::string(k_alembic) + " -c " + (fixture / "alembic.ini").string();
+  CHECK(graph.heads == heads_printed(shell(scratch.root, alembic + " heads")));
+  // "599c6a226151 (expand) (effective head)": each head names its own branch label.
+  const std::string printed = shell(scratch.root, alembic + " heads");
+  for (const auto& [head, labels] : graph.head_labels) {
+    REQUIRE(labels.size() == 1);
+    CHECK(printed.find(head + " (" + labels[0] + ")") != std::string::npos);
   }
 }

@@ -78,8 +78,64 @@ TEST_CASE("Two heads are two findings, each naming its revision and file and sug
   CHECK(has(findings, "3c4d5e6f7081", "alembic merge heads"));
 }
 
+TEST_CASE("Deliberate expand/contract branches, each head with its own branch label, are no finding") {
+  const auto project = project_at("expand_contract");
+  const auto graph = alembic::read_graph(project);
+  INFO(graph.uncertain_reason);
+  REQUIRE(graph.certain);
+  CHECK(graph.heads == std::vector<std::string>{"4af11ca47297", "599c6a226151"});
+  CHECK(graph.head_labels.at("4af11ca47297") == std::vector<std::string>{"contract"});
+  CHECK(graph.head_labels.at("599c6a226151") == std::vector<std::string>{"expand"});
+  INFO(listed(graph_findings(graph)));
+  CHECK(graph_findings(graph).empty());
+  CHECK(graph_findings(graph, {"alembic", "upgrade", "heads"}).empty());
+  // alembic_version after `alembic upgrade heads`: both heads, or the contract head alone
+  // (it depends on the expand head); either is at heads. One branch behind is not.
+  CHECK(alembic::database_at_heads(graph, {"599c6a226151", "4af11ca47297"}));
+  CHECK(alembic::database_at_heads(graph, {"4af11ca47297"}));
+  CHECK_FALSE(alembic::database_at_heads(graph, {"599c6a226151", "30018084ec99"}));
+  SUBCASE("`upgrade head`, singular, fails on them: a finding that says `upgrade heads`") {
+    for (const auto& command : {std::vector<std::string>{"alembic", "upgrade", "head"},
+                                std::vector<std::string>{"/bin/sh", "-c", "flask db upgrade"}}) {
+      const auto findings = graph_findings(graph, command);
+      INFO(listed(findings));
+      REQUIRE(findings.size() == 1);
+      CHECK(has(findings, "AUTO_MIGRATE_COMMAND", "Multiple head revisions"));
+      CHECK(has(findings, "AUTO_MIGRATE_COMMAND", "`alembic upgrade heads`"));
+      CHECK(has(findings, "AUTO_MIGRATE_COMMAND", "contract (4af11ca47297), expand (599c6a226151)"));
+    }
+  }
+}
+
+TEST_CASE("A head without a branch label of its own beside labelled branches is accidental: merge it, not all heads") {
+  auto rev = [](std::string id, std::vector<std::string> down, std::vector<std::string> labels = {}) {
+    return alembic::Revision{id, std::move(down), std::move(labels), {}, fs::path("versions") / (id + ".py"), 10};
+  };
+  // Two developers branched from the expand branch's head e2.
+  const auto graph = alembic::build_graph({rev("kilo", {}), rev("e1", {"kilo"}, {"expand"}), rev("e2", {"e1"}),
+                                           rev("e3a", {"e2"}), rev("e3b", {"e2"}), rev("c1", {"kilo"}, {"contract"})});
+  REQUIRE(graph.heads == std::vector<std::string>{"c1", "e3a", "e3b"});
+  const auto findings = graph_findings(graph);
+  INFO(listed(findings));
+  REQUIRE(findings.size() == 2);
+  CHECK(has(findings, "e3a.py:10", "no branch label of its own"));
+  CHECK(has(findings, "e3b.py:10", "`alembic merge e3a e3b`"));
+  CHECK_FALSE(has(findings, "", "`alembic merge heads`"));
+}
+
 TEST_CASE("A merged graph has no findings") {
   const auto findings = check_alembic(project_at("merged"));
+  INFO(listed(findings));
+  CHECK(findings.empty());
+}
+
+TEST_CASE("A revision file with `from sqlalchemy import *` before its assignments is read: one head, no findings") {
+  const auto project = project_at("star_import");
+  const auto graph = alembic::read_graph(project);
+  INFO(graph.uncertain_reason);
+  CHECK(graph.certain);
+  CHECK(graph.heads == std::vector<std::string>{"7d0f3e5b8c21"});
+  const auto findings = graph_findings(graph);
   INFO(listed(findings));
   CHECK(findings.empty());
 }
