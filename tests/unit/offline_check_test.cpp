@@ -120,7 +120,9 @@ TEST_CASE("A head without a branch label of its own beside labelled branches is 
   REQUIRE(findings.size() == 2);
   CHECK(has(findings, "e3a.py:10", "no branch label of its own"));
   CHECK(has(findings, "e3b.py:10", "`alembic merge e3a e3b`"));
-  CHECK_FALSE(has(findings, "", "`alembic merge heads`"));
+  // Advises merging the accidental heads only, and warns off merging every head.
+  CHECK_FALSE(has(findings, "", "join them with `alembic merge heads`"));
+  CHECK(has(findings, "e3a.py:10", "(not `alembic merge heads`, which would join the deliberate branches too)"));
 }
 
 TEST_CASE("A merged graph has no findings") {
