@@ -496,7 +496,7 @@ TEST_CASE("Smaller wording: hidden lock holders, signals while applying, --json 
   }
 }
 
-TEST_CASE("Every JSON event carries exactly the fields README's event table lists") {
+TEST_CASE("Every JSON event carries exactly the fields the event table of docs/reference.md lists") {
   std::string logs;
   SUBCASE("") {} // one pass
   {
@@ -602,7 +602,7 @@ TEST_CASE("Every JSON event carries exactly the fields README's event table list
   }
   test::TempDir work;
   const auto log_file = work.write("log.jsonl", logs);
-  const std::string readme = (test::example_migrations().parent_path() / "README.md").string();
+  const std::string readme = (test::example_migrations().parent_path() / "docs" / "reference.md").string();
   const std::string check =
       "import json, re, sys\n"
       "table, rows = False, {}\n"
