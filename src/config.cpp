@@ -20,7 +20,7 @@ namespace po = boost::program_options;
 namespace migrate_init {
 namespace {
 
-// One row per setting: the single source for parsing, --help and the README table.
+// One row per setting: the single source for parsing, --help and the table in docs/reference.md.
 struct SettingSpec {
   const char* flag;    // long option name, without "--"
   const char* env;     // environment variable

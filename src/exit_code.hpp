@@ -3,7 +3,7 @@
 namespace migrate_init {
 
 // Every exit code migrate-init itself produces. Anything else is the service's own.
-// README.md documents the same table; keep them together.
+// docs/reference.md documents the same table; keep them together.
 enum class ExitCode : int {
   ok = 0,
   migration_failed = 1,     // a migration (or the migrations directory) failed

@@ -135,7 +135,7 @@ CommandEngine::CommandEngine(const Config& config, Session& session, const std::
     m_no_fast_path = "Django applies the migrations of every installed app (the project's and those of the packages "
                      "in site-packages), which the files in " + config.migrations_dir.string() +
                      " (AUTO_MIGRATE_DIR) do not show; set AUTO_MIGRATE_DJANGO_MIGRATIONS to a manifest of them "
-                     "(README: Django)";
+                     "(docs/command-mode.md: Django)";
     warn_once("the migrator runs on every start: " + m_no_fast_path);
   } else {
     m_files_digest = migration_files_digest(config.migrations_dir);
@@ -163,7 +163,7 @@ void CommandEngine::use_django_manifest() {
     m_no_fast_path = file.string() + " (AUTO_MIGRATE_DJANGO_MIGRATIONS) names no migration " + missing.front() +
                      (missing.size() > 1 ? " (and " + std::to_string(missing.size() - 1) + " more)" : "") +
                      " of the project: probably written before these files; write it where the image is built "
-                     "(README: Django)";
+                     "(docs/command-mode.md: Django)";
     warn_once("the migrator runs on every start: " + m_no_fast_path);
     return;
   }
@@ -264,7 +264,7 @@ bool CommandEngine::client_check_holds(const std::string& tag) const {
   log_event(spdlog::level::warn, "migrator.no_client_check",
             "the way to the server refuses the startup parameter options (" + refusal +
                 "; a pooler?): the migrator connects without client_connection_check_interval, so a statement of "
-                "a migrator killed mid-run goes on until the next lock holder cancels it (README: command mode behind "
+                "a migrator killed mid-run goes on until the next lock holder cancels it (docs/command-mode.md: behind "
                 "a pooler)",
             {{"reason", refusal}});
   return false;
