@@ -12,7 +12,8 @@
 //    it at least four bytes long (chosen by N), shows no piece of the password.
 // 2. The real path: forget_log_secrets(), validate_database_url(SETTING), which registers
 //    the passwords it reads and may refuse the setting, then the log's own redaction
-//    (redact_with_log_secrets) of its refusal, of "connecting to SETTING" when accepted, and
+//    (redact_with_log_secrets) of its refusal, of "connecting to " and migrate-init's rendering
+//    of SETTING when accepted (outside the rendering's plain parts: see check_start_line), and
 //    of connection errors quoting the host, port, database and user as libpq reads them:
 //    none shows a piece of the password. SETTING is A and B around the password, in one of
 //    these forms (the password raw, percent-encoded or escaped as the form needs):
@@ -174,13 +175,34 @@ std::vector<std::string> libpq_style_errors(const std::string& text) {
   return errors;
 }
 
+// The start line shows the plain parts of migrate-init's rendering of the setting (user,
+// hosts, database: not secret, README "Logs") even where they hold pieces of the password:
+// no piece is shown elsewhere, and the whole password nowhere.
+void check_start_line(const std::string& text, const std::string& password) {
+  const migrate_init::Rendering shown = migrate_init::pg::shown_url(text);
+  migrate_init::add_log_rendering(shown);
+  const std::string line = migrate_init::redact_with_log_secrets("connecting to " + shown.text);
+  check(line.find(password) == std::string::npos);
+  // The plain parts, in order, as the line shows them (one masked for a whole secret is
+  // not found where it was, and is looked for no further than the next).
+  std::string outside = line;
+  std::size_t cursor = 14;
+  for (const auto& [begin, end] : shown.plain) {
+    const std::size_t at = outside.find(shown.text.substr(begin, end - begin), cursor);
+    if (at == std::string::npos || end == begin) continue;
+    outside.replace(at, end - begin, end - begin, '\x01');
+    cursor = at + (end - begin);
+  }
+  check(!shows_piece(outside, password));
+}
+
 void check_setting(const std::string& text, const std::string& password) {
   if (text.empty() || text.find('\0') != std::string::npos) return;
   const std::vector<std::string> errors = libpq_style_errors(text);
   migrate_init::forget_log_secrets();
   try {
     migrate_init::pg::validate_database_url(text, "DATABASE_URL");
-    check(!shows_piece(migrate_init::redact_with_log_secrets("connecting to " + text), password));
+    check_start_line(text, password);
   } catch (const migrate_init::UsageError& e) {
     check(!shows_piece(migrate_init::redact_with_log_secrets(e.what()), password));
   }

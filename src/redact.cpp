@@ -53,6 +53,21 @@ std::vector<Span> whole_characters(std::string_view text, const std::vector<Span
   return out;
 }
 
+// `runs` without the parts that fall in `plain` (both sorted, not overlapping).
+std::vector<Span> without(const std::vector<Span>& runs, std::vector<Span> plain) {
+  std::sort(plain.begin(), plain.end());
+  std::vector<Span> out;
+  for (auto [begin, end] : runs) {
+    for (const auto& [plain_begin, plain_end] : plain) {
+      if (plain_end <= begin || plain_begin >= end) continue;
+      if (plain_begin > begin) out.emplace_back(begin, plain_begin);
+      begin = std::max(begin, plain_end);
+    }
+    if (begin < end) out.emplace_back(begin, end);
+  }
+  return out;
+}
+
 std::string masked(std::string_view text, const std::vector<Span>& spans) {
   std::string out;
   std::size_t copied = 0;
@@ -162,10 +177,40 @@ std::string redact_password_parameters(std::string_view text) {
 
 void KnownSecrets::add(std::string_view secret) {
   if (secret.size() < k_secret_piece_length) return;
+  m_whole.emplace_back(secret);
   for (std::size_t i = 0; i + k_secret_piece_length <= secret.size(); ++i) m_pieces.insert(piece_at(secret, i));
 }
 
-void KnownSecrets::clear() { m_pieces.clear(); }
+void KnownSecrets::add_rendering(Rendering rendering) { m_renderings.push_back(std::move(rendering)); }
+
+void KnownSecrets::clear() {
+  m_pieces.clear();
+  m_whole.clear();
+  m_renderings.clear();
+}
+
+bool KnownSecrets::holds_whole_secret(std::string_view text) const {
+  return std::any_of(m_whole.begin(), m_whole.end(),
+                     [&](const std::string& secret) { return text.find(secret) != std::string_view::npos; });
+}
+
+// The plain spans of each whole occurrence of a rendering in `text`. Only whole ones: the
+// same user name in free text (a libpq message quoting a misread password) is masked.
+std::vector<Span> KnownSecrets::plain_spans_in(std::string_view text) const {
+  std::vector<Span> plain;
+  for (const auto& rendering : m_renderings) {
+    if (rendering.text.empty()) continue;
+    for (std::size_t at = text.find(rendering.text); at != std::string_view::npos;
+         at = text.find(rendering.text, at + 1)) {
+      for (const auto& [begin, end] : rendering.plain) {
+        if (!holds_whole_secret(std::string_view(rendering.text).substr(begin, end - begin))) {
+          plain.emplace_back(at + begin, at + end);
+        }
+      }
+    }
+  }
+  return plain;
+}
 
 std::vector<Span> KnownSecrets::spans_in(std::string_view text) const {
   std::vector<Span> runs;
@@ -178,6 +223,7 @@ std::vector<Span> KnownSecrets::spans_in(std::string_view text) const {
       runs.emplace_back(i, i + k_secret_piece_length);
     }
   }
+  if (!m_renderings.empty()) runs = without(runs, plain_spans_in(text));
   std::erase_if(runs, [&](const Span& run) { return is_coincidence(text, run); });
   return whole_characters(text, runs);
 }

@@ -22,22 +22,39 @@ inline constexpr std::size_t k_secret_piece_length = 4;
 // A byte range [first, second) of a text.
 using Span = std::pair<std::size_t, std::size_t>;
 
+// A connection setting as migrate-init renders it from its own reading of it (the start
+// line, the JSON "database" field): its password already replaced by k_redacted, and the
+// parts that are not secret (user name, hosts, ports, database) as `plain` spans of `text`.
+struct Rendering {
+  std::string text;
+  std::vector<Span> plain;
+};
+
 // The passwords to hide, ready to be searched for: every piece of k_secret_piece_length
 // bytes of each of them, so that a fragment of a password is found wherever a message
 // cut it (a host name libpq took from a misread URL, a value after a backslash escape).
 class KnownSecrets {
 public:
   void add(std::string_view secret);
+  // Where `rendering.text` appears whole in a text, its plain spans are not searched for
+  // pieces of a secret: the user `teama` of a password `teama-secret-1` is shown. A plain
+  // span holding a whole secret (user and password alike) is searched all the same.
+  void add_rendering(Rendering rendering);
   void clear();
 
   // What to hide in `text`: each maximal run covered by pieces of a secret, widened to
   // whole UTF-8 characters; in order, not overlapping. A run of at most five ASCII letters
   // and digits inside a longer word ("nter" in "interrupted", for a password holding
-  // "hunter") is left: see redact.cpp.
+  // "hunter") is left: see redact.cpp. Nor are the plain spans of a rendering (above).
   std::vector<Span> spans_in(std::string_view text) const;
 
 private:
+  std::vector<Span> plain_spans_in(std::string_view text) const;
+  bool holds_whole_secret(std::string_view text) const;
+
   std::unordered_set<std::uint32_t> m_pieces;
+  std::vector<std::string> m_whole;
+  std::vector<Rendering> m_renderings;
 };
 
 // Hides credentials in free text: every piece of each known secret (above), the password

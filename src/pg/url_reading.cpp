@@ -261,7 +261,65 @@ std::optional<std::string> without_unexpected_character(std::string_view message
          " in URI (expected \":\" or \"/\")";
 }
 
+// ---- rendering ----
+
+void add_plain(Rendering& shown, std::string_view part) {
+  shown.plain.emplace_back(shown.text.size(), shown.text.size() + part.size());
+  shown.text += part;
+}
+
+Rendering shown_uri(std::string_view url, std::size_t scheme) {
+  const std::string_view rest = url.substr(scheme);
+  const std::size_t at = rest.rfind('@');
+  if (at != std::string_view::npos && rest.find_first_of("/?") < at) return {redact(url), {}};
+  Rendering shown{std::string(url.substr(0, scheme)), {}};
+  std::size_t host = 0;
+  if (at != std::string_view::npos) {
+    const std::size_t colon = rest.substr(0, at).find(':');
+    add_plain(shown, rest.substr(0, std::min(colon, at)));
+    if (colon != std::string_view::npos) shown.text += ":" + std::string(k_redacted);
+    shown.text += '@';
+    host = at + 1;
+  }
+  const std::size_t query = rest.find('?', host);
+  add_plain(shown, rest.substr(host, query - host));
+  if (query != std::string_view::npos) shown.text += redact(rest.substr(query));
+  return shown;
+}
+
+bool is_plain_keyword(std::string_view keyword) {
+  return keyword == "user" || keyword == "host" || keyword == "hostaddr" || keyword == "port" || keyword == "dbname";
+}
+
+// Words separated by single spaces, each `keyword=value` with no quote or backslash: read
+// one way only. Anything else is shown redacted, nothing plain.
+Rendering shown_conninfo(std::string_view text) {
+  Rendering fallback{redact(text), {}};
+  if (text.find_first_of("'\\\t\n\r\f\v") != std::string_view::npos) return fallback;
+  Rendering shown;
+  for (std::size_t pos = 0; pos <= text.size();) {
+    const std::size_t end = std::min(text.find(' ', pos), text.size());
+    const std::string_view word = text.substr(pos, end - pos);
+    const std::size_t equals = word.find('=');
+    if (equals == 0 || equals == std::string_view::npos) return fallback;
+    if (!shown.text.empty()) shown.text += ' ';
+    const std::string_view keyword = word.substr(0, equals);
+    shown.text += word.substr(0, equals + 1);
+    if (is_password_keyword(keyword)) shown.text += k_redacted;
+    else if (is_plain_keyword(keyword)) add_plain(shown, word.substr(equals + 1));
+    else shown.text += word.substr(equals + 1);
+    pos = end + 1;
+  }
+  return shown;
+}
+
 } // namespace
+
+Rendering shown_url(std::string_view url) {
+  if (url.empty()) return {};
+  if (const std::size_t scheme = scheme_length(url)) return shown_uri(url, scheme);
+  return shown_conninfo(url);
+}
 
 UrlReading read_url(std::string_view url, const std::vector<std::string>& keywords) {
   UrlReading reading;

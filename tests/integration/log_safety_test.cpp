@@ -238,3 +238,35 @@ TEST_CASE("A URL libpq cannot parse is refused without quoting any piece of it t
     }
   }
 }
+
+// Issue 20, item 5: a password holding the user and database names hid them in every start
+// line ("postgresql://****:****@127.0.0.1:55432/****"). The start line shows them; what the
+// server quotes of the password is still masked.
+TEST_CASE("A password holding the user and database names: the start line shows them, the password stays masked") {
+  const std::string db = shared_server().create_database();
+  const std::string role = role_with_password(db, "PLACEHOLDER");
+  const std::string password = role + "-secret-1"; // the role is "r_" + db: both names in it
+  shared_server().query(db, "ALTER ROLE " + role + " PASSWORD '" + password + "'");
+  test::TempDir dir;
+  dir.write("001_a.sql", "CREATE TABLE a (id int);\n");
+  dir.write("002_quotes_it.sql", "SELECT '" + password + "'::int;\n"); // the server quotes it back
+  const std::string url = "postgresql://" + role + ":" + password + "@127.0.0.1:" +
+                          std::to_string(shared_server().port()) + "/" + db;
+  for (const bool json : {false, true}) {
+    CAPTURE(json);
+    std::map<std::string, std::string> env{{"DATABASE_URL", url}, {"AUTO_MIGRATE_DIR", dir.path().string()}};
+    if (json) env["AUTO_MIGRATE_LOG_FORMAT"] = "json";
+    const auto result = test::run({{"migrate"}, env});
+    CAPTURE(result.err);
+    CHECK(result.exit_code == 1); // 001 applied, 002 failed: so it did connect
+    const std::string shown = "postgresql://" + role + ":****@127.0.0.1:" + std::to_string(shared_server().port()) + "/" + db;
+    CHECK(result.err.find("connecting to " + shown) != std::string::npos);
+    if (json) CHECK(result.err.find("\"database\":\"" + shown + "\"") != std::string::npos);
+    CHECK(result.err.find("invalid input syntax for type integer: \\\"****\\\"") != std::string::npos ||
+          result.err.find("invalid input syntax for type integer: \"****\"") != std::string::npos);
+    for (const std::string piece : {password, std::string("secret"), std::string("-secr"), std::string("et-1")}) {
+      CAPTURE(piece);
+      CHECK(result.err.find(piece) == std::string::npos);
+    }
+  }
+}

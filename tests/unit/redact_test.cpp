@@ -203,3 +203,25 @@ TEST_CASE("uri_passwords finds each URI's password as written, percent-encoding 
   CHECK(uri_passwords("postgresql://app:@db/app").empty()); // an empty password hides nothing
   CHECK(uri_passwords("password=abc host=db").empty());     // conninfo: redact() covers it
 }
+
+// Issue 20, item 5: with the password "teama-secret-1", the user "teama" and the database
+// "teama_dirty" were masked in migrate-init's own rendering of the URL.
+TEST_CASE("A rendering's plain parts are shown whole where it appears whole; pieces of the password elsewhere are not") {
+  const std::string shown = "postgresql://teama:****@127.0.0.1:55432/teama_dirty";
+  KnownSecrets secrets;
+  secrets.add("teama-secret-1");
+  CHECK(redact("connecting to " + shown, secrets) == "connecting to postgresql://****:****@127.0.0.1:55432/****_dirty");
+  secrets.add_rendering({shown, {{13, 18}, {24, shown.size()}}});
+  CHECK(redact("connecting to " + shown + "; done", secrets) == "connecting to " + shown + "; done");
+  SUBCASE("free text still masks every piece of the password, and the names alone") {
+    CHECK(redact("ERROR: \"teama-secret-1\" and teama_dirty", secrets) == "ERROR: \"****\" and ****_dirty");
+    CHECK(redact("a piece: secret-1, and postgresql://teama:teama-secret-1@h/teama_dirty", secrets) ==
+          "a piece: ****, and postgresql://****:****@h/****_dirty");
+  }
+  SUBCASE("a plain part holding a whole password is masked all the same") {
+    KnownSecrets same;
+    same.add("teama");
+    same.add_rendering({"postgresql://teama:****@h/teama_dirty", {{13, 18}, {24, 37}}});
+    CHECK(redact("postgresql://teama:****@h/teama_dirty", same) == "postgresql://****:****@h/****_dirty");
+  }
+}

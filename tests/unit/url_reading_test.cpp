@@ -225,3 +225,60 @@ TEST_CASE("validate_database_url does not register whole URLs: their pieces woul
         "connecting to postgresql://other@db/app; applied 3 migrations");
   CHECK(redact_with_log_secrets("leaked Xy7-Qz9w and a piece: 7-Qz9") == "leaked **** and a piece: ****");
 }
+
+// Issue 20, item 5: migrate-init's rendering of a setting masks the password field only.
+TEST_CASE("shown_url masks the password only and marks the user, hosts, ports and database plain") {
+  const auto plain_parts = [](const Rendering& shown) {
+    std::vector<std::string> parts;
+    for (const auto& [begin, end] : shown.plain) parts.push_back(shown.text.substr(begin, end - begin));
+    return parts;
+  };
+  using Parts = std::vector<std::string>;
+  SUBCASE("a URI") {
+    const Rendering shown = pg::shown_url("postgresql://teama:teama-secret-1@127.0.0.1:55432/teama_dirty");
+    CHECK(shown.text == "postgresql://teama:****@127.0.0.1:55432/teama_dirty");
+    CHECK(plain_parts(shown) == Parts{"teama", "127.0.0.1:55432/teama_dirty"});
+  }
+  SUBCASE("a URI's query string is not plain, its password is masked") {
+    const Rendering shown = pg::shown_url("postgres://u@h1,h2:5433/d?sslmode=require&password=teama-x");
+    CHECK(shown.text == "postgres://u@h1,h2:5433/d?sslmode=require&password=****");
+    CHECK(plain_parts(shown) == Parts{"u", "h1,h2:5433/d"});
+  }
+  SUBCASE("a URI without user") {
+    CHECK(plain_parts(pg::shown_url("postgresql://db/app")) == Parts{"db/app"});
+  }
+  SUBCASE("a URI read two ways shows nothing plain") {
+    const Rendering shown = pg::shown_url("postgresql://u:pa/ss@h/d");
+    CHECK(shown.text == "postgresql://u:****@h/d");
+    CHECK(shown.plain.empty());
+    CHECK(pg::shown_url("postgresql://u@h/d?password=a@b").plain.empty());
+  }
+  SUBCASE("a conninfo") {
+    const Rendering shown = pg::shown_url("host=127.0.0.1 port=5432 user=teama password=teama-secret-1 dbname=teama_dirty sslmode=prefer");
+    CHECK(shown.text == "host=127.0.0.1 port=5432 user=teama password=**** dbname=teama_dirty sslmode=prefer");
+    CHECK(plain_parts(shown) == Parts{"127.0.0.1", "5432", "teama", "teama_dirty"});
+  }
+  SUBCASE("a conninfo with quotes, escapes or stray words shows nothing plain") {
+    for (const std::string text : {"user=u password='a b' dbname=d", "user=u password=a\\ b dbname=d",
+                                   "user=u password=a b dbname=d", "user=u  dbname=d"}) {
+      CAPTURE(text);
+      CHECK(pg::shown_url(text).plain.empty());
+      CHECK(pg::shown_url(text).text.find("a b") == std::string::npos);
+    }
+  }
+  CHECK(pg::shown_url("").text.empty());
+}
+
+TEST_CASE("Through the log: the start line shows the user and database a password holds, not the password") {
+  forget_log_secrets();
+  const std::string url = "postgresql://teama:teama-secret-1@127.0.0.1:55432/teama_dirty";
+  pg::validate_database_url(url, "DATABASE_URL");
+  const Rendering shown = pg::shown_url(url);
+  add_log_rendering(shown);
+  CHECK(redact_with_log_secrets("connecting to " + shown.text) ==
+        "connecting to postgresql://teama:****@127.0.0.1:55432/teama_dirty");
+  CHECK(redact_with_log_secrets("connecting to " + url) == "connecting to postgresql://****:****@127.0.0.1:55432/****_dirty");
+  CHECK(redact_with_log_secrets("FATAL: password authentication failed for \"teama-secret-1\"") ==
+        "FATAL: password authentication failed for \"****\"");
+  forget_log_secrets();
+}
