@@ -262,9 +262,44 @@ TEST_CASE("A password holding the user and database names: the start line shows 
     const std::string shown = "postgresql://" + role + ":****@127.0.0.1:" + std::to_string(shared_server().port()) + "/" + db;
     CHECK(result.err.find("connecting to " + shown) != std::string::npos);
     if (json) CHECK(result.err.find("\"database\":\"" + shown + "\"") != std::string::npos);
-    CHECK(result.err.find("invalid input syntax for type integer: \\\"****\\\"") != std::string::npos ||
-          result.err.find("invalid input syntax for type integer: \"****\"") != std::string::npos);
-    for (const std::string piece : {password, std::string("secret"), std::string("-secr"), std::string("et-1")}) {
+    const bool quoted_masked = result.err.find("invalid input syntax for type integer: \\\"****\\\"") != std::string::npos ||
+                               result.err.find("invalid input syntax for type integer: \"****\"") != std::string::npos;
+    CHECK(quoted_masked);
+    for (const std::string& piece : {password, std::string("secret"), std::string("-secr"), std::string("et-1")}) {
+      CAPTURE(piece);
+      CHECK(result.err.find(piece) == std::string::npos);
+    }
+  }
+}
+
+// Issue 20, item 5, safety first: a user name and database that hold the whole password
+// (the role "r_test_N" and database "test_N", password "test_N") are masked in the start
+// line; a quoted conninfo password holding the user name keeps the user shown.
+TEST_CASE("The start line masks a user and database that hold the whole password, and reads quoted conninfo") {
+  const std::string db = shared_server().create_database();
+  const std::string port = std::to_string(shared_server().port());
+  test::TempDir dir;
+  dir.write("001_a.sql", "CREATE TABLE a (id int);\n");
+  SUBCASE("the password is the database name") {
+    const std::string role = role_with_password(db, db);
+    const std::string url = "postgresql://" + role + ":" + db + "@127.0.0.1:" + port + "/" + db;
+    const auto result = test::run({{"migrate"}, {{"DATABASE_URL", url}, {"AUTO_MIGRATE_DIR", dir.path().string()}}});
+    CAPTURE(result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.find("connecting to postgresql://****:****@****") != std::string::npos);
+    CHECK(result.err.find(db) == std::string::npos);
+  }
+  SUBCASE("a quoted conninfo password") {
+    const std::string password = "r_" + db + " it's secret";
+    const std::string role = role_with_password(db, "r_" + db + " it''s secret");
+    const std::string url = "host=127.0.0.1 port=" + port + " user=" + role + " password='r_" + db +
+                            " it\\'s secret' dbname=" + db;
+    const auto result = test::run({{"migrate"}, {{"DATABASE_URL", url}, {"AUTO_MIGRATE_DIR", dir.path().string()}}});
+    CAPTURE(result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.find("connecting to host=127.0.0.1 port=" + port + " user=" + role + " password=**** dbname=" + db) !=
+          std::string::npos);
+    for (const std::string& piece : {password, std::string("it's secret"), std::string("s secr")}) {
       CAPTURE(piece);
       CHECK(result.err.find(piece) == std::string::npos);
     }
