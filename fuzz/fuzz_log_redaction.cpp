@@ -228,16 +228,21 @@ void check_start_line(const std::string& text, const std::string& password) {
   migrate_init::add_log_rendering(shown);
   const std::string line = migrate_init::redact_with_log_secrets("connecting to " + shown.text);
   std::vector<std::string> passwords = libpq_passwords(text);
+  // One holding the mask's '*' (A or B may give one) cannot be told from the mask.
+  std::erase_if(passwords, [](const std::string& secret) { return secret.find('*') != std::string::npos; });
   if (std::find(passwords.begin(), passwords.end(), password) != passwords.end()) {
-    passwords.push_back(percent_encoded(password));
-    passwords.push_back(backslashed(password, false));
+    // The forms it was given in.
+    for (const std::string& form : {percent_encoded(password), backslashed(password, false), backslashed(password, true)}) {
+      if (form != password && text.find(form) != std::string::npos) passwords.push_back(form);
+    }
   }
   // Whole, anywhere in the line; shorter than four bytes, in the plain parts (below) only:
   // free text is not searched for such short ones (redact.hpp).
   for (const auto& secret : passwords) check(secret.size() < 4 || !shows_whole(line, secret));
   // The plain parts, in order, as the line shows them: each right after the text before it
   // in the rendering when that is shown as it is (else the next place it is found; one
-  // masked is not found there, and is looked for no further than the next).
+  // masked is not found there, and is looked for no further than the next). A part may show
+  // with the pattern rules applied (a host "x?password=y" shows "x?password=****").
   std::string outside = line;
   std::vector<std::string> shown_parts;
   std::size_t cursor = 14, previous_end = 0;
@@ -245,12 +250,20 @@ void check_start_line(const std::string& text, const std::string& password) {
     const std::string before = shown.text.substr(previous_end, begin - previous_end);
     previous_end = end;
     if (outside.compare(cursor, before.size(), before) == 0) cursor += before.size();
-    const std::string part = shown.text.substr(begin, end - begin);
-    const std::size_t at =
-        outside.compare(cursor, part.size(), part) == 0 ? cursor : outside.find(part, cursor);
-    if (at == std::string::npos || end == begin) continue;
-    outside.replace(at, end - begin, end - begin, '\x01');
-    cursor = at + (end - begin);
+    if (end == begin) continue;
+    std::string part = shown.text.substr(begin, end - begin);
+    std::size_t at = std::string::npos;
+    for (const std::string& form : {part, migrate_init::redact(part)}) {
+      if (outside.compare(cursor, form.size(), form) == 0) {
+        part = form;
+        at = cursor;
+        break;
+      }
+    }
+    if (at == std::string::npos) at = outside.find(part, cursor);
+    if (at == std::string::npos) continue;
+    outside.replace(at, part.size(), part.size(), '\x01');
+    cursor = at + part.size();
     shown_parts.push_back(part);
     shown_parts.push_back(percent_decoded(part));
   }

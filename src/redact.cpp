@@ -201,7 +201,7 @@ std::string redact_password_parameters(std::string_view text) {
 } // namespace
 
 void KnownSecrets::add(std::string_view secret) {
-  if (secret.empty()) return;
+  if (secret.empty() || std::find(m_whole.begin(), m_whole.end(), secret) != m_whole.end()) return;
   m_whole.emplace_back(secret);
   if (secret.size() < k_secret_piece_length) return;
   for (std::size_t i = 0; i + k_secret_piece_length <= secret.size(); ++i) m_pieces.insert(piece_at(secret, i));

@@ -305,3 +305,29 @@ TEST_CASE("The start line masks a user and database that hold the whole password
     }
   }
 }
+
+// A password libpq takes from the password file is hidden like the URL's once connecting
+// starts: the server quotes it back in a migration's error.
+TEST_CASE("A password from the password file is masked in what the server quotes") {
+  const std::string db = shared_server().create_database();
+  const std::string password = "pf-" + db + "-Xy9";
+  const std::string role = role_with_password(db, password);
+  test::TempDir dir;
+  dir.write("001_a.sql", "CREATE TABLE a (id int);\n");
+  dir.write("002_quotes_it.sql", "SELECT '" + password + "'::int;\n");
+  test::TempDir home;
+  const auto passfile = home.write("pgpass", "127.0.0.1:" + std::to_string(shared_server().port()) + ":" + db + ":" +
+                                                 role + ":" + password + "\n");
+  std::filesystem::permissions(passfile, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::replace);
+  const std::string url = "postgresql://" + role + "@127.0.0.1:" + std::to_string(shared_server().port()) + "/" + db;
+  const auto result = test::run({{"migrate"},
+                                 {{"DATABASE_URL", url},
+                                  {"AUTO_MIGRATE_DIR", dir.path().string()},
+                                  {"PGPASSFILE", passfile.string()}}});
+  CAPTURE(result.err);
+  CHECK(result.exit_code == 1); // 001 applied, 002 failed: so it did connect
+  CHECK(result.err.find("invalid input syntax for type integer: \"****\"") != std::string::npos);
+  CHECK(result.err.find(password) == std::string::npos);
+  CHECK(result.err.find("-Xy9") == std::string::npos);
+}
