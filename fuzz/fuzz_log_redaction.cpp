@@ -223,18 +223,16 @@ std::vector<std::string> libpq_passwords(const std::string& text) {
 // but never a password whole (in any form it was given in) nor more than half of its bytes;
 // and no piece of it elsewhere. "A password" is what libpq reads; the fuzzer's PASSWORD is
 // one when libpq reads it so (A may hold a ':' that makes PASSWORD the end of a longer one).
-void check_start_line(const std::string& text, const std::string& password) {
+void check_start_line(const std::string& text, const std::string& password, const std::string& given) {
   const migrate_init::Rendering shown = migrate_init::pg::shown_url(text);
   migrate_init::add_log_rendering(shown);
   const std::string line = migrate_init::redact_with_log_secrets("connecting to " + shown.text);
   std::vector<std::string> passwords = libpq_passwords(text);
   // One holding the mask's '*' (A or B may give one) cannot be told from the mask.
   std::erase_if(passwords, [](const std::string& secret) { return secret.find('*') != std::string::npos; });
-  if (std::find(passwords.begin(), passwords.end(), password) != passwords.end()) {
-    // The forms it was given in.
-    for (const std::string& form : {percent_encoded(password), backslashed(password, false), backslashed(password, true)}) {
-      if (form != password && text.find(form) != std::string::npos) passwords.push_back(form);
-    }
+  // The form the setting gives it in, too (not one that A or B happen to hold).
+  if (given != password && std::find(passwords.begin(), passwords.end(), password) != passwords.end()) {
+    passwords.push_back(given);
   }
   // Whole, anywhere in the line; shorter than four bytes, in the plain parts (below) only:
   // free text is not searched for such short ones (redact.hpp).
@@ -288,13 +286,13 @@ void check_start_line(const std::string& text, const std::string& password) {
   }
 }
 
-void check_setting(const std::string& text, const std::string& password) {
+void check_setting(const std::string& text, const std::string& password, const std::string& given) {
   if (text.empty() || text.find('\0') != std::string::npos) return;
   const std::vector<std::string> errors = libpq_style_errors(text);
   migrate_init::forget_log_secrets();
   try {
     migrate_init::pg::validate_database_url(text, "DATABASE_URL");
-    check_start_line(text, password);
+    check_start_line(text, password, given);
   } catch (const migrate_init::UsageError& e) {
     check(!shows_piece(migrate_init::redact_with_log_secrets(e.what()), password));
   }
@@ -321,6 +319,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(!shows_piece(migrate_init::redact(a + piece + b, {password}), password));
 
   // 2. A connection setting, through validate_database_url and the log's secrets.
-  check_setting(setting(form, password, a, b), password);
+  const unsigned written = form % 10;
+  const std::string given = written == 1 || written == 3 || written == 9 ? percent_encoded(password)
+                            : written == 6                               ? backslashed(password, false)
+                            : written == 7                               ? backslashed(password, true)
+                                                                         : password;
+  check_setting(setting(form, password, a, b), password, given);
   return 0;
 }
