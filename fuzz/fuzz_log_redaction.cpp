@@ -265,6 +265,13 @@ void check_start_line(const std::string& text, const std::string& password, cons
     }
     if (at == std::string::npos) continue;
     outside.replace(at, part.size(), part.size(), '\x01');
+    // The separator on either side is shown with it (README, Logs).
+    const auto separator = [&](std::size_t i) {
+      const auto byte = static_cast<unsigned char>(outside[i]);
+      return byte < 0x80 && !std::isalnum(byte) && byte != '*' && byte != '\x01';
+    };
+    if (at > 0 && separator(at - 1)) outside[at - 1] = '\x01';
+    if (at + part.size() < outside.size() && separator(at + part.size())) outside[at + part.size()] = '\x01';
     cursor = at + part.size();
     shown_parts.push_back(part);
     shown_parts.push_back(percent_decoded(part));
