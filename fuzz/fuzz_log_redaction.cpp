@@ -12,7 +12,9 @@
 //    it at least four bytes long (chosen by N), shows no piece of the password.
 // 2. The real path: forget_log_secrets(), validate_database_url(SETTING), which registers
 //    the passwords it reads and may refuse the setting, then the log's own redaction
-//    (redact_with_log_secrets) of its refusal, of "connecting to SETTING" when accepted, and
+//    (redact_with_log_secrets) of its refusal, of "connecting to " and migrate-init's rendering
+//    of SETTING when accepted (whose plain parts may show pieces, never a whole password nor
+//    more than half of one: see check_start_line), and
 //    of connection errors quoting the host, port, database and user as libpq reads them:
 //    none shows a piece of the password. SETTING is A and B around the password, in one of
 //    these forms (the password raw, percent-encoded or escaped as the form needs):
@@ -174,13 +176,130 @@ std::vector<std::string> libpq_style_errors(const std::string& text) {
   return errors;
 }
 
-void check_setting(const std::string& text, const std::string& password) {
+// %XX decoded (the fuzz target's own).
+std::string percent_decoded(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// Whether `text` holds `secret` whole, other than as a coincidence (at most five ASCII
+// letters and digits inside a longer word, as shows_piece has it).
+bool shows_whole(const std::string& text, const std::string& secret) {
+  if (secret.empty()) return false;
+  for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 1)) {
+    const std::size_t end = at + secret.size();
+    const bool coincidence = secret.size() <= 5 && std::all_of(secret.begin(), secret.end(), is_word_byte) &&
+                             ((at > 0 && is_word_byte(text[at - 1])) || (end < text.size() && is_word_byte(text[end])));
+    if (!coincidence) return true;
+  }
+  return false;
+}
+
+// The passwords libpq reads from the setting (password=, sslpassword=, decoded).
+std::vector<std::string> libpq_passwords(const std::string& text) {
+  std::vector<std::string> passwords;
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(migrate_init::pg::libpq_url(text).c_str(), &error);
+  PQfreemem(error);
+  for (PQconninfoOption* option = options; option && option->keyword; ++option) {
+    const std::string keyword = option->keyword;
+    if (option->val && *option->val && (keyword == "password" || keyword == "sslpassword")) passwords.emplace_back(option->val);
+  }
+  PQconninfoFree(options);
+  return passwords;
+}
+
+// The start line shows the plain parts of migrate-init's rendering of the setting (user,
+// hosts, database: not secret, README "Logs") even where they hold pieces of a password,
+// but never a password whole (in any form it was given in) nor more than half of its bytes;
+// and no piece of it elsewhere. "A password" is what libpq reads; the fuzzer's PASSWORD is
+// one when libpq reads it so (A may hold a ':' that makes PASSWORD the end of a longer one).
+void check_start_line(const std::string& text, const std::string& password, const std::string& given) {
+  const migrate_init::Rendering shown = migrate_init::pg::shown_url(text);
+  migrate_init::add_log_rendering(shown);
+  const std::string line = migrate_init::redact_with_log_secrets("connecting to " + shown.text);
+  std::vector<std::string> passwords = libpq_passwords(text);
+  // One holding the mask's '*' (A or B may give one) cannot be told from the mask.
+  std::erase_if(passwords, [](const std::string& secret) { return secret.find('*') != std::string::npos; });
+  // The form the setting gives it in, too (not one that A or B happen to hold).
+  if (given != password && std::find(passwords.begin(), passwords.end(), password) != passwords.end()) {
+    passwords.push_back(given);
+  }
+  // Whole, anywhere in the line; shorter than four bytes, in the plain parts (below) only:
+  // free text is not searched for such short ones (redact.hpp).
+  for (const auto& secret : passwords) check(secret.size() < 4 || !shows_whole(line, secret));
+  // The plain parts, in order, as the line shows them: each right after the text before it
+  // in the rendering when that is shown as it is (else the next place it is found; one
+  // masked is not found there, and is looked for no further than the next). A part may show
+  // with the pattern rules applied (a host "x?password=y" shows "x?password=****").
+  std::string outside = line;
+  std::vector<std::string> shown_parts;
+  std::size_t cursor = 14, previous_end = 0;
+  for (const auto& [begin, end] : shown.plain) {
+    const std::string before = shown.text.substr(previous_end, begin - previous_end);
+    previous_end = end;
+    if (outside.compare(cursor, before.size(), before) == 0) cursor += before.size();
+    if (end == begin) continue;
+    std::string part = shown.text.substr(begin, end - begin);
+    const std::vector<std::string> forms{part, migrate_init::redact(part)};
+    std::size_t at = std::string::npos;
+    for (const auto& form : forms) {
+      if (outside.compare(cursor, form.size(), form) == 0) {
+        part = form;
+        at = cursor;
+        break;
+      }
+    }
+    for (auto form = forms.begin(); at == std::string::npos && form != forms.end(); ++form) {
+      at = outside.find(*form, cursor);
+      part = *form;
+    }
+    if (at == std::string::npos) continue;
+    outside.replace(at, part.size(), part.size(), '\x01');
+    // The separator on either side is shown with it (README, Logs).
+    const auto separator = [&](std::size_t i) {
+      const auto byte = static_cast<unsigned char>(outside[i]);
+      return byte < 0x80 && !std::isalnum(byte) && byte != '*' && byte != '\x01';
+    };
+    if (at > 0 && separator(at - 1)) outside[at - 1] = '\x01';
+    if (at + part.size() < outside.size() && separator(at + part.size())) outside[at + part.size()] = '\x01';
+    cursor = at + part.size();
+    shown_parts.push_back(part);
+    shown_parts.push_back(percent_decoded(part));
+  }
+  // Unless the pattern rules of redact() rewrite the rendering across its parts (a user
+  // name holding "password=" masks up to the next space, the host's start included): its
+  // parts can no longer be told apart, and only the whole-password checks hold.
+  if (migrate_init::redact(shown.text) == shown.text) check(!shows_piece(outside, password));
+  // What the shown plain parts show of each password, by pieces of four bytes: half at most.
+  for (const auto& secret : passwords) {
+    std::vector<bool> seen(secret.size(), false);
+    for (const auto& part : shown_parts) {
+      check(part.find(secret) == std::string::npos);
+      for (std::size_t i = 0; i + 4 <= secret.size(); ++i) {
+        if (part.find(secret.substr(i, 4)) != std::string::npos) std::fill_n(seen.begin() + i, 4, true);
+      }
+    }
+    check(2 * static_cast<std::size_t>(std::count(seen.begin(), seen.end(), false)) >= secret.size());
+  }
+}
+
+void check_setting(const std::string& text, const std::string& password, const std::string& given) {
   if (text.empty() || text.find('\0') != std::string::npos) return;
   const std::vector<std::string> errors = libpq_style_errors(text);
   migrate_init::forget_log_secrets();
   try {
     migrate_init::pg::validate_database_url(text, "DATABASE_URL");
-    check(!shows_piece(migrate_init::redact_with_log_secrets("connecting to " + text), password));
+    check_start_line(text, password, given);
   } catch (const migrate_init::UsageError& e) {
     check(!shows_piece(migrate_init::redact_with_log_secrets(e.what()), password));
   }
@@ -207,6 +326,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(!shows_piece(migrate_init::redact(a + piece + b, {password}), password));
 
   // 2. A connection setting, through validate_database_url and the log's secrets.
-  check_setting(setting(form, password, a, b), password);
+  const unsigned written = form % 10;
+  const std::string given = written == 1 || written == 3 || written == 9 ? percent_encoded(password)
+                            : written == 6                               ? backslashed(password, false)
+                            : written == 7                               ? backslashed(password, true)
+                                                                         : password;
+  check_setting(setting(form, password, a, b), password, given);
   return 0;
 }

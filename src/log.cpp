@@ -44,6 +44,10 @@ public:
     std::lock_guard<std::mutex> lock(mutex_);
     m_secrets.add(secret);
   }
+  void add_rendering(Rendering rendering) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    m_secrets.add_rendering(std::move(rendering));
+  }
   void forget_secrets() {
     std::lock_guard<std::mutex> lock(mutex_);
     m_secrets.clear();
@@ -133,6 +137,8 @@ void setup_logging(const std::string& level, bool json) {
 void add_log_secret(const std::string& secret) {
   if (!secret.empty()) sink()->add_secret(secret);
 }
+
+void add_log_rendering(Rendering rendering) { sink()->add_rendering(std::move(rendering)); }
 
 std::string redact_with_log_secrets(std::string_view text) { return sink()->redacted(text); }
 

@@ -21,6 +21,11 @@ void setup_logging(const std::string& level, bool json = false);
 // ("post", "gres", "ql:/") would mask half of every line.
 void add_log_secret(const std::string& secret);
 
+// Shows the plain parts of `rendering` (a connection setting as migrate-init renders it,
+// its password masked) wherever the log shows it whole, even where they hold pieces of a
+// password: see KnownSecrets::add_rendering.
+void add_log_rendering(Rendering rendering);
+
 // `text` redacted as the log redacts it, with every secret added so far: for text that
 // leaves migrate-init another way than the log.
 std::string redact_with_log_secrets(std::string_view text);

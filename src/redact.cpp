@@ -38,16 +38,56 @@ bool is_coincidence(std::string_view text, Span run) {
 
 // Widens each span to whole UTF-8 characters (a mask never leaves half a character) and
 // merges the spans that then touch. Only bytes above ASCII are taken in: a stray
-// continuation byte after an ASCII one starts no character.
+// continuation byte after an ASCII one belongs to no character, at either end (else a mask
+// ending in the '/' before a user name would eat the name's stray continuation bytes).
 std::vector<Span> whole_characters(std::string_view text, const std::vector<Span>& spans) {
   std::vector<Span> out;
   for (auto [begin, end] : spans) {
     while (begin > 0 && is_continuation(text[begin]) && static_cast<unsigned char>(text[begin - 1]) >= 0x80) --begin;
-    while (end < text.size() && is_continuation(text[end])) ++end;
+    while (end > begin && end < text.size() && is_continuation(text[end]) &&
+           static_cast<unsigned char>(text[end - 1]) >= 0x80) {
+      ++end;
+    }
     if (!out.empty() && begin <= out.back().second) {
       out.back().second = std::max(out.back().second, end);
     } else {
       out.emplace_back(begin, end);
+    }
+  }
+  return out;
+}
+
+// `runs` without the parts that fall in `plain` (both sorted, not overlapping).
+std::vector<Span> without(const std::vector<Span>& runs, std::vector<Span> plain) {
+  std::sort(plain.begin(), plain.end());
+  std::vector<Span> out;
+  for (auto [begin, end] : runs) {
+    for (const auto& [plain_begin, plain_end] : plain) {
+      if (plain_end <= begin || plain_begin >= end) continue;
+      if (plain_begin > begin) out.emplace_back(begin, plain_begin);
+      begin = std::max(begin, plain_end);
+    }
+    if (begin < end) out.emplace_back(begin, end);
+  }
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX decoded; any other '%' kept.
+std::string percent_decoded(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
     }
   }
   return out;
@@ -161,15 +201,107 @@ std::string redact_password_parameters(std::string_view text) {
 } // namespace
 
 void KnownSecrets::add(std::string_view secret) {
+  if (secret.empty() || std::find(m_whole.begin(), m_whole.end(), secret) != m_whole.end()) return;
+  m_whole.emplace_back(secret);
   if (secret.size() < k_secret_piece_length) return;
   for (std::size_t i = 0; i + k_secret_piece_length <= secret.size(); ++i) m_pieces.insert(piece_at(secret, i));
 }
 
-void KnownSecrets::clear() { m_pieces.clear(); }
+void KnownSecrets::add_rendering(Rendering rendering) { m_renderings.push_back(std::move(rendering)); }
+
+void KnownSecrets::clear() {
+  m_pieces.clear();
+  m_whole.clear();
+  m_renderings.clear();
+}
+
+// Whether a part, in any of its `forms`, holds a piece of a secret or a whole one.
+bool KnownSecrets::holds_secret(const std::vector<std::string>& forms) const {
+  for (const auto& form : forms) {
+    for (std::size_t i = 0; i + k_secret_piece_length <= form.size(); ++i) {
+      if (m_pieces.contains(piece_at(form, i))) return true;
+    }
+    for (const auto& secret : m_whole) {
+      if (form.find(secret) != std::string::npos) return true;
+    }
+  }
+  return false;
+}
+
+bool KnownSecrets::reveal_secret(const std::vector<std::vector<std::string>>& parts) const {
+  for (const auto& secret : m_whole) {
+    std::vector<bool> shown(secret.size(), false);
+    for (const auto& forms : parts) {
+      for (const auto& form : forms) {
+        if (form.find(secret) != std::string::npos) return true;
+        // Each piece of the secret that the part shows anywhere counts as shown wherever
+        // the secret holds it: more than the part literally shows, the safe way to be wrong.
+        if (secret.size() < k_secret_piece_length) continue;
+        std::unordered_set<std::uint32_t> pieces;
+        for (std::size_t i = 0; i + k_secret_piece_length <= form.size(); ++i) pieces.insert(piece_at(form, i));
+        for (std::size_t i = 0; i + k_secret_piece_length <= secret.size(); ++i) {
+          if (pieces.contains(piece_at(secret, i))) std::fill_n(shown.begin() + i, k_secret_piece_length, true);
+        }
+      }
+    }
+    // More than half of it shown: the rest is too easily guessed.
+    const auto hidden = static_cast<std::size_t>(std::count(shown.begin(), shown.end(), false));
+    if (hidden * 2 < secret.size()) return true;
+  }
+  return false;
+}
+
+// A byte of a rendering's syntax that may stand next to a plain part (the '/' and ':'
+// around a URI's user name, the '=' and space around a conninfo value): shown with it.
+bool is_separator(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte < 0x80 && !std::isalnum(byte) && c != '*';
+}
+
+// The plain spans of each whole occurrence of a rendering in `text`, each with the
+// separator on either side of it (a password "teama secret" masked nothing but the space of
+// "user=teama password=****"): in `plain` when they may be shown; when together they reveal
+// a secret (their separators counted in), those holding any of one in `to_mask` instead.
+// Only whole occurrences: the same user name in free text (a libpq message quoting a
+// misread password) is searched for pieces like any text.
+void KnownSecrets::rendering_spans_in(std::string_view text, std::vector<Span>& plain, std::vector<Span>& to_mask) const {
+  for (const auto& rendering : m_renderings) {
+    if (rendering.text.empty()) continue;
+    std::vector<std::vector<std::string>> parts;
+    std::vector<Span> widened;
+    for (std::size_t i = 0; i < rendering.plain.size(); ++i) {
+      const auto [begin, end] = rendering.plain[i];
+      const std::size_t low = begin > 0 && is_separator(rendering.text[begin - 1]) ? begin - 1 : begin;
+      const std::size_t high = end < rendering.text.size() && is_separator(rendering.text[end]) ? end + 1 : end;
+      widened.emplace_back(low, high);
+      const std::string written = rendering.text.substr(low, high - low);
+      std::vector<std::string> forms{written, percent_decoded(written)};
+      if (i < rendering.read.size()) {
+        forms.push_back(rendering.text.substr(low, begin - low) + rendering.read[i] + rendering.text.substr(end, high - end));
+      }
+      parts.push_back(std::move(forms));
+    }
+    const bool reveals = reveal_secret(parts);
+    for (std::size_t at = text.find(rendering.text); at != std::string_view::npos;
+         at = text.find(rendering.text, at + 1)) {
+      for (std::size_t i = 0; i < parts.size(); ++i) {
+        const auto [begin, end] = rendering.plain[i];
+        if (!reveals) {
+          plain.emplace_back(at + widened[i].first, at + widened[i].second);
+          continue;
+        }
+        const std::string written = rendering.text.substr(begin, end - begin);
+        std::vector<std::string> forms{written, percent_decoded(written)};
+        if (i < rendering.read.size()) forms.push_back(rendering.read[i]);
+        if (begin < end && holds_secret(forms)) to_mask.emplace_back(at + begin, at + end);
+      }
+    }
+  }
+}
 
 std::vector<Span> KnownSecrets::spans_in(std::string_view text) const {
   std::vector<Span> runs;
-  if (m_pieces.empty()) return runs;
+  if (m_whole.empty()) return runs;
   for (std::size_t i = 0; i + k_secret_piece_length <= text.size(); ++i) {
     if (!m_pieces.contains(piece_at(text, i))) continue;
     if (!runs.empty() && i <= runs.back().second) {
@@ -178,7 +310,14 @@ std::vector<Span> KnownSecrets::spans_in(std::string_view text) const {
       runs.emplace_back(i, i + k_secret_piece_length);
     }
   }
+  std::vector<Span> plain, to_mask;
+  if (!m_renderings.empty()) rendering_spans_in(text, plain, to_mask);
+  runs = without(runs, plain);
   std::erase_if(runs, [&](const Span& run) { return is_coincidence(text, run); });
+  if (!to_mask.empty()) {
+    runs.insert(runs.end(), to_mask.begin(), to_mask.end());
+    std::sort(runs.begin(), runs.end());
+  }
   return whole_characters(text, runs);
 }
 

@@ -22,22 +22,53 @@ inline constexpr std::size_t k_secret_piece_length = 4;
 // A byte range [first, second) of a text.
 using Span = std::pair<std::size_t, std::size_t>;
 
+// A connection setting as migrate-init renders it from its own reading of it (the start
+// line, the JSON "database" field): its password already replaced by k_redacted, and the
+// parts that are not secret (user name, hosts, ports, database) as `plain` spans of `text`.
+// `read`, when not empty, holds each plain part as libpq reads it (a conninfo value without
+// its quotes and backslash escapes), for the check that it reveals no password.
+struct Rendering {
+  std::string text;
+  std::vector<Span> plain;
+  std::vector<std::string> read;
+};
+
 // The passwords to hide, ready to be searched for: every piece of k_secret_piece_length
 // bytes of each of them, so that a fragment of a password is found wherever a message
 // cut it (a host name libpq took from a misread URL, a value after a backslash escape).
 class KnownSecrets {
 public:
   void add(std::string_view secret);
+  // Where `rendering.text` appears whole in a text, its plain spans are not searched for
+  // pieces of a secret: the user `teama` of a password `teama-secret-1` is shown, and so
+  // is the separator on either side of a span. Unless the plain spans, together, reveal a
+  // secret (any secret known when the text is redacted, of any length): one of them holds
+  // it whole, or they show more than half of its bytes (counted by pieces, separators
+  // included; each span read as written, percent-decoded and as libpq reads it:
+  // Rendering::read). Then every plain span holding a piece of a secret, or a whole one, is
+  // masked whole, and the rest of the rendering is searched like any text.
+  void add_rendering(Rendering rendering);
   void clear();
 
   // What to hide in `text`: each maximal run covered by pieces of a secret, widened to
   // whole UTF-8 characters; in order, not overlapping. A run of at most five ASCII letters
   // and digits inside a longer word ("nter" in "interrupted", for a password holding
-  // "hunter") is left: see redact.cpp.
+  // "hunter") is left: see redact.cpp. Nor are the plain spans of a rendering (above).
   std::vector<Span> spans_in(std::string_view text) const;
 
+  // Whether `parts` (a rendering's plain parts, each in every form it may be read in),
+  // shown together, reveal a known secret: see add_rendering.
+  bool reveal_secret(const std::vector<std::vector<std::string>>& parts) const;
+
 private:
+  // The plain spans of whole renderings in `text` that may be shown, and those to mask.
+  void rendering_spans_in(std::string_view text, std::vector<Span>& plain, std::vector<Span>& to_mask) const;
+  bool holds_secret(const std::vector<std::string>& forms) const;
+
   std::unordered_set<std::uint32_t> m_pieces;
+  // Every secret added, whole, the short ones too (not searched for in free text).
+  std::vector<std::string> m_whole;
+  std::vector<Rendering> m_renderings;
 };
 
 // Hides credentials in free text: every piece of each known secret (above), the password

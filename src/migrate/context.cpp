@@ -5,6 +5,7 @@
 #include "log.hpp"
 #include "pg/connect.hpp"
 #include "pg/pooler_probe.hpp"
+#include "pg/url_reading.hpp"
 #include "text.hpp"
 #include "version.hpp"
 
@@ -19,8 +20,11 @@ Session::Session(const Config& config) : Session(config, load_migrations(config.
 
 Session::Session(const Config& config, MigrationSet files)
     : set(std::move(files)), connection([&] {
-        const std::string target =
-            config.migration_url().empty() ? "the database named by PG* variables" : config.migration_url();
+        // Rendered from migrate-init's reading of the URL, so that the log shows its user,
+        // hosts and database even where they hold pieces of the password.
+        const Rendering shown = pg::shown_url(config.migration_url());
+        add_log_rendering(shown);
+        const std::string target = shown.text.empty() ? "the database named by PG* variables" : shown.text;
         const std::string what =
             config.command_mode()
                 ? "migrator " + one_line(config.migrate_command_text)

@@ -79,6 +79,12 @@ Connection attempt(const ConnectOptions& options, milliseconds remaining, std::s
   values.push_back(nullptr);
   Connection connection(PQconnectStartParams(keywords.data(), values.data(), /*expand_dbname=*/1));
   if (!connection.get()) throw std::bad_alloc();
+  // The password libpq uses for the host it tries, the password file's included (read by
+  // PQconnectStartParams): hidden like the URL's from here on.
+  const auto register_password = [&] {
+    if (const char* used = PQpass(connection.get())) add_log_secret(used);
+  };
+  register_password();
   PQsetNoticeReceiver(connection.get(), log_server_notice, nullptr);
 
   const auto deadline = Clock::now() + std::clamp(remaining, milliseconds(2000), milliseconds(10000));
@@ -90,6 +96,7 @@ Connection attempt(const ConnectOptions& options, milliseconds remaining, std::s
       return connection;
     }
     status = PQconnectPoll(connection.get());
+    register_password(); // a multi-host URL's next host may have another
   }
   if (PQstatus(connection.get()) != CONNECTION_OK) failure = one_line(PQerrorMessage(connection.get()));
   return connection;

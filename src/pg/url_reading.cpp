@@ -261,7 +261,97 @@ std::optional<std::string> without_unexpected_character(std::string_view message
          " in URI (expected \":\" or \"/\")";
 }
 
+// ---- rendering ----
+
+void add_plain(Rendering& shown, std::string_view part) {
+  shown.plain.emplace_back(shown.text.size(), shown.text.size() + part.size());
+  shown.text += part;
+}
+
+Rendering shown_uri(std::string_view url, std::size_t scheme) {
+  const std::string_view rest = url.substr(scheme);
+  const std::size_t at = rest.rfind('@');
+  if (at != std::string_view::npos && rest.find_first_of("/?") < at) return {redact(url), {}, {}};
+  Rendering shown{std::string(url.substr(0, scheme)), {}, {}};
+  std::size_t host = 0;
+  if (at != std::string_view::npos) {
+    const std::size_t colon = rest.substr(0, at).find(':');
+    add_plain(shown, rest.substr(0, std::min(colon, at)));
+    if (colon != std::string_view::npos) shown.text += ":" + std::string(k_redacted);
+    shown.text += '@';
+    host = at + 1;
+  }
+  const std::size_t query = rest.find('?', host);
+  add_plain(shown, rest.substr(host, query - host));
+  if (query != std::string_view::npos) shown.text += redact(rest.substr(query));
+  return shown;
+}
+
+bool is_plain_keyword(std::string_view keyword) {
+  return keyword == "user" || keyword == "host" || keyword == "hostaddr" || keyword == "port" || keyword == "dbname";
+}
+
+// Read as libpq reads it (conninfo_parse): `keyword = value` pairs between any whitespace,
+// a value being 'quoted' or bare up to the next whitespace, a backslash escaping the next
+// byte in both. The text is kept as written, each password value (quotes included)
+// replaced by the mask; the user, host, hostaddr, port and dbname values are plain, with
+// their reading. Anything libpq would refuse (a stray word, an unterminated quote) is
+// shown redacted, nothing plain.
+Rendering shown_conninfo(std::string_view text) {
+  Rendering fallback{redact(text), {}, {}};
+  Rendering shown;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    if (is_space(text[pos])) {
+      shown.text += text[pos++];
+      continue;
+    }
+    const std::size_t name_begin = pos;
+    while (pos < text.size() && text[pos] != '=' && !is_space(text[pos])) ++pos;
+    const std::string_view keyword = text.substr(name_begin, pos - name_begin);
+    pos = skip_spaces(text, pos);
+    if (pos >= text.size() || text[pos] != '=' || keyword.empty()) return fallback;
+    pos = skip_spaces(text, pos + 1);
+    shown.text += text.substr(name_begin, pos - name_begin);
+    const std::size_t value_begin = pos;
+    std::string value;
+    if (pos < text.size() && text[pos] == '\'') {
+      for (++pos;; ++pos) {
+        if (pos >= text.size()) return fallback;
+        if (text[pos] == '\\') {
+          if (++pos >= text.size()) return fallback;
+        } else if (text[pos] == '\'') {
+          ++pos;
+          break;
+        }
+        value += text[pos];
+      }
+    } else {
+      for (; pos < text.size() && !is_space(text[pos]); ++pos) {
+        if (text[pos] == '\\' && pos + 1 < text.size()) ++pos;
+        value += text[pos];
+      }
+    }
+    const std::string_view written = text.substr(value_begin, pos - value_begin);
+    if (is_password_keyword(keyword)) {
+      shown.text += k_redacted;
+    } else if (is_plain_keyword(keyword)) {
+      add_plain(shown, written);
+      shown.read.push_back(std::move(value));
+    } else {
+      shown.text += written;
+    }
+  }
+  return shown;
+}
+
 } // namespace
+
+Rendering shown_url(std::string_view url) {
+  if (url.empty()) return {};
+  if (const std::size_t scheme = scheme_length(url)) return shown_uri(url, scheme);
+  return shown_conninfo(url);
+}
 
 UrlReading read_url(std::string_view url, const std::vector<std::string>& keywords) {
   UrlReading reading;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "redact.hpp"
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +28,16 @@ struct UrlReading {
 // Reads `url`, given the option keywords libpq knows (libpq_keywords(); with none, any
 // `keyword=` counts as an option). Pure.
 UrlReading read_url(std::string_view url, const std::vector<std::string>& keywords = {});
+
+// `url` as migrate-init shows it: each password replaced by "****" (the URI's userinfo
+// password, up to its last '@'; password= and sslpassword= values, quotes included),
+// everything else as written. Plain (shown even where it holds pieces of a password, as
+// long as together they reveal none: KnownSecrets::add_rendering): a URI's user name, and
+// its hosts, ports and database (up to '?', one part); a conninfo's user, host, hostaddr,
+// port and dbname values, with their reading in `read`. Nothing is plain in a setting that
+// may be read two ways, a URI with a '/' or '?' before its last '@', nor in a conninfo
+// libpq would refuse (a word that is no `keyword=value`, an unterminated quote). Pure.
+Rendering shown_url(std::string_view url);
 
 // The URL libpq is given for an SQLAlchemy-style one: `postgresql+psycopg2://`,
 // `postgresql+psycopg://`, `postgresql+asyncpg://` (any `postgresql+DRIVER://` or

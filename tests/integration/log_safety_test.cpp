@@ -238,3 +238,96 @@ TEST_CASE("A URL libpq cannot parse is refused without quoting any piece of it t
     }
   }
 }
+
+// Issue 20, item 5: a password holding the user and database names hid them in every start
+// line ("postgresql://****:****@127.0.0.1:55432/****"). The start line shows them; what the
+// server quotes of the password is still masked.
+TEST_CASE("A password holding the user and database names: the start line shows them, the password stays masked") {
+  const std::string db = shared_server().create_database();
+  const std::string role = role_with_password(db, "PLACEHOLDER");
+  const std::string password = role + "-secret-1"; // the role is "r_" + db: both names in it
+  shared_server().query(db, "ALTER ROLE " + role + " PASSWORD '" + password + "'");
+  test::TempDir dir;
+  dir.write("001_a.sql", "CREATE TABLE a (id int);\n");
+  dir.write("002_quotes_it.sql", "SELECT '" + password + "'::int;\n"); // the server quotes it back
+  const std::string url = "postgresql://" + role + ":" + password + "@127.0.0.1:" +
+                          std::to_string(shared_server().port()) + "/" + db;
+  for (const bool json : {false, true}) {
+    CAPTURE(json);
+    std::map<std::string, std::string> env{{"DATABASE_URL", url}, {"AUTO_MIGRATE_DIR", dir.path().string()}};
+    if (json) env["AUTO_MIGRATE_LOG_FORMAT"] = "json";
+    const auto result = test::run({{"migrate"}, env});
+    CAPTURE(result.err);
+    CHECK(result.exit_code == 1); // 001 applied, 002 failed: so it did connect
+    const std::string shown = "postgresql://" + role + ":****@127.0.0.1:" + std::to_string(shared_server().port()) + "/" + db;
+    CHECK(result.err.find("connecting to " + shown) != std::string::npos);
+    if (json) CHECK(result.err.find("\"database\":\"" + shown + "\"") != std::string::npos);
+    const bool quoted_masked = result.err.find("invalid input syntax for type integer: \\\"****\\\"") != std::string::npos ||
+                               result.err.find("invalid input syntax for type integer: \"****\"") != std::string::npos;
+    CHECK(quoted_masked);
+    for (const std::string& piece : {password, std::string("secret"), std::string("-secr"), std::string("et-1")}) {
+      CAPTURE(piece);
+      CHECK(result.err.find(piece) == std::string::npos);
+    }
+  }
+}
+
+// Issue 20, item 5, safety first: a user name and database that hold the whole password
+// (the role "r_test_N" and database "test_N", password "test_N") are masked in the start
+// line; a quoted conninfo password holding the user name keeps the user shown.
+TEST_CASE("The start line masks a user and database that hold the whole password, and reads quoted conninfo") {
+  const std::string db = shared_server().create_database();
+  const std::string port = std::to_string(shared_server().port());
+  test::TempDir dir;
+  dir.write("001_a.sql", "CREATE TABLE a (id int);\n");
+  SUBCASE("the password is the database name") {
+    const std::string role = role_with_password(db, db);
+    const std::string url = "postgresql://" + role + ":" + db + "@127.0.0.1:" + port + "/" + db;
+    const auto result = test::run({{"migrate"}, {{"DATABASE_URL", url}, {"AUTO_MIGRATE_DIR", dir.path().string()}}});
+    CAPTURE(result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.find("connecting to postgresql://****:****@****") != std::string::npos);
+    CHECK(result.err.find(db) == std::string::npos);
+  }
+  SUBCASE("a quoted conninfo password") {
+    const std::string password = "r_" + db + " it's secret";
+    const std::string role = role_with_password(db, "r_" + db + " it''s secret");
+    const std::string url = "host=127.0.0.1 port=" + port + " user=" + role + " password='r_" + db +
+                            " it\\'s secret' dbname=" + db;
+    const auto result = test::run({{"migrate"}, {{"DATABASE_URL", url}, {"AUTO_MIGRATE_DIR", dir.path().string()}}});
+    CAPTURE(result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.find("connecting to host=127.0.0.1 port=" + port + " user=" + role + " password=**** dbname=" + db) !=
+          std::string::npos);
+    for (const std::string& piece : {password, std::string("it's secret"), std::string("s secr")}) {
+      CAPTURE(piece);
+      CHECK(result.err.find(piece) == std::string::npos);
+    }
+  }
+}
+
+// A password libpq takes from the password file is hidden like the URL's once connecting
+// starts: the server quotes it back in a migration's error.
+TEST_CASE("A password from the password file is masked in what the server quotes") {
+  const std::string db = shared_server().create_database();
+  const std::string password = "pf-" + db + "-Xy9";
+  const std::string role = role_with_password(db, password);
+  test::TempDir dir;
+  dir.write("001_a.sql", "CREATE TABLE a (id int);\n");
+  dir.write("002_quotes_it.sql", "SELECT '" + password + "'::int;\n");
+  test::TempDir home;
+  const auto passfile = home.write("pgpass", "127.0.0.1:" + std::to_string(shared_server().port()) + ":" + db + ":" +
+                                                 role + ":" + password + "\n");
+  std::filesystem::permissions(passfile, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::replace);
+  const std::string url = "postgresql://" + role + "@127.0.0.1:" + std::to_string(shared_server().port()) + "/" + db;
+  const auto result = test::run({{"migrate"},
+                                 {{"DATABASE_URL", url},
+                                  {"AUTO_MIGRATE_DIR", dir.path().string()},
+                                  {"PGPASSFILE", passfile.string()}}});
+  CAPTURE(result.err);
+  CHECK(result.exit_code == 1); // 001 applied, 002 failed: so it did connect
+  CHECK(result.err.find("invalid input syntax for type integer: \"****\"") != std::string::npos);
+  CHECK(result.err.find(password) == std::string::npos);
+  CHECK(result.err.find("-Xy9") == std::string::npos);
+}

@@ -152,6 +152,11 @@ TEST_CASE("redact hides every piece of four or more bytes of a known secret, whe
     CHECK(redact("Pleho r\x90\x8d\x8c\x9a!", {"\x90\x8d\x8c\x9a\xdf"}) == "Pleho r****!");
     CHECK(redact("Plehor\x90\x8d\x8c\x9a", {"\x90\x8d\x8c\x9a\xdf", "staPlehost"}) == "Plehor****");
   }
+  SUBCASE("nor a stray continuation byte after an ASCII one it ends in") {
+    // A mask ending in the '/' before a rendering's user name took in the name's first bytes.
+    CHECK(redact("q xab/\x9a\x9a!", {"xab/"}) == "q ****\x9a\x9a!");
+    CHECK(redact("q xab\xc3\xa4!", {"xab\xc3"}) == "q ****!");
+  }
 }
 
 TEST_CASE("redact leaves a short run of letters inside a longer word: a coincidence, not a leak") {
@@ -202,4 +207,94 @@ TEST_CASE("uri_passwords finds each URI's password as written, percent-encoding 
   CHECK(uri_passwords("postgresql://app@db/app").empty());
   CHECK(uri_passwords("postgresql://app:@db/app").empty()); // an empty password hides nothing
   CHECK(uri_passwords("password=abc host=db").empty());     // conninfo: redact() covers it
+}
+
+// Issue 20, item 5: with the password "teama-secret-1", the user "teama" and the database
+// "teama_dirty" were masked in migrate-init's own rendering of the URL.
+TEST_CASE("A rendering's plain parts are shown whole where it appears whole; pieces of the password elsewhere are not") {
+  const std::string shown = "postgresql://teama:****@127.0.0.1:55432/teama_dirty";
+  KnownSecrets secrets;
+  secrets.add("teama-secret-1");
+  CHECK(redact("connecting to " + shown, secrets) == "connecting to postgresql://****:****@127.0.0.1:55432/****_dirty");
+  secrets.add_rendering({shown, {{13, 18}, {24, shown.size()}}, {}});
+  CHECK(redact("connecting to " + shown + "; done", secrets) == "connecting to " + shown + "; done");
+  SUBCASE("free text still masks every piece of the password, and the names alone") {
+    CHECK(redact("ERROR: \"teama-secret-1\" and teama_dirty", secrets) == "ERROR: \"****\" and ****_dirty");
+    CHECK(redact("a piece: secret-1, and postgresql://teama:teama-secret-1@h/teama_dirty", secrets) ==
+          "a piece: ****, and postgresql://****:****@h/****_dirty");
+  }
+  SUBCASE("a plain part holding a whole password is masked whole, and so is any other holding a piece of it") {
+    KnownSecrets same;
+    same.add("teama");
+    same.add_rendering({"postgresql://teama:****@h/teama_dirty", {{13, 18}, {24, 37}}, {}});
+    CHECK(redact("postgresql://teama:****@h/teama_dirty", same) == "postgresql://****:****@****");
+    same.add_rendering({"postgresql://teama:****@h/other", {{13, 18}, {24, 31}}, {}});
+    CHECK(redact("postgresql://teama:****@h/other", same) == "postgresql://****:****@h/other");
+  }
+}
+
+// The reverted first take showed a plain part unless it held a password whole: the fuzz
+// target found a host holding all of a password but its first two bytes
+// ("postgresql+psycopg2://u:5:rb-eh...@43rb-eh...42/"). The plain parts may show, together,
+// half of a password at most; a password of any length is never shown whole.
+TEST_CASE("A rendering's plain parts show half of a password at most, together, in any form") {
+  const auto shown = [](const std::vector<std::string>& secrets, const std::string& text, std::vector<Span> plain,
+                        std::vector<std::string> read = {}) {
+    KnownSecrets known;
+    for (const auto& secret : secrets) known.add(secret);
+    known.add_rendering({text, std::move(plain), std::move(read)});
+    return redact("connecting to " + text + "; done", known);
+  };
+  SUBCASE("the issue's passwords: user and database shown") {
+    for (const std::string password : {"teama-secret-1", "teamb-secret-2"}) {
+      const std::string user = password.substr(0, 5), text = "postgresql://" + user + ":****@127.0.0.1:55432/" + user + "_dirty";
+      CHECK(shown({password}, text, {{13, 18}, {24, text.size()}}) == "connecting to " + text + "; done");
+    }
+  }
+  SUBCASE("a host holding most of a password (the fuzz target's finding, in ASCII)") {
+    const std::string text = "postgresql://u:****@43rb-ehosatte.a42/";
+    CHECK(shown({"5:rb-ehosatte.a"}, text, {{13, 14}, {20, text.size()}}) == "connecting to postgresql://u:****@****; done");
+  }
+  SUBCASE("exactly half shown is shown; one byte more is not") {
+    const std::string text = "postgresql://abcd:****@h/d";
+    CHECK(shown({"abcd1234"}, text, {{13, 17}, {23, 26}}) == "connecting to " + text + "; done");
+    CHECK(shown({"abcd123"}, text, {{13, 17}, {23, 26}}) == "connecting to postgresql://****:****@h/d; done");
+  }
+  SUBCASE("user and database together: each shows less than half, both more") {
+    const std::string text = "postgresql://teama:****@h/secret1";
+    CHECK(shown({"teama-secret1"}, text, {{13, 18}, {24, text.size()}}) ==
+          "connecting to postgresql://****:****@****; done");
+  }
+  SUBCASE("a password equal to the user, the host, the port or the database") {
+    const std::string text = "postgresql://admin:****@dbhost:6543/appdb";
+    const std::vector<Span> plain{{13, 18}, {24, text.size()}};
+    CHECK(shown({"admin"}, text, plain) == "connecting to postgresql://****:****@dbhost:6543/appdb; done");
+    CHECK(shown({"dbhost"}, text, plain) == "connecting to postgresql://admin:****@****; done");
+    CHECK(shown({"6543"}, text, plain) == "connecting to postgresql://admin:****@****; done");
+    CHECK(shown({"appdb"}, text, plain) == "connecting to postgresql://admin:****@****; done");
+  }
+  SUBCASE("a password shorter than a piece, held whole by a part") {
+    const std::string text = "postgresql://abc:****@h/d";
+    CHECK(shown({"abc"}, text, {{13, 16}, {22, 25}}) == "connecting to postgresql://****:****@h/d; done");
+    CHECK(shown({"xyz"}, text, {{13, 16}, {22, 25}}) == "connecting to " + text + "; done");
+  }
+  SUBCASE("a part that is the password percent-encoded, or escaped as libpq reads it") {
+    const std::string text = "postgresql://%61dmin:****@h/d";
+    CHECK(shown({"admin"}, text, {{13, 20}, {26, 29}}) == "connecting to postgresql://****:****@h/d; done");
+    const std::string conninfo = "user=ad\\min password=**** dbname=d";
+    CHECK(shown({"admin"}, conninfo, {{5, 11}, {33, 34}}, {"admin", "d"}) ==
+          "connecting to user=**** password=**** dbname=d; done");
+  }
+  SUBCASE("a password held by another password, or by a second rendering of the same URL") {
+    const std::string text = "postgresql://teama:****@h/d";
+    CHECK(shown({"teama-secret-1", "teama"}, text, {{13, 18}, {24, 27}}) ==
+          "connecting to postgresql://****:****@h/d; done");
+  }
+  SUBCASE("free text around the rendering still masks every piece") {
+    KnownSecrets known;
+    known.add("teama-secret-1");
+    const std::string text = "postgresql://teama:****@h/teama_dirty";
+    known.add_rendering({text, {{13, 18}, {24, text.size()}}, {}});
+    CHECK(redact("teama " + text + " teama-secret-1", known) == "**** " + text + " ****");
+  }
 }

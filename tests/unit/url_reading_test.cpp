@@ -225,3 +225,141 @@ TEST_CASE("validate_database_url does not register whole URLs: their pieces woul
         "connecting to postgresql://other@db/app; applied 3 migrations");
   CHECK(redact_with_log_secrets("leaked Xy7-Qz9w and a piece: 7-Qz9") == "leaked **** and a piece: ****");
 }
+
+// Issue 20, item 5: migrate-init's rendering of a setting masks the password field only.
+TEST_CASE("shown_url masks the password only and marks the user, hosts, ports and database plain") {
+  const auto plain_parts = [](const Rendering& shown) {
+    std::vector<std::string> parts;
+    for (const auto& [begin, end] : shown.plain) parts.push_back(shown.text.substr(begin, end - begin));
+    return parts;
+  };
+  using Parts = std::vector<std::string>;
+  SUBCASE("a URI") {
+    const Rendering shown = pg::shown_url("postgresql://teama:teama-secret-1@127.0.0.1:55432/teama_dirty");
+    CHECK(shown.text == "postgresql://teama:****@127.0.0.1:55432/teama_dirty");
+    CHECK(plain_parts(shown) == Parts{"teama", "127.0.0.1:55432/teama_dirty"});
+  }
+  SUBCASE("a URI's query string is not plain, its password is masked") {
+    const Rendering shown = pg::shown_url("postgres://u@h1,h2:5433/d?sslmode=require&password=teama-x");
+    CHECK(shown.text == "postgres://u@h1,h2:5433/d?sslmode=require&password=****");
+    CHECK(plain_parts(shown) == Parts{"u", "h1,h2:5433/d"});
+  }
+  SUBCASE("a URI without user") {
+    CHECK(plain_parts(pg::shown_url("postgresql://db/app")) == Parts{"db/app"});
+  }
+  SUBCASE("a URI read two ways shows nothing plain") {
+    const Rendering shown = pg::shown_url("postgresql://u:pa/ss@h/d");
+    CHECK(shown.text == "postgresql://u:****@h/d");
+    CHECK(shown.plain.empty());
+    CHECK(pg::shown_url("postgresql://u@h/d?password=a@b").plain.empty());
+  }
+  SUBCASE("a conninfo") {
+    const Rendering shown = pg::shown_url("host=127.0.0.1 port=5432 user=teama password=teama-secret-1 dbname=teama_dirty sslmode=prefer");
+    CHECK(shown.text == "host=127.0.0.1 port=5432 user=teama password=**** dbname=teama_dirty sslmode=prefer");
+    CHECK(plain_parts(shown) == Parts{"127.0.0.1", "5432", "teama", "teama_dirty"});
+  }
+  SUBCASE("a conninfo read as libpq reads it: quoted and escaped values, any whitespace") {
+    const Rendering shown = pg::shown_url("user='te am' password='a b\\'c'  dbname=d\\ 1\tport = 5432");
+    CHECK(shown.text == "user='te am' password=****  dbname=d\\ 1\tport = 5432");
+    CHECK(plain_parts(shown) == Parts{"'te am'", "d\\ 1", "5432"});
+    CHECK(shown.read == Parts{"te am", "d 1", "5432"});
+  }
+  SUBCASE("a conninfo libpq would refuse shows nothing plain") {
+    for (const std::string text : {"user=u password=a b dbname=d", "user=u password='a b dbname=d", "user=u =x"}) {
+      CAPTURE(text);
+      CHECK(pg::shown_url(text).plain.empty());
+      CHECK(pg::shown_url(text).text.find("a b") == std::string::npos);
+    }
+  }
+  CHECK(pg::shown_url("").text.empty());
+}
+
+TEST_CASE("Through the log: the start line shows the user and database a password holds, not the password") {
+  forget_log_secrets();
+  const std::string url = "postgresql://teama:teama-secret-1@127.0.0.1:55432/teama_dirty";
+  pg::validate_database_url(url, "DATABASE_URL");
+  const Rendering shown = pg::shown_url(url);
+  add_log_rendering(shown);
+  CHECK(redact_with_log_secrets("connecting to " + shown.text) ==
+        "connecting to postgresql://teama:****@127.0.0.1:55432/teama_dirty");
+  CHECK(redact_with_log_secrets("connecting to " + url) == "connecting to postgresql://****:****@127.0.0.1:55432/****_dirty");
+  CHECK(redact_with_log_secrets("FATAL: password authentication failed for \"teama-secret-1\"") ==
+        "FATAL: password authentication failed for \"****\"");
+  forget_log_secrets();
+}
+
+namespace {
+
+// The start line as the log writes it, after validate_database_url registered the
+// setting's passwords (as migrate-init's Session does).
+std::string start_line(const std::string& url) {
+  forget_log_secrets();
+  pg::validate_database_url(url, "DATABASE_URL");
+  const Rendering shown = pg::shown_url(url);
+  add_log_rendering(shown);
+  return redact_with_log_secrets("connecting to " + shown.text);
+}
+
+} // namespace
+
+// The fuzz target's finding (fuzz/corpus/fuzz_log_redaction/found_host_holds_most_of_password):
+// A held a ':', so the password libpq reads is "5:" and the fuzzer's password, and the host
+// held the fuzzer's password whole; the first take showed it, as no part held "5:..." whole.
+TEST_CASE("The start line never shows a host, user or database holding most of the password") {
+  const std::string password = "rb-ehosatte\x99" "a";
+  const std::string url = "postgresql+psycopg2://gmto" + std::string(10, '\xff') + "rdb:5:" + password + "@43\x04\t" +
+                          password + "42/";
+  const std::string line = start_line(url);
+  CHECK(line == "connecting to postgresql+psycopg2://gmto" + std::string(10, '\xff') + "rdb:****@****");
+  CHECK(line.find(password) == std::string::npos);
+  forget_log_secrets();
+}
+
+TEST_CASE("The start line: what the password reveals is masked, the rest shown, in every form of setting") {
+  using Case = std::pair<std::string, std::string>;
+  for (const auto& [url, expected] : std::vector<Case>{
+           // The issue's: the password holds the user and the database.
+           {"postgresql://teama:teama-secret-1@127.0.0.1:55432/teama_dirty",
+            "postgresql://teama:****@127.0.0.1:55432/teama_dirty"},
+           // Percent-encoded: neither form of the password, both forms of the user shown.
+           {"postgresql://te%61mb:teamb%2Dsecret%2D2@127.0.0.1:55432/teamb_dirty",
+            "postgresql://te%61mb:****@127.0.0.1:55432/teamb_dirty"},
+           {"postgresql://%61dmin:admin@h/d", "postgresql://****:****@h/d"},
+           {"postgresql://admin:%61dmin@h/d", "postgresql://****:****@h/d"},
+           // A password equal to the user, the host, the port or the database name.
+           {"postgresql://admin:admin@h/d", "postgresql://****:****@h/d"},
+           {"postgresql://u:dbhost@dbhost:5432/d", "postgresql://u:****@****"},
+           {"postgresql://u:5432@h:5432/d", "postgresql://u:****@****"},
+           {"postgresql://u:appdb@h/appdb", "postgresql://u:****@****"},
+           // Shorter than a piece (not searched in free text): masked where a part holds it.
+           {"postgresql://abc:abc@h/d", "postgresql://****:****@h/d"},
+           // A password that is a piece of the database name (more than half of it).
+           {"postgresql://u:dirty@h/teama_dirty", "postgresql://u:****@****"},
+           // Multi-host, query-string password (then the userinfo's is one too).
+           {"postgresql://teama@h1:5432,h2:5433/teama_dirty?password=teama-secret-1&sslmode=prefer",
+            "postgresql://teama@h1:5432,h2:5433/teama_dirty?password=****&sslmode=prefer"},
+           {"postgresql://u:teama@h1,h2/teama?password=other-secret", "postgresql://u:****@****?password=****"},
+           // An empty password hides nothing.
+           {"postgresql://teama:@h/teama_dirty", "postgresql://teama:****@h/teama_dirty"},
+           // conninfo, quoted and escaped too.
+           {"host=127.0.0.1 port=55432 user=teama password=teama-secret-1 dbname=teama_dirty",
+            "host=127.0.0.1 port=55432 user=teama password=**** dbname=teama_dirty"},
+           {"user=teama password='teama secret\\'1' dbname='teama dirty'",
+            "user=teama password=**** dbname='teama dirty'"},
+           {"user=ad\\min password=admin dbname=d", "user=**** password=**** dbname=d"},
+           {"user='admin' password=admin dbname=d", "user=**** password=**** dbname=d"},
+       }) {
+    CAPTURE(url);
+    CHECK(start_line(url) == "connecting to " + expected);
+  }
+  forget_log_secrets();
+}
+
+TEST_CASE("The start line: a password from PGPASSWORD is not shown by the user, host or database either") {
+  setenv("PGPASSWORD", "teama", 1);
+  CHECK(start_line("postgresql://teama@h/teama_dirty") == "connecting to postgresql://****@****");
+  setenv("PGPASSWORD", "teama-secret-1", 1);
+  CHECK(start_line("postgresql://teama@h/teama_dirty") == "connecting to postgresql://teama@h/teama_dirty");
+  unsetenv("PGPASSWORD");
+  forget_log_secrets();
+}
