@@ -155,10 +155,8 @@ void CommandEngine::use_django_manifest() {
   }
   // A manifest kept in the repository rather than written by the image build falls behind
   // the files: the project's own migration files must all be in it.
-  const std::string manage_py = django::manage_py_of(m_config.migrate_command);
-  const std::filesystem::path root =
-      manage_py.empty() ? std::filesystem::path(".") : std::filesystem::path(manage_py).parent_path();
-  const auto missing = django::files_missing_from(*m_django, root.empty() ? std::filesystem::path(".") : root);
+  const auto missing =
+      django::files_missing_from(*m_django, django::project_root(m_config.migrate_command, file));
   if (!missing.empty()) {
     m_no_fast_path = file.string() + " (AUTO_MIGRATE_DJANGO_MIGRATIONS) names no migration " + missing.front() +
                      (missing.size() > 1 ? " (and " + std::to_string(missing.size() - 1) + " more)" : "") +

@@ -126,7 +126,15 @@ bool holds_django_migrations(const fs::path& dir) {
   });
 }
 
+fs::path project_root(const std::vector<std::string>& command, const fs::path& manifest) {
+  const std::string manage_py = manage_py_of(command);
+  const fs::path folder = manage_py.empty() ? manifest.parent_path() : fs::path(manage_py).parent_path();
+  return folder.empty() ? fs::path(".") : folder;
+}
+
 std::vector<std::string> files_missing_from(const Manifest& manifest, const fs::path& root) {
+  std::error_code error;
+  if (fs::weakly_canonical(fs::absolute(root, error), error) == fs::path("/")) return {};
   std::set<std::string> apps;
   for (const auto& migration : manifest.migrations) apps.insert(migration.app);
   std::vector<std::string> missing;

@@ -44,9 +44,15 @@ std::string manage_py_of(const std::vector<std::string>& command);
 // django.db. False when it cannot be read.
 bool holds_django_migrations(const std::filesystem::path& dir);
 
+// Where the project's own apps are: the folder of the command's manage.py, else the
+// manifest's folder (README's one-liner writes it beside manage.py). Pure.
+std::filesystem::path project_root(const std::vector<std::string>& command, const std::filesystem::path& manifest);
+
 // The migration files of the project under `root` (each app's migrations/ package; virtual
 // environments, site-packages and dot-directories left out) whose name no app in the
-// manifest has: a manifest older than the files. Relative paths, sorted.
+// manifest has: a manifest older than the files. Relative paths, sorted. Empty when `root`
+// is the filesystem's root: a container without a WORKDIR would otherwise walk the whole
+// image at every start.
 std::vector<std::string> files_missing_from(const Manifest& manifest, const std::filesystem::path& root);
 
 } // namespace migrate_init::django

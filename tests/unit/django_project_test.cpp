@@ -105,3 +105,14 @@ TEST_CASE("A folder holds Django migrations: a manage.py at its top, or a migrat
   alembic.write("manage.py", "");
   CHECK(django::holds_django_migrations(alembic.path));
 }
+
+TEST_CASE("The project's root: manage.py's folder, else the manifest's; the filesystem's root is never walked") {
+  CHECK(django::project_root(Args{"python", "src/manage.py", "migrate"}, "/app/m.txt") == "src");
+  CHECK(django::project_root(Args{"python", "manage.py", "migrate"}, "/app/m.txt") == ".");
+  CHECK(django::project_root(Args{"django-admin", "migrate"}, "/app/m.txt") == "/app");
+  CHECK(django::project_root(Args{"django-admin", "migrate"}, "m.txt") == ".");
+  ScratchDir list;
+  const auto manifest = manifest_of(list, "shop 0001_initial\n");
+  CHECK(django::files_missing_from(manifest, "/").empty());
+  CHECK(django::files_missing_from(manifest, "/usr/..").empty());
+}
