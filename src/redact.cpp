@@ -215,7 +215,31 @@ void KnownSecrets::clear() {
   m_renderings.clear();
 }
 
-// Whether a part, in any of its `forms`, holds a piece of a secret or a whole one.
+bool is_separator(char c);
+
+// Marks in `shown` every place `secret` holds a word of `form` (its runs between
+// separators) of two bytes or more: a user "app" and a database "prod" show most of
+// "app-prod", though neither holds a piece of it.
+void mark_words(const std::string& form, const std::string& secret, std::vector<bool>& shown) {
+  for (std::size_t start = 0; start < form.size();) {
+    if (is_separator(form[start])) {
+      ++start;
+      continue;
+    }
+    std::size_t end = start;
+    while (end < form.size() && !is_separator(form[end])) ++end;
+    const std::string_view word(form.data() + start, end - start);
+    if (word.size() >= 2) {
+      for (std::size_t at = secret.find(word); at != std::string::npos; at = secret.find(word, at + 1)) {
+        std::fill_n(shown.begin() + static_cast<std::ptrdiff_t>(at), word.size(), true);
+      }
+    }
+    start = end;
+  }
+}
+
+// Whether a part, in any of its `forms`, holds a piece of a secret, a whole one, or a word
+// (mark_words) that a secret holds.
 bool KnownSecrets::holds_secret(const std::vector<std::string>& forms) const {
   for (const auto& form : forms) {
     for (std::size_t i = 0; i + k_secret_piece_length <= form.size(); ++i) {
@@ -223,6 +247,10 @@ bool KnownSecrets::holds_secret(const std::vector<std::string>& forms) const {
     }
     for (const auto& secret : m_whole) {
       if (form.find(secret) != std::string::npos) return true;
+      // A short word of the part inside a secret (a user "app" for "app-prod").
+      std::vector<bool> shown(secret.size(), false);
+      mark_words(form, secret, shown);
+      if (std::find(shown.begin(), shown.end(), true) != shown.end()) return true;
     }
   }
   return false;
@@ -234,6 +262,7 @@ bool KnownSecrets::reveal_secret(const std::vector<std::vector<std::string>>& pa
     for (const auto& forms : parts) {
       for (const auto& form : forms) {
         if (form.find(secret) != std::string::npos) return true;
+        mark_words(form, secret, shown);
         // Each piece of the secret that the part shows anywhere counts as shown wherever
         // the secret holds it: more than the part literally shows, the safe way to be wrong.
         if (secret.size() < k_secret_piece_length) continue;

@@ -265,6 +265,15 @@ TEST_CASE("A rendering's plain parts show half of a password at most, together, 
     CHECK(shown({"teama-secret1"}, text, {{13, 18}, {24, text.size()}}) ==
           "connecting to postgresql://****:****@****; done");
   }
+  SUBCASE("short names that spell most of the password together (the review's app-prod, abc-def-ghi)") {
+    const std::string text = "postgresql://app:****@db:5432/prod";
+    CHECK(shown({"app-prod"}, text, {{13, 16}, {22, text.size()}}) == "connecting to postgresql://****:****@****; done");
+    const std::string three = "postgresql://abc:****@def:5432/ghi";
+    CHECK(shown({"abc-def-ghi"}, three, {{13, 16}, {22, three.size()}}) ==
+          "connecting to postgresql://****:****@****; done");
+    // One short name is less than half: shown.
+    CHECK(shown({"app-production-key"}, text, {{13, 16}, {22, text.size()}}) == "connecting to " + text + "; done");
+  }
   SUBCASE("a password equal to the user, the host, the port or the database") {
     const std::string text = "postgresql://admin:****@dbhost:6543/appdb";
     const std::vector<Span> plain{{13, 18}, {24, text.size()}};
