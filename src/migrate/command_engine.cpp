@@ -155,6 +155,12 @@ void CommandEngine::use_django_manifest() {
   }
   // A manifest kept in the repository rather than written by the image build falls behind
   // the files: the project's own migration files must all be in it.
+  if (django::runs_syncdb(m_config.migrate_command)) {
+    m_no_fast_path = "the command runs migrate --run-syncdb, which creates the tables of apps without migrations, "
+                     "and no manifest of the migration graph shows those";
+    warn_once("the migrator runs on every start: " + m_no_fast_path);
+    return;
+  }
   const auto missing =
       django::files_missing_from(*m_django, django::project_root(m_config.migrate_command, file));
   if (!missing.empty()) {

@@ -38,7 +38,8 @@ public:
   // Why the migrator must run; nullopt when the database is known to be up to date. Reads
   // the database (one query); for the boot contract and the reports too.
   std::optional<std::string> pending_reason();
-  // What the fast path compares: "alembic" (revision heads), "files" (last success) or "none".
+  // What the fast path compares: "alembic" (revision heads), "files" (last success), "django"
+  // (the last success's manifest) or "none".
   std::string fast_path_kind() const;
   // The Alembic graph read from the files, when this is an Alembic project.
   const std::optional<alembic::Graph>& alembic_graph() const { return m_graph; }

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <system_error>
 
 namespace migrate_init::django {
@@ -91,13 +92,37 @@ Manifest read_manifest(const fs::path& file) {
   return manifest;
 }
 
+namespace {
+
+// A word of a shell line without the quotes around it and the operators glued to it
+// (`'manage.py'`, `migrate&&`, `migrate;`).
+std::string bare(std::string word) {
+  while (!word.empty() && std::string_view("'\";&|()").find(word.back()) != std::string_view::npos) word.pop_back();
+  std::size_t first = 0;
+  while (first < word.size() && std::string_view("'\"(").find(word[first]) != std::string_view::npos) ++first;
+  return word.substr(first);
+}
+
+std::vector<std::string> bare_words(const std::vector<std::string>& command) {
+  std::vector<std::string> words = command_words(command);
+  for (auto& word : words) word = bare(word);
+  return words;
+}
+
+} // namespace
+
+bool runs_syncdb(const std::vector<std::string>& command) {
+  const auto words = bare_words(command);
+  return std::find(words.begin(), words.end(), "--run-syncdb") != words.end();
+}
+
 bool command_runs_migrate(const std::vector<std::string>& command) {
-  const std::vector<std::string> words = command_words(command);
+  const std::vector<std::string> words = bare_words(command);
   bool django = false;
   for (std::size_t i = 0; i < words.size(); ++i) {
     const std::string name = fs::path(words[i]).filename().string();
     if (name == "manage.py" || name == "django-admin" || name == "django-admin.py" ||
-        (words[i] == "-m" && i + 1 < words.size() && words[i + 1] == "django")) {
+        (words[i] == "-m" && i + 1 < words.size() && words[i + 1] == "django") || words[i] == "-mdjango") {
       django = true;
     } else if (django && words[i] == "migrate") {
       return true;
@@ -107,7 +132,7 @@ bool command_runs_migrate(const std::vector<std::string>& command) {
 }
 
 std::string manage_py_of(const std::vector<std::string>& command) {
-  for (const auto& word : command_words(command)) {
+  for (const auto& word : bare_words(command)) {
     if (fs::path(word).filename() == "manage.py") return word;
   }
   return "";
@@ -141,14 +166,14 @@ std::vector<std::string> files_missing_from(const Manifest& manifest, const fs::
   walk(root, 8, [&](const fs::path& file) {
     if (!migration_module(file)) return false;
     const std::string name = file.stem().string();
-    // The app's label is its folder's name unless its AppConfig says otherwise; then any
-    // app's migration of that name will do.
+    // The app's label is its folder's name. A folder no app of the manifest is named
+    // after is a new app the manifest lacks (almost every app has a 0001_initial, so a
+    // name alone proves nothing), or one whose AppConfig sets another label: the fast
+    // path is off for both, the safe way to be wrong.
     const std::string folder = file.parent_path().parent_path().filename().string();
     const bool listed =
-        apps.count(folder)
-            ? std::binary_search(manifest.migrations.begin(), manifest.migrations.end(), Migration{folder, name})
-            : std::any_of(manifest.migrations.begin(), manifest.migrations.end(),
-                          [&](const Migration& migration) { return migration.name == name; });
+        apps.count(folder) &&
+        std::binary_search(manifest.migrations.begin(), manifest.migrations.end(), Migration{folder, name});
     std::error_code error;
     if (!listed) missing.push_back(fs::relative(file, root, error).generic_string());
     return false;

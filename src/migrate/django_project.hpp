@@ -35,6 +35,10 @@ Manifest read_manifest(const std::filesystem::path& file);
 // followed by the word `migrate` (in an argv, or in the words of a shell command). Pure.
 bool command_runs_migrate(const std::vector<std::string>& command);
 
+// Whether the command runs `migrate --run-syncdb`, which also creates the tables of apps
+// that have no migrations: no manifest of the migration graph shows those. Pure.
+bool runs_syncdb(const std::vector<std::string>& command);
+
 // The path the command gives for manage.py, when it gives one ("manage.py", "/app/manage.py").
 // Pure.
 std::string manage_py_of(const std::vector<std::string>& command);
@@ -49,8 +53,8 @@ bool holds_django_migrations(const std::filesystem::path& dir);
 std::filesystem::path project_root(const std::vector<std::string>& command, const std::filesystem::path& manifest);
 
 // The migration files of the project under `root` (each app's migrations/ package; virtual
-// environments, site-packages and dot-directories left out) whose name no app in the
-// manifest has: a manifest older than the files. Relative paths, sorted. Empty when `root`
+// environments, site-packages and dot-directories left out) that the manifest does not
+// list under the app their folder is named after: a manifest older than the files. Relative paths, sorted. Empty when `root`
 // is the filesystem's root: a container without a WORKDIR would otherwise walk the whole
 // image at every start.
 std::vector<std::string> files_missing_from(const Manifest& manifest, const std::filesystem::path& root);
