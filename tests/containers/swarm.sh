@@ -59,7 +59,7 @@ swarm_test() {
   check "by one task" test "$(count_in_logs 'applying 001_initial_schema.sql' $tasks)" = 1
   for c in $tasks; do
     check "task container ${c:0:12}: migrate-init is PID 1" \
-      test "$(docker exec "$c" cat /proc/1/cmdline | tr '\0' ' ')" = "migrate-init -- /app/service.sh "
+      test "$(docker exec "$c" cat /proc/1/cmdline | tr '\0' ' ')" = "migrate-init /app/service.sh "
   done
 
   echo "== rolling update to an image with one more migration (006)"
