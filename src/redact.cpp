@@ -1,5 +1,7 @@
 #include "redact.hpp"
 
+#include "text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -68,27 +70,6 @@ std::vector<Span> without(const std::vector<Span>& runs, std::vector<Span> plain
       begin = std::max(begin, plain_end);
     }
     if (begin < end) out.emplace_back(begin, end);
-  }
-  return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX decoded; any other '%' kept.
-std::string percent_decoded(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
   }
   return out;
 }

@@ -100,6 +100,36 @@ std::string counted(long long count, std::string_view singular, std::string_view
   return std::to_string(count) + " " + std::string(count == 1 ? singular : plural);
 }
 
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+} // namespace
+
+std::string percent_decoded(std::string_view text, bool plus_is_space) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (plus_is_space && text[i] == '+') {
+      out += ' ';
+      continue;
+    }
+    const int high = text[i] == '%' && i + 2 < text.size() ? hex_digit(text[i + 1]) : -1;
+    const int low = high >= 0 ? hex_digit(text[i + 2]) : -1;
+    if (low >= 0) {
+      out += static_cast<char>(high * 16 + low);
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> command_words(const std::vector<std::string>& arguments) {
   std::vector<std::string> words;
   for (const auto& argument : arguments) {

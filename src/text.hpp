@@ -27,6 +27,10 @@ std::string counted(long long count, std::string_view singular, std::string_view
 // name and options, not for running anything). Pure.
 std::vector<std::string> command_words(const std::vector<std::string>& arguments);
 
+// Each %XX replaced by its byte; a '%' that starts no valid escape is kept, as libpq
+// keeps it. With `plus_is_space`, '+' is a space (a SQLAlchemy URL's query). Pure.
+std::string percent_decoded(std::string_view text, bool plus_is_space = false);
+
 // The items with `separator` between them: "a, b, c".
 std::string joined(const std::vector<std::string>& items, std::string_view separator = ", ");
 

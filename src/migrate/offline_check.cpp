@@ -29,14 +29,8 @@ std::string where_of(const alembic::Revision& revision) {
 // Whether a migrator command upgrades to `head`, singular: `upgrade head` (alembic, or any
 // wrapper passing it on), or Flask-Migrate's `db upgrade` with no revision (its default).
 bool upgrades_to_head(const std::vector<std::string>& command) {
-  std::vector<std::string> words;
-  for (const auto& argument : command) {
-    std::istringstream split(argument);
-    for (std::string word; split >> word;) {
-      std::erase_if(word, [](char c) { return c == '\'' || c == '"'; });
-      words.push_back(std::move(word));
-    }
-  }
+  std::vector<std::string> words = command_words(command);
+  for (auto& word : words) std::erase_if(word, [](char c) { return c == '\'' || c == '"'; });
   for (std::size_t i = 0; i < words.size(); ++i) {
     if (words[i] != "upgrade") continue;
     if (i + 1 < words.size() && words[i + 1] == "head") return true;

@@ -1,6 +1,7 @@
 #include "pg/url_parameters.hpp"
 
 #include "pg/url_reading.hpp"
+#include "text.hpp"
 
 #include <cctype>
 #include <optional>
@@ -19,32 +20,6 @@ struct Found {
 bool is_uri(std::string_view url) {
   const std::string plain = libpq_url(url);
   return plain.starts_with("postgresql://") || plain.starts_with("postgres://");
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decoded(std::string_view text, bool plus_is_space = false) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (plus_is_space && text[i] == '+') {
-      out += ' ';
-      continue;
-    }
-    const int high = text[i] == '%' && i + 2 < text.size() ? hex_digit(text[i + 1]) : -1;
-    const int low = high >= 0 ? hex_digit(text[i + 2]) : -1;
-    if (low >= 0) {
-      out += static_cast<char>(high * 16 + low);
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
 }
 
 std::string percent_encoded(std::string_view text) {

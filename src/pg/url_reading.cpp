@@ -1,6 +1,7 @@
 #include "pg/url_reading.hpp"
 
 #include "redact.hpp"
+#include "text.hpp"
 
 #include <libpq-fe.h>
 
@@ -42,27 +43,6 @@ bool assignment_at(std::string_view text, std::size_t pos, const Keywords& keywo
   pos = skip_spaces(text, pos);
   if (pos >= text.size() || text[pos] != '=' || is_password_keyword(keyword)) return false;
   return keywords.empty() || std::find(keywords.begin(), keywords.end(), keyword) != keywords.end();
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX decoded; a '%' that starts no valid escape is kept, as libpq would quote it.
-std::string percent_decoded(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
 }
 
 // A conninfo value without its backslash escapes.
