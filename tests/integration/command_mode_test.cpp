@@ -103,6 +103,35 @@ bool migrated(const std::string& db, const std::string& schema, bool alembic) {
   return shared_server().scalar(db, "SELECT to_regclass('" + schema + ".items') IS NOT NULL") == "t";
 }
 
+// Moves the fixture's migrations/ to `location` and writes its alembic.ini, saying
+// `script_location = <location>`, to `ini_path` (both relative to the project's root).
+void move_script_location(const Project& project, const std::string& location, const std::string& ini_path) {
+  fs::create_directories((project.root() / location).parent_path());
+  fs::create_directories((project.root() / ini_path).parent_path());
+  fs::rename(project.migrations(), project.root() / location);
+  std::string ini = read_file(project.root() / "alembic.ini");
+  const auto at = ini.find("script_location = migrations");
+  REQUIRE(at != std::string::npos);
+  ini.replace(at, std::string("script_location = migrations").size(), "script_location = " + location);
+  if (ini_path != "alembic.ini") fs::remove(project.root() / "alembic.ini");
+  project.write(ini_path, ini);
+}
+
+// The first start runs the migrator to head; the second takes the fast path.
+void check_migrates_once_then_fast_path(const Project& project, const std::map<std::string, std::string>& env,
+                                        const std::string& db) {
+  const auto first = test::run(service(project, env));
+  INFO(first.err);
+  CHECK(first.exit_code == 0);
+  CHECK(alembic_version(db) == k_alembic_head);
+  const auto second = test::run(service(project, env));
+  INFO(second.err);
+  CHECK(second.exit_code == 0);
+  CHECK(second.out == "started\n");
+  CHECK(contains(second.err, "database is up to date"));
+  CHECK(project.starts().size() == 1);
+}
+
 } // namespace
 
 TEST_CASE("Alembic on a fresh database: every revision applied, alembic_version at head; the next start runs no "
@@ -157,55 +186,23 @@ TEST_CASE("Alembic on a fresh database: every revision applied, alembic_version 
 
 TEST_CASE("Alembic found through ./alembic.ini's script_location, with no AUTO_MIGRATE_DIR") {
   const Project project("alembic_project");
-  fs::create_directories(project.root() / "db");
-  fs::rename(project.migrations(), project.root() / "db" / "alembic");
-  std::string ini = read_file(project.root() / "alembic.ini");
-  const auto at = ini.find("script_location = migrations");
-  REQUIRE(at != std::string::npos);
-  ini.replace(at, std::string("script_location = migrations").size(), "script_location = db/alembic");
-  project.write("alembic.ini", ini);
+  move_script_location(project, "db/alembic", "alembic.ini");
   const std::string db = shared_server().create_database();
   auto env = alembic_env(project, db);
   env.erase("AUTO_MIGRATE_DIR");
-  const auto first = test::run(service(project, env));
-  INFO(first.err);
-  CHECK(first.exit_code == 0);
-  CHECK(alembic_version(db) == k_alembic_head);
-  const auto second = test::run(service(project, env));
-  INFO(second.err);
-  CHECK(second.exit_code == 0);
-  CHECK(second.out == "started\n");
-  CHECK(contains(second.err, "database is up to date"));
-  CHECK(project.starts().size() == 1);
+  check_migrates_once_then_fast_path(project, env, db);
 }
 
 TEST_CASE("conf/alembic.ini with a script_location relative to the working directory, run as `alembic -c "
           "conf/alembic.ini`: the next start takes the fast path") {
   const Project project("alembic_project");
-  fs::create_directories(project.root() / "h");
-  fs::create_directories(project.root() / "conf");
-  fs::rename(project.migrations(), project.root() / "h" / "migrations");
-  std::string ini = read_file(project.root() / "alembic.ini");
-  const auto at = ini.find("script_location = migrations");
-  REQUIRE(at != std::string::npos);
-  ini.replace(at, std::string("script_location = migrations").size(), "script_location = h/migrations");
-  project.write("conf/alembic.ini", ini);
-  fs::remove(project.root() / "alembic.ini");
+  move_script_location(project, "h/migrations", "conf/alembic.ini");
   const std::string db = shared_server().create_database();
   auto env = with(alembic_env(project, db), {{"AUTO_MIGRATE_ALEMBIC_INI", "conf/alembic.ini"},
                                              {"AUTO_MIGRATE_COMMAND", project.command({"/usr/bin/python3", "-m", "alembic", "-c",
                                                                                        "conf/alembic.ini", "upgrade", "head"})}});
   env.erase("AUTO_MIGRATE_DIR");
-  const auto first = test::run(service(project, env));
-  INFO(first.err);
-  CHECK(first.exit_code == 0);
-  CHECK(alembic_version(db) == k_alembic_head);
-  const auto second = test::run(service(project, env));
-  INFO(second.err);
-  CHECK(second.exit_code == 0);
-  CHECK(second.out == "started\n");
-  CHECK(contains(second.err, "database is up to date"));
-  CHECK(project.starts().size() == 1);
+  check_migrates_once_then_fast_path(project, env, db);
 }
 
 TEST_CASE("A schema-qualified AUTO_MIGRATE_ALEMBIC_VERSION_TABLE takes the fast path; JSON logs mark the "
