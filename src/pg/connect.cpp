@@ -10,6 +10,8 @@
 #include "text.hpp"
 
 #include <poll.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
@@ -57,16 +59,11 @@ std::string url_or_environment(const ConnectOptions& options, const char* keywor
 }
 
 // The fully static build (host_resolution.hpp): the host names become addresses here, given
-// to libpq as `hostaddr` with `host` kept for TLS and SCRAM; and a user name is required,
-// since libpq would otherwise look up the local user through NSS. False, with `failure`
+// to libpq as `hostaddr` with `host` kept for TLS and SCRAM. False, with `failure`
 // set, when a host name cannot be resolved (retried: the name may not exist yet). Added
 // before the URL, whose own values win (`host` is the URL's anyway; `hostaddr` is only
 // added when neither the URL nor PGHOSTADDR gives one).
 bool add_resolved_hosts(const ConnectOptions& options, ConnectParams& params, std::string& failure) {
-  if (url_or_environment(options, "user", "PGUSER").empty()) {
-    throw UsageError(options.source + " names no user and PGUSER is not set: this static build of migrate-init "
-                                      "does not look up the local user name (add user@ to the URL, or set PGUSER)");
-  }
   // libpq 15 finds ~/.pgpass and ~/.postgresql/ through getpwuid(), NSS again: the same
   // files are named here from $HOME, unless a variable names them (the URL wins over both).
   const char* home_variable = std::getenv("HOME");
@@ -91,6 +88,22 @@ bool add_resolved_hosts(const ConnectOptions& options, ConnectParams& params, st
   return true;
 }
 
+// Without a user name in the URL or PGUSER, libpq takes the local user's name. The fully
+// static build never looks it up (NSS again); the others check that there is one: an image
+// without an /etc/passwd entry for its user ID would otherwise retry libpq's "could not look
+// up local user ID" for all of AUTO_MIGRATE_WAIT. One line naming both places, exit 2.
+void require_user_name(const ConnectOptions& options) {
+  if (!url_or_environment(options, "user", "PGUSER").empty()) return;
+  if (resolves_host_names_itself()) {
+    throw UsageError(options.source + " names no user and PGUSER is not set: this static build of migrate-init "
+                                      "does not look up the local user name (add user@ to the URL, or set PGUSER)");
+  }
+  if (getpwuid(geteuid())) return;
+  throw UsageError(fmt::format("{} names no user and PGUSER is not set, and user ID {} has no name here (no /etc/passwd "
+                               "entry): add user@ to the URL, or set PGUSER",
+                               options.source, geteuid()));
+}
+
 // `failure` is set when a host name cannot be resolved (fully static build).
 ConnectParams connect_params(const ConnectOptions& options, std::string& failure) {
   ConnectParams params;
@@ -104,6 +117,7 @@ ConnectParams connect_params(const ConnectOptions& options, std::string& failure
   params.add("keepalives_interval", "5");
   params.add("keepalives_count", "3");
   if (!options.options.empty()) params.add("options", options.options);
+  require_user_name(options);
   if (resolves_host_names_itself() && !add_resolved_hosts(options, params, failure)) return params;
   // SQLAlchemy's `postgresql+psycopg2://` works for migrate-init too: libpq gets it without the driver.
   if (!options.database_url.empty()) params.add("dbname", libpq_url(options.database_url));
