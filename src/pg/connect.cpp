@@ -64,16 +64,16 @@ std::string url_or_environment(const ConnectOptions& options, const char* keywor
 // before the URL, whose own values win (`host` is the URL's anyway; `hostaddr` is only
 // added when neither the URL nor PGHOSTADDR gives one).
 bool add_resolved_hosts(const ConnectOptions& options, ConnectParams& params, std::string& failure) {
-  // libpq 15 finds ~/.pgpass and ~/.postgresql/ through getpwuid(), NSS again: the same
-  // files are named here from $HOME, unless a variable names them (the URL wins over both).
-  const char* home_variable = std::getenv("HOME");
-  const std::string home = home_variable && *home_variable ? home_variable : "/";
-  const std::string dot_postgresql = home + (home.back() == '/' ? "" : "/") + ".postgresql/";
-  if (!std::getenv("PGPASSFILE")) params.add("passfile", home + (home.back() == '/' ? "" : "/") + ".pgpass");
-  if (!std::getenv("PGSSLCERT")) params.add("sslcert", dot_postgresql + "postgresql.crt");
-  if (!std::getenv("PGSSLKEY")) params.add("sslkey", dot_postgresql + "postgresql.key");
-  if (!std::getenv("PGSSLROOTCERT")) params.add("sslrootcert", dot_postgresql + "root.crt");
-  if (!std::getenv("PGSSLCRL") && !std::getenv("PGSSLCRLDIR")) params.add("sslcrl", dot_postgresql + "root.crl");
+  // libpq finds ~/.pgpass and ~/.postgresql/ from $HOME, and without HOME through
+  // getpwuid(), NSS again: then they are named here, in "/" (the URL still wins).
+  const char* home = std::getenv("HOME");
+  if (!home || !*home) {
+    if (!std::getenv("PGPASSFILE")) params.add("passfile", "/.pgpass");
+    if (!std::getenv("PGSSLCERT")) params.add("sslcert", "/.postgresql/postgresql.crt");
+    if (!std::getenv("PGSSLKEY")) params.add("sslkey", "/.postgresql/postgresql.key");
+    if (!std::getenv("PGSSLROOTCERT")) params.add("sslrootcert", "/.postgresql/root.crt");
+    if (!std::getenv("PGSSLCRL") && !std::getenv("PGSSLCRLDIR")) params.add("sslcrl", "/.postgresql/root.crl");
+  }
   if (!url_or_environment(options, "hostaddr", "PGHOSTADDR").empty()) return true; // addresses given
   const std::string hosts = url_or_environment(options, "host", "PGHOST");
   if (hosts.empty()) return true; // the default socket directory: nothing to look up

@@ -140,6 +140,40 @@ for root in "$glibc_root" "$static_root" "$nss_root"; do
   if [[ $(tail -1 <<<"$err") == *nowhere.invalid* ]]; then pass "$name unknown host named: $(tail -1 <<<"$err")"; else fail "$name unknown host: $err"; fi
 done
 
+# TLS: a server certificate for `pg-by-name` only, from a throwaway CA. verify-full and
+# channel binding (SCRAM-SHA-256-PLUS) must see the name given in the URL although libpq
+# connects to the address migrate-init found; the root certificate is found both from the
+# URL and in $HOME/.postgresql/root.crt.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout "$work/ca.key" -out "$work/ca.crt" \
+  -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=pg-by-name -keyout "$work/server.key" -out "$work/server.csr" 2>/dev/null
+openssl x509 -req -in "$work/server.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial -days 2 \
+  -extfile <(echo subjectAltName=DNS:pg-by-name) -out "$work/server.crt" 2>/dev/null
+cp "$work/server.crt" "$work/server.key" "$PG_DIR/data/"
+[[ $(id -u) -eq 0 ]] && chown postgres: "$PG_DIR/data/server.crt" "$PG_DIR/data/server.key"
+chmod 600 "$PG_DIR/data/server.key"
+pg_sql "ALTER SYSTEM SET ssl = on" >/dev/null && pg_sql "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+for root in "$glibc_root" "$static_root" "$nss_root"; do
+  name=$(basename "$root")
+  cp "$work/ca.crt" "$root/ca.crt"
+  mkdir -p "$root/home/.postgresql" && cp "$work/ca.crt" "$root/home/.postgresql/root.crt"
+  tls="sslmode=verify-full&channel_binding=require"
+  for how in url home; do
+    database=$((database + 1))
+    pg_sql "CREATE DATABASE static_$database" >/dev/null
+    url="postgresql://postgres:$PG_PASSWORD@pg-by-name:$PG_PORT/static_$database?$tls"
+    [[ $how == url ]] && url+="&sslrootcert=/ca.crt"
+    run_in "$root" "DATABASE_URL=$url" HOME=/home AUTO_MIGRATE_DIR=/migrations AUTO_MIGRATE_WAIT=5 -- migrate
+    check_run "$name TLS verify-full + channel binding, root certificate from $how" 0
+  done
+  # The same certificate under another name: refused, whatever the address.
+  run_in "$root" "DATABASE_URL=postgresql://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres?sslmode=verify-full&sslrootcert=/ca.crt" \
+    AUTO_MIGRATE_DIR=/migrations AUTO_MIGRATE_WAIT=2 -- migrate
+  check_run "$name TLS verify-full to 127.0.0.1 (not the certificate's name)" 4
+  if [[ $err == *'does not match host name "127.0.0.1"'* ]]; then pass "$name TLS: refused for the name"; else fail "$name TLS: $err"; fi
+done
+
 if ((failures)); then
   echo "$failures check(s) failed"
   exit 1
