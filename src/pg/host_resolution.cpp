@@ -278,7 +278,7 @@ std::optional<std::string> resolve_host_name(std::string_view name, std::string&
   }
   std::string servers;
   for (const auto& server : conf.nameservers) servers += (servers.empty() ? "" : ", ") + server;
-  why = "not in " + hosts_path + " and no DNS answer from " + servers + " (" + resolv_path + ")";
+  why = "not in " + hosts_path + ", and DNS (" + servers + ", from " + resolv_path + ") gave no address for it";
   return std::nullopt;
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the release binaries of `bash scripts/build.sh --static` as a user's image would:
 # each in a minimal root filesystem (chroot, no debootstrap), against a throwaway
-# PostgreSQL on 127.0.0.1, with the host given by address, as `localhost`, and by a name
-# found only in the root's /etc/hosts.
+# PostgreSQL on 127.0.0.1, with the host given by address, as `localhost`, by a name
+# found only in the root's /etc/hosts, and by a name only DNS knows (tests/static/fake_dns.py,
+# through the search list of the root's /etc/resolv.conf).
 #   dist/migrate-init         in a root holding only the dynamic loader and the libc
 #                             libraries it needs (copied from this host) and /etc/hosts
 #   dist/migrate-init-static  in an empty root with /etc/hosts; and in one whose
@@ -103,12 +104,22 @@ check_run() { # LABEL EXPECTED_CODE
   fi
 }
 
+# DNS: a name only a name server knows, through the search list of the root's resolv.conf.
+dns_address=127.53.0.1
+python3 tests/static/fake_dns.py "$dns_address" pg-by-dns.example.test 127.0.0.1 >"$work/dns.log" 2>&1 &
+dns_pid=$!
+trap 'kill "$dns_pid" 2>/dev/null; pg_stop; rm -rf "$work"' EXIT
+for _ in $(seq 50); do grep -q ready "$work/dns.log" && break; sleep 0.1; done
+for root in "$glibc_root" "$static_root" "$nss_root"; do
+  printf 'nameserver %s\nsearch example.test\noptions timeout:1\n' "$dns_address" >"$root/etc/resolv.conf"
+done
+
 database=0
 for root in "$glibc_root" "$static_root" "$nss_root"; do
   name=$(basename "$root")
   run_in "$root" -- --version
   check_run "$name --version ($out)" 0
-  for host in 127.0.0.1 localhost pg-by-name; do
+  for host in 127.0.0.1 localhost pg-by-name pg-by-dns; do
     database=$((database + 1))
     pg_sql "CREATE DATABASE static_$database" >/dev/null
     url="postgresql://postgres:$PG_PASSWORD@$host:$PG_PORT/static_$database"
