@@ -19,6 +19,9 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include <libpq-fe.h>
+#include <openssl/crypto.h>
+
 #include <chrono>
 
 #include <unistd.h>
@@ -166,13 +169,21 @@ int migrate_then_run(const Config& config) {
   exec_command(config.service_command);
 }
 
+// "migrate-init 0.1.0 (libpq 15.18, OpenSSL 3.0.19)": the libpq and OpenSSL this binary
+// runs with (for the static builds, the ones linked in: a security fix in either means a rebuild).
+std::string version_line() {
+  const int libpq = PQlibVersion(); // 150018 for 15.18
+  return fmt::format("migrate-init {} (libpq {}.{}, OpenSSL {})", k_version, libpq / 10000, libpq % 10000,
+                     OpenSSL_version(OPENSSL_VERSION_STRING));
+}
+
 int dispatch(const Config& config) {
   switch (config.command) {
   case Command::help:
     std::cout << help_text();
     return to_int(ExitCode::ok);
   case Command::version:
-    std::cout << "migrate-init " << k_version << "\n";
+    std::cout << version_line() << "\n";
     return to_int(ExitCode::ok);
   case Command::status:
     return print_status(config);

@@ -1,6 +1,7 @@
 #include "pg/connect.hpp"
 
 #include "host_name.hpp"
+#include "pg/host_resolution.hpp"
 #include "log.hpp"
 #include "pg/url_reading.hpp"
 #include "process/signal_channel.hpp"
@@ -9,6 +10,8 @@
 #include "text.hpp"
 
 #include <poll.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
@@ -39,7 +42,70 @@ struct ConnectParams {
   }
 };
 
-ConnectParams connect_params(const ConnectOptions& options) {
+// What the URL (or else the PG* variable) says for `keyword` ("" if neither).
+std::string url_or_environment(const ConnectOptions& options, const char* keyword, const char* variable) {
+  std::string value;
+  if (!options.database_url.empty()) {
+    PQconninfoOption* parsed = PQconninfoParse(libpq_url(options.database_url).c_str(), nullptr);
+    for (PQconninfoOption* option = parsed; option && option->keyword; ++option) {
+      if (option->val && keyword == std::string_view(option->keyword)) value = option->val;
+    }
+    PQconninfoFree(parsed);
+  }
+  if (value.empty()) {
+    if (const char* from_environment = std::getenv(variable)) value = from_environment;
+  }
+  return value;
+}
+
+// The fully static build (host_resolution.hpp): the host names become addresses here, given
+// to libpq as `hostaddr` with `host` kept for TLS and SCRAM. False, with `failure`
+// set, when a host name cannot be resolved (retried: the name may not exist yet). Added
+// before the URL, whose own values win (`host` is the URL's anyway; `hostaddr` is only
+// added when neither the URL nor PGHOSTADDR gives one).
+bool add_resolved_hosts(const ConnectOptions& options, ConnectParams& params, std::string& failure) {
+  // libpq finds ~/.pgpass and ~/.postgresql/ from $HOME, and without HOME through
+  // getpwuid(), NSS again: then they are named here, in "/" (the URL still wins).
+  const char* home = std::getenv("HOME");
+  if (!home || !*home) {
+    if (!std::getenv("PGPASSFILE")) params.add("passfile", "/.pgpass");
+    if (!std::getenv("PGSSLCERT")) params.add("sslcert", "/.postgresql/postgresql.crt");
+    if (!std::getenv("PGSSLKEY")) params.add("sslkey", "/.postgresql/postgresql.key");
+    if (!std::getenv("PGSSLROOTCERT")) params.add("sslrootcert", "/.postgresql/root.crt");
+    if (!std::getenv("PGSSLCRL") && !std::getenv("PGSSLCRLDIR")) params.add("sslcrl", "/.postgresql/root.crl");
+  }
+  if (!url_or_environment(options, "hostaddr", "PGHOSTADDR").empty()) return true; // addresses given
+  const std::string hosts = url_or_environment(options, "host", "PGHOST");
+  if (hosts.empty()) return true; // the default socket directory: nothing to look up
+  std::string why, failed;
+  const auto addresses = hostaddr_list(hosts, [&](std::string_view name) { return resolve_host_name(name, why); }, failed);
+  if (!addresses) {
+    failure = "could not translate host name \"" + failed + "\" to address: " + why;
+    return false;
+  }
+  params.add("host", hosts);
+  params.add("hostaddr", *addresses);
+  return true;
+}
+
+// Without a user name in the URL or PGUSER, libpq takes the local user's name. The fully
+// static build never looks it up (NSS again); the others check that there is one: an image
+// without an /etc/passwd entry for its user ID would otherwise retry libpq's "could not look
+// up local user ID" for all of AUTO_MIGRATE_WAIT. One line naming both places, exit 2.
+void require_user_name(const ConnectOptions& options) {
+  if (!url_or_environment(options, "user", "PGUSER").empty()) return;
+  if (resolves_host_names_itself()) {
+    throw UsageError(options.source + " names no user and PGUSER is not set: this static build of migrate-init "
+                                      "does not look up the local user name (add user@ to the URL, or set PGUSER)");
+  }
+  if (getpwuid(geteuid())) return;
+  throw UsageError(fmt::format("{} names no user and PGUSER is not set, and user ID {} has no name here (no /etc/passwd "
+                               "entry): add user@ to the URL, or set PGUSER",
+                               options.source, geteuid()));
+}
+
+// `failure` is set when a host name cannot be resolved (fully static build).
+ConnectParams connect_params(const ConnectOptions& options, std::string& failure) {
   ConnectParams params;
   if (!std::getenv("PGAPPNAME")) params.add("application_name", options.application_name);
   params.add("client_encoding", "UTF8"); // error positions are counted in UTF-8 characters
@@ -51,6 +117,8 @@ ConnectParams connect_params(const ConnectOptions& options) {
   params.add("keepalives_interval", "5");
   params.add("keepalives_count", "3");
   if (!options.options.empty()) params.add("options", options.options);
+  require_user_name(options);
+  if (resolves_host_names_itself() && !add_resolved_hosts(options, params, failure)) return params;
   // SQLAlchemy's `postgresql+psycopg2://` works for migrate-init too: libpq gets it without the driver.
   if (!options.database_url.empty()) params.add("dbname", libpq_url(options.database_url));
   return params;
@@ -69,7 +137,8 @@ void log_server_notice(void*, const PGresult* notice) {
 // One connection attempt, driven with PQconnectPoll so that a stop signal can end it and
 // a server that never answers costs at most the attempt's own timeout.
 Connection attempt(const ConnectOptions& options, milliseconds remaining, std::string& failure) {
-  const ConnectParams params = connect_params(options);
+  const ConnectParams params = connect_params(options, failure);
+  if (!failure.empty()) return Connection(nullptr);
   std::vector<const char*> keywords, values;
   for (std::size_t i = 0; i < params.keywords.size(); ++i) {
     keywords.push_back(params.keywords[i].c_str());

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds static libpq (libpq.a, libpgcommon.a, libpgport.a) from Debian's own PostgreSQL
+# source package, at exactly the version of the installed libpq-dev, without GSSAPI, LDAP,
+# ICU and readline (Debian's libpq.a needs GSSAPI and LDAP, which have no static libraries).
+# Cached under build-static/postgresql-<version>/: a second run only prints the path.
+#   bash scripts/lib/static-libpq.sh   # prints the directory holding include/ and lib/
+# Needs deb-src entries for bookworm (added to /etc/apt/sources.list.d/ when missing) and
+# never installs anything into the system: the .a files are taken from the build tree.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+
+version=$(dpkg-query -W -f='${Version}' libpq-dev)
+# Nothing is installed, so the prefix only shows in the paths compiled in: Debian's own
+# (libpq5 reads pg_service.conf from /etc/postgresql-common), never the checkout's.
+configure_flags=(--prefix=/usr --sysconfdir=/etc/postgresql-common --without-gssapi --without-ldap --without-icu
+  --without-readline --with-openssl --without-zlib)
+# Cached by version and flags: a second build, or another checkout's, does not redo it.
+out=$root/build-static/postgresql-$version-$(echo "${configure_flags[*]}" | sha256sum | cut -c1-8)
+if [[ -f $out/lib/libpq.a && -f $out/lib/libpgcommon.a && -f $out/lib/libpgport.a && -f $out/include/libpq-fe.h ]]; then
+  echo "$out"
+  exit 0
+fi
+
+sudo_cmd=()
+[[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+if ! apt-get source --print-uris "postgresql-15=$version" >/dev/null 2>&1; then
+  echo "static-libpq: adding deb-src entries for bookworm (/etc/apt/sources.list.d/debian-src.sources)" >&2
+  "${sudo_cmd[@]}" tee /etc/apt/sources.list.d/debian-src.sources >/dev/null <<'SOURCES'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+  "${sudo_cmd[@]}" apt-get update -qq
+fi
+
+work=$root/build-static/postgresql-$version.src
+rm -rf "$work"
+mkdir -p "$work"
+(
+  cd "$work"
+  # apt-get source runs as whoever we are; dpkg-source unpacks (and applies Debian's patches).
+  apt-get source -qq "postgresql-15=$version" >/dev/null
+  src=$(find . -maxdepth 1 -type d -name 'postgresql-15-*' | head -1)
+  cd "$src"
+  # Reproducible: no build path in the objects.
+  ./configure -q "${configure_flags[@]}" CFLAGS="-O2 -ffile-prefix-map=$PWD=." >/dev/null
+  make -s -C src/include >/dev/null
+  make -s -C src/common -j"$(nproc)" >/dev/null
+  make -s -C src/port -j"$(nproc)" >/dev/null
+  make -s -C src/interfaces/libpq -j"$(nproc)" all-static-lib >/dev/null
+  mkdir -p "$out.tmp/lib" "$out.tmp/include"
+  cp src/interfaces/libpq/libpq.a src/common/libpgcommon.a src/port/libpgport.a "$out.tmp/lib/"
+  cp src/interfaces/libpq/libpq-fe.h src/interfaces/libpq/libpq-events.h \
+     src/include/postgres_ext.h src/include/pg_config_ext.h "$out.tmp/include/"
+)
+rm -rf "$out"
+mv "$out.tmp" "$out"
+rm -rf "$work"
+echo "$out"

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Runs the release binaries of `bash scripts/build.sh --static` as a user's image would:
+# each in a minimal root filesystem (chroot, no debootstrap), against a throwaway
+# PostgreSQL on 127.0.0.1, with the host given by address, as `localhost`, by a name
+# found only in the root's /etc/hosts, and by a name only DNS knows (tests/static/fake_dns.py,
+# through the search list of the root's /etc/resolv.conf).
+#   dist/migrate-init         in a root holding only the dynamic loader and the libc
+#                             libraries it needs (copied from this host) and /etc/hosts
+#   dist/migrate-init-static  in an empty root with /etc/hosts; and in one whose
+#                             /etc/nsswitch.conf says `hosts: files myhostname dns`, with
+#                             Debian's libnss_myhostname.so.2 installed (an NSS module that
+#                             crashes a static program which reaches it)
+# Checks the exit codes, that no run dies by a signal, and the errors for a missing user
+# name (one line) and an unknown host name. Needs root (chroot).
+#   bash tests/static/run.sh [DIST_DIR]    # default: dist/
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+checkout=$PWD
+dist=$(realpath "${1:-dist}")
+for binary in migrate-init migrate-init-static; do
+  [[ -x $dist/$binary ]] || { echo "missing $dist/$binary: run bash scripts/build.sh --static" >&2; exit 1; }
+done
+[[ $(id -u) -eq 0 ]] || { echo "tests/static/run.sh needs root (chroot)" >&2; exit 1; }
+
+chroot=$(command -v chroot)
+source scripts/lib/throwaway-pg.sh
+work=$(mktemp -d /tmp/migrate-init-static-XXXXXX)
+trap 'pg_stop; rm -rf "$work"' EXIT
+pg_start
+
+failures=0
+pass() { echo "ok   $*"; }
+fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+
+# A root with the binary as /migrate-init, the project's migrations, and an /etc/hosts
+# naming the server only as `pg-by-name` (Docker's own file would also name localhost:
+# the static binary must know it without).
+make_root() { # NAME BINARY
+  local root=$work/$1
+  mkdir -p "$root/etc" "$root/tmp"
+  cp "$dist/$2" "$root/migrate-init"
+  cp -r "$checkout/migrations" "$root/migrations"
+  echo "127.0.0.1 pg-by-name" >"$root/etc/hosts"
+  echo "$root"
+}
+
+glibc_root=$(make_root glibc migrate-init)
+echo "127.0.0.1 localhost" >>"$glibc_root/etc/hosts"
+# Whatever the binary asks the loader for (libc.so.6, and libm.so.6 if needed), and the loader.
+while read -r library; do
+  mkdir -p "$glibc_root$(dirname "$library")"
+  cp -L "$library" "$glibc_root$library"
+done < <(ldd "$dist/migrate-init" | grep -o '/[^ ]*')
+echo "glibc root: $(cd "$glibc_root" && find . -type f -not -path './migrations/*' | sort | tr '\n' ' ')"
+
+static_root=$(make_root static migrate-init-static)
+nss_root=$(make_root static-nss migrate-init-static)
+printf 'passwd: files\ngroup: files\nhosts: files myhostname dns\n' >"$nss_root/etc/nsswitch.conf"
+nss_module=""
+if [[ -e /lib/x86_64-linux-gnu/libnss_myhostname.so.2 ]]; then
+  nss_module=/lib/x86_64-linux-gnu/libnss_myhostname.so.2
+else
+  # Debian's package, unpacked under build-static/ (never installed into the system).
+  cache=$checkout/build-static/libnss-myhostname
+  if [[ ! -e $cache/usr/lib/x86_64-linux-gnu/libnss_myhostname.so.2 ]]; then
+    mkdir -p "$cache.deb" && (cd "$cache.deb" && apt-get download -qq libnss-myhostname >/dev/null 2>&1) &&
+      dpkg-deb -x "$cache.deb"/libnss-myhostname_*.deb "$cache"
+  fi
+  [[ -e $cache/usr/lib/x86_64-linux-gnu/libnss_myhostname.so.2 ]] && nss_module=$cache/usr/lib/x86_64-linux-gnu/libnss_myhostname.so.2
+fi
+if [[ -n $nss_module ]]; then
+  # The module and what it loads (libc.so.6, ...), as in a Debian image that installs it.
+  mkdir -p "$nss_root/lib/x86_64-linux-gnu"
+  cp -L "$nss_module" "$nss_root/lib/x86_64-linux-gnu/"
+  while read -r library; do
+    mkdir -p "$nss_root$(dirname "$library")"
+    cp -L "$library" "$nss_root$library"
+  done < <(ldd "$nss_module" | grep -o '/[^ ]*')
+  echo "static-nss root: hosts: files myhostname dns, with $(cd "$nss_root" && find lib* -type f | sort | tr '\n' ' ')"
+else
+  echo "static-nss root: libnss_myhostname.so.2 not available; nsswitch.conf only"
+fi
+
+# Runs the binary in ROOT with only the given variables; sets code, out, err.
+run_in() { # ROOT VAR=VALUE... -- ARGS...
+  local root=$1
+  shift
+  local env=()
+  while [[ $1 != -- ]]; do env+=("$1"); shift; done
+  shift
+  env -i HOME=/ "${env[@]}" "$chroot" "$root" /migrate-init "$@" >"$work/out" 2>"$work/err"
+  code=$?
+  out=$(cat "$work/out")
+  err=$(cat "$work/err")
+}
+
+check_run() { # LABEL EXPECTED_CODE
+  if ((code >= 128)); then
+    fail "$1: killed by signal $((code - 128)); stderr: $(tail -3 <<<"$err")"
+  elif ((code != $2)); then
+    fail "$1: exit $code, expected $2; stderr: $(tail -3 <<<"$err")"
+  else
+    pass "$1: exit $code"
+  fi
+}
+
+# DNS: a name only a name server knows, through the search list of the root's resolv.conf.
+dns_address=127.53.0.1
+python3 tests/static/fake_dns.py "$dns_address" pg-by-dns.example.test 127.0.0.1 >"$work/dns.log" 2>&1 &
+dns_pid=$!
+trap 'kill "$dns_pid" 2>/dev/null; pg_stop; rm -rf "$work"' EXIT
+for _ in $(seq 50); do grep -q ready "$work/dns.log" && break; sleep 0.1; done
+for root in "$glibc_root" "$static_root" "$nss_root"; do
+  printf 'nameserver %s\nsearch example.test\noptions timeout:1\n' "$dns_address" >"$root/etc/resolv.conf"
+done
+
+database=0
+for root in "$glibc_root" "$static_root" "$nss_root"; do
+  name=$(basename "$root")
+  run_in "$root" -- --version
+  check_run "$name --version ($out)" 0
+  for host in 127.0.0.1 localhost pg-by-name pg-by-dns; do
+    database=$((database + 1))
+    pg_sql "CREATE DATABASE static_$database" >/dev/null
+    url="postgresql://postgres:$PG_PASSWORD@$host:$PG_PORT/static_$database"
+    run_in "$root" "DATABASE_URL=$url" AUTO_MIGRATE_DIR=/migrations AUTO_MIGRATE_WAIT=5 -- migrate
+    check_run "$name migrate, host $host" 0
+    applied=$(pg_sql "SELECT count(*) FROM schema_migrations" "static_$database" 2>/dev/null)
+    [[ $applied == "$(ls "$checkout"/migrations/*.sql | wc -l)" ]] && pass "$name host $host: $applied migrations applied" ||
+      fail "$name host $host: ${applied:-no} migrations applied"
+    run_in "$root" "DATABASE_URL=$url" AUTO_MIGRATE_DIR=/migrations AUTO_MIGRATE_WAIT=5 -- status
+    check_run "$name status, host $host" 0
+  done
+
+  # No user name anywhere, and no /etc/passwd: one line naming the URL and PGUSER, at once
+  # (not libpq's "could not look up local user ID 0", retried for AUTO_MIGRATE_WAIT).
+  run_in "$root" "DATABASE_URL=postgresql://127.0.0.1:$PG_PORT/postgres" "PGPASSWORD=$PG_PASSWORD" \
+    AUTO_MIGRATE_DIR=/migrations AUTO_MIGRATE_WAIT=2 -- migrate
+  check_run "$name no user" 2
+  errors=$(grep ' error: ' <<<"$err")
+  if [[ $(grep -c . <<<"$errors") == 1 && $errors == *DATABASE_URL*PGUSER* ]]; then
+    pass "$name no user, one error line: $errors"
+  else
+    fail "$name no user: $err"
+  fi
+
+  # A name neither /etc/hosts nor DNS knows: unreachable after the wait, naming the host.
+  run_in "$root" "DATABASE_URL=postgresql://postgres:x@nowhere.invalid:$PG_PORT/postgres" \
+    AUTO_MIGRATE_DIR=/migrations AUTO_MIGRATE_WAIT=1 -- migrate
+  check_run "$name unknown host" 4
+  if [[ $(tail -1 <<<"$err") == *nowhere.invalid* ]]; then pass "$name unknown host named: $(tail -1 <<<"$err")"; else fail "$name unknown host: $err"; fi
+done
+
+# TLS: a server certificate for `pg-by-name` only, from a throwaway CA. verify-full and
+# channel binding (SCRAM-SHA-256-PLUS) must see the name given in the URL although libpq
+# connects to the address migrate-init found; the root certificate is found both from the
+# URL and in $HOME/.postgresql/root.crt.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout "$work/ca.key" -out "$work/ca.crt" \
+  -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=pg-by-name -keyout "$work/server.key" -out "$work/server.csr" 2>/dev/null
+openssl x509 -req -in "$work/server.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial -days 2 \
+  -extfile <(echo subjectAltName=DNS:pg-by-name) -out "$work/server.crt" 2>/dev/null
+cp "$work/server.crt" "$work/server.key" "$PG_DIR/data/"
+[[ $(id -u) -eq 0 ]] && chown postgres: "$PG_DIR/data/server.crt" "$PG_DIR/data/server.key"
+chmod 600 "$PG_DIR/data/server.key"
+pg_sql "ALTER SYSTEM SET ssl = on" >/dev/null && pg_sql "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+for root in "$glibc_root" "$static_root" "$nss_root"; do
+  name=$(basename "$root")
+  cp "$work/ca.crt" "$root/ca.crt"
+  mkdir -p "$root/home/.postgresql" && cp "$work/ca.crt" "$root/home/.postgresql/root.crt"
+  tls="sslmode=verify-full&channel_binding=require"
+  for how in url home; do
+    database=$((database + 1))
+    pg_sql "CREATE DATABASE static_$database" >/dev/null
+    url="postgresql://postgres:$PG_PASSWORD@pg-by-name:$PG_PORT/static_$database?$tls"
+    [[ $how == url ]] && url+="&sslrootcert=/ca.crt"
+    run_in "$root" "DATABASE_URL=$url" HOME=/home AUTO_MIGRATE_DIR=/migrations AUTO_MIGRATE_WAIT=5 -- migrate
+    check_run "$name TLS verify-full + channel binding, root certificate from $how" 0
+  done
+  # The same certificate under another name: refused, whatever the address.
+  run_in "$root" "DATABASE_URL=postgresql://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres?sslmode=verify-full&sslrootcert=/ca.crt" \
+    AUTO_MIGRATE_DIR=/migrations AUTO_MIGRATE_WAIT=2 -- migrate
+  check_run "$name TLS verify-full to 127.0.0.1 (not the certificate's name)" 4
+  if [[ $err == *'does not match host name "127.0.0.1"'* ]]; then pass "$name TLS: refused for the name"; else fail "$name TLS: $err"; fi
+done
+
+if ((failures)); then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all static checks passed"
