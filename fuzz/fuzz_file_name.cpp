@@ -10,7 +10,7 @@
 //     strictly increasing version order and the ignored names sorted
 
 #include "error.hpp"
-#include "migrate/migration_file.hpp"
+#include "sql_files/migration_file.hpp"
 
 #include <algorithm>
 #include <cstddef>

@@ -15,8 +15,8 @@
 //       (the up section only when no BEGIN/COMMIT statement was blanked out of it)
 //     - the up section as sent splits into exactly the statements kept
 
-#include "migrate/migration_script.hpp"
-#include "migrate/sql_splitter.hpp"
+#include "sql_files/migration_script.hpp"
+#include "sql_files/sql_splitter.hpp"
 
 #include <algorithm>
 #include <cstddef>

@@ -2,7 +2,7 @@
 
 #include "error.hpp"
 #include "json.hpp"
-#include "migrate/migration_file.hpp"
+#include "sql_files/migration_file.hpp"
 #include "setting_values.hpp"
 
 #include <boost/program_options.hpp>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "migrate/ledger_name.hpp"
+#include "pipeline/ledger_name.hpp"
 
 #include <chrono>
 #include <cstdint>

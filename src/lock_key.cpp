@@ -1,6 +1,6 @@
 #include "lock_key.hpp"
 
-#include "migrate/checksum.hpp"
+#include "pipeline/checksum.hpp"
 
 #include <string>
 

@@ -1,7 +1,7 @@
 #include "setting_values.hpp"
 
 #include "error.hpp"
-#include "migrate/migration_file.hpp"
+#include "sql_files/migration_file.hpp"
 #include "text.hpp"
 
 #include <algorithm>

@@ -3,8 +3,8 @@
 // flag, file or line, and the documented exit code.
 #include "config.hpp"
 #include "error.hpp"
-#include "migrate/migration_file.hpp"
-#include "migrate/migration_script.hpp"
+#include "sql_files/migration_file.hpp"
+#include "sql_files/migration_script.hpp"
 
 #include "env_from.hpp"
 #include "usage_error.hpp"

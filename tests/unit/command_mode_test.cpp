@@ -2,8 +2,8 @@
 // array reader, the migrator's environment, and the digest of the files it reads.
 #include "config.hpp"
 #include "json.hpp"
-#include "migrate/files_digest.hpp"
-#include "migrate/migrator_environment.hpp"
+#include "command/files_digest.hpp"
+#include "command/migrator_environment.hpp"
 
 #include "env_from.hpp"
 #include "scratch_dir.hpp"

@@ -1,0 +1,145 @@
+#include "pipeline/context.hpp"
+
+#include "lock_key.hpp"
+#include "pipeline/ledger_name.hpp"
+#include "log.hpp"
+#include "pg/connect.hpp"
+#include "pg/pooler_probe.hpp"
+#include "pg/url_reading.hpp"
+#include "text.hpp"
+#include "version.hpp"
+
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+#include <tuple>
+
+namespace migrate_init {
+
+Session::Session(const Config& config) : Session(config, load_migrations(config.migrations_dir)) {}
+
+Session::Session(const Config& config, MigrationSet files)
+    : set(std::move(files)), connection([&] {
+        // Rendered from migrate-init's reading of the URL, so that the log shows its user,
+        // hosts and database even where they hold pieces of the password.
+        const Rendering shown = pg::shown_url(config.migration_url());
+        add_log_rendering(shown);
+        const std::string target = shown.text.empty() ? "the database named by PG* variables" : shown.text;
+        const std::string what =
+            config.command_mode()
+                ? "migrator " + one_line(config.migrate_command_text)
+                : counted(static_cast<long long>(set.migrations.size()), "migration", "migrations") + " in " +
+                      config.migrations_dir.string();
+        log_event(spdlog::level::info, "migrate.start",
+                  fmt::format("migrate-init {}: {}; connecting to {}", k_version, what, target),
+                  {{"tool_version", k_version}, {"files", static_cast<long long>(set.migrations.size())},
+                   {"dir", config.migrations_dir.string()}, {"database", target},
+                   {"command", config.migrate_command_text}});
+        return pg::connect_with_wait(
+            {config.migration_url(), config.migration_url_source(), config.wait, pg::default_application_name(), ""});
+      }()) {}
+
+MigrationContext::MigrationContext(const Config& config_)
+    : m_own_session(std::make_unique<Session>(config_)), config(config_), set(m_own_session->set),
+      connection(m_own_session->connection), ledger(connection, config.ledger) {
+  std::tie(info, rows) = ledger.inspect_and_read();
+}
+
+MigrationContext::MigrationContext(const Config& config_, Session& session, LedgerName ledger_name)
+    : config(config_), set(session.set), connection(session.connection), ledger(connection, std::move(ledger_name)) {
+  std::tie(info, rows) = ledger.inspect_and_read();
+}
+
+std::unique_ptr<pg::AdvisoryLock> MigrationContext::lock(const pg::AdvisoryLock::StillNeeded& still_needed) {
+  const std::int64_t key = config.lock_key.value_or(derive_lock_key(info.database, info.schema, ledger.name().table));
+  return take_migration_lock(config, connection, key, still_needed);
+}
+
+void MigrationContext::reread() { rows = ledger.read(info); }
+
+SafetyReport MigrationContext::check(const Plan& plan) const {
+  return check_safety(set.migrations, rows, plan, {config.allow_drift, config.allow_out_of_order});
+}
+
+const Migration* MigrationContext::find(const std::string& version) const {
+  for (const auto& migration : set.migrations) {
+    if (compare_versions(migration.file.version, version) == 0) return &migration;
+  }
+  return nullptr;
+}
+
+void enforce(const SafetyReport& report) {
+  for (const auto& warning : report.warnings) spdlog::warn("{}", warning);
+  if (report.errors.empty()) return;
+  if (report.errors.size() == 1) throw Error(report.errors[0].code, report.errors[0].message);
+  ExitCode code = ExitCode::migration_failed;
+  for (const auto& problem : report.errors) {
+    spdlog::error("{}", problem.message);
+    if (problem.code == ExitCode::refused) code = ExitCode::refused;
+  }
+  throw Error(code, "not migrating: " + std::to_string(report.errors.size()) + " problems (listed above)");
+}
+
+std::unique_ptr<pg::AdvisoryLock> take_migration_lock(const Config& config, pg::Connection& connection,
+                                                      std::int64_t key, const pg::AdvisoryLock::StillNeeded& still_needed) {
+  if (pg::behind_transaction_pooler(connection, {config.migration_url(), config.migration_url_source(), config.wait,
+                                                 pg::default_application_name(), ""})) {
+    throw Error(ExitCode::migration_failed,
+                "refusing to take the migration lock through a transaction-pooling connection pooler (two client "
+                "connections shared one server backend): a session lock would not hold; point "
+                "AUTO_MIGRATE_DATABASE_URL at PostgreSQL directly");
+  }
+  spdlog::info("taking the migration lock (key {})", key);
+  // Let the server notice a vanished lock holder within seconds, its lock then drops: TCP
+  // keepalives for a holder cut off while idle, and (PostgreSQL 14+) a check of the client
+  // socket every few seconds while a statement runs, so that a SIGKILLed holder's long
+  // statement is cancelled and rolled back instead of keeping the lock to its end.
+  // Plain SETs in one round trip, by server version rather than a look in pg_settings: that
+  // view builds every setting's row, a cost each of many replicas would add at start-up.
+  // tcp_user_timeout 0: a server-wide lower value would free the lock before a holder cut
+  // off notices (within 12 s, pg/session_watch.hpp) and stops its migrator.
+  connection.exec(std::string("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
+                              "SET tcp_keepalives_count = 3; SET tcp_user_timeout = 0") +
+                  (connection.server_at_least(14) ? "; SET client_connection_check_interval = '5s'" : ""));
+  return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout, still_needed);
+}
+
+bool has_tenants(const Config& config) { return !config.schemas.empty() || !config.schemas_query.empty(); }
+
+std::vector<std::string> tenant_schemas(const Config& config, Session& session) {
+  if (!config.schemas.empty()) return config.schemas;
+  const pg::Result result =
+      pg::in_context("AUTO_MIGRATE_SCHEMAS_QUERY failed", [&] { return session.connection.exec(config.schemas_query); });
+  std::vector<std::string> schemas;
+  for (int row = 0; row < result.rows(); ++row) schemas.push_back(result.value(row, 0));
+  return schemas;
+}
+
+void enter_tenant_schema(Session& session, const std::string& schema) {
+  session.connection.exec("SET search_path TO " + session.connection.escape_identifier(schema));
+}
+
+void create_missing_tenant_schema(pg::Connection& connection, const std::string& schema) {
+  // Asked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when it exists.
+  if (connection.exec_params("SELECT to_regnamespace(quote_ident($1)) IS NULL", {schema}).value(0, 0) != "t") return;
+  spdlog::info("creating tenant schema {}", schema);
+  pg::in_context("creating tenant schema " + schema,
+                 [&] { return connection.exec("CREATE SCHEMA IF NOT EXISTS " + connection.escape_identifier(schema)); });
+}
+
+void for_each_ledger(const Config& config,
+                     const std::function<void(const std::string& schema, MigrationContext& context)>& visit) {
+  if (!has_tenants(config)) {
+    MigrationContext context(config);
+    visit("", context);
+    return;
+  }
+  Session session(config);
+  for (const auto& schema : tenant_schemas(config, session)) {
+    enter_tenant_schema(session, schema);
+    MigrationContext context(config, session, LedgerName{schema, config.ledger.table});
+    visit(schema, context);
+  }
+}
+
+} // namespace migrate_init

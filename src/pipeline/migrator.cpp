@@ -1,0 +1,129 @@
+#include "pipeline/migrator.hpp"
+
+#include "log.hpp"
+#include "command/command_engine.hpp"
+#include "pipeline/context.hpp"
+#include "pipeline/engine.hpp"
+#include "sql_files/sql_engine.hpp"
+#include "process/signal_channel.hpp"
+#include "text.hpp"
+
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+namespace migrate_init {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+long long ms_since(Clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
+}
+
+std::unique_ptr<MigrationEngine> make_engine(const Config& config, Session& session,
+                                             const std::optional<std::string>& tenant) {
+  if (config.command_mode()) return std::make_unique<CommandEngine>(config, session, tenant);
+  return std::make_unique<SqlEngine>(config, session, tenant);
+}
+
+// One ledger, whatever the engine: fast path, lock, re-check, apply, unlock. Adds to
+// `outcome` as it goes.
+void migrate_ledger(MigrationEngine& engine, MigrateOutcome& outcome) {
+  const auto started = Clock::now();
+  // Fast path: a hundred replicas restarting cost a hundred small reads, and no lock.
+  if (engine.up_to_date(outcome)) {
+    spdlog::info("database is up to date ({})", engine.up_to_date_detail());
+    return;
+  }
+  const auto waiting = Clock::now();
+  // Woken by the holder's release: re-read without the lock, and skip the lock entirely
+  // when the holder did everything (32 waiters then finish at once, not in turn).
+  const auto lock = engine.lock([&](const std::string& holder_note) { return engine.still_needed(holder_note); });
+  outcome.lock_wait_ms += ms_since(waiting);
+  if (!lock->held()) {
+    engine.done_by_another(outcome);
+    spdlog::info("database is up to date ({}; another instance applied them)", engine.up_to_date_detail());
+    return;
+  }
+  const auto applying = Clock::now();
+  EngineWork work;
+  try {
+    work = engine.apply(outcome);
+  } catch (const Error&) {
+    lock->release(engine.failure_note());
+    throw;
+  }
+  lock->release(work.holder_note);
+  if (!work.did_work) {
+    spdlog::info("database is up to date ({}; another instance applied them)", engine.up_to_date_detail());
+  } else {
+    spdlog::info("{} in {} ms ({} ms in all, with connecting and waiting)", work.what, ms_since(applying),
+                 ms_since(started));
+  }
+}
+
+// Every tenant schema in turn, each with search_path set to it, its own ledger and its
+// own lock key; one tenant's failure does not stop the others.
+void migrate_tenants(const Config& config, Session& session, MigrateOutcome& outcome) {
+  const auto schemas = tenant_schemas(config, session);
+  if (schemas.empty()) {
+    // A first deployment may have no tenants yet; a query that went wrong looks the same.
+    const std::string message = "AUTO_MIGRATE_SCHEMAS_QUERY returned no schemas: no tenant was migrated";
+    if (config.fail_on_error) throw Error(ExitCode::migration_failed, message + " (AUTO_MIGRATE_FAIL_ON_ERROR=true)");
+    spdlog::warn("{}", message);
+  }
+  std::size_t migrated = 0, up_to_date = 0;
+  std::vector<std::string> failed;
+  std::optional<ExitCode> failure_code;
+  for (const auto& schema : schemas) {
+    spdlog::info("tenant {}: migrating", schema);
+    ++outcome.tenants;
+    outcome.total += outcome.files;
+    try {
+      enter_tenant_schema(session, schema);
+      const auto engine = make_engine(config, session, schema);
+      const std::size_t applied_before = outcome.applied;
+      migrate_ledger(*engine, outcome);
+      ++(outcome.applied > applied_before ? migrated : up_to_date);
+    } catch (const Interrupted&) {
+      throw;
+    } catch (const Error& e) {
+      log_event(spdlog::level::err, "tenant.failed", "tenant " + schema + ": " + e.what(),
+                {{"tenant", schema}, {"error", std::string(e.what())}});
+      failed.push_back(schema);
+      if (!failure_code) failure_code = e.code();
+    }
+  }
+  std::string failed_names;
+  for (const auto& name : failed) failed_names += (failed_names.empty() ? "" : ", ") + name;
+  log_event(spdlog::level::info, "tenants.done",
+            fmt::format("tenants: {} migrated, {} skipped (up to date), {} failed{}", migrated, up_to_date,
+                        failed.size(), failed.empty() ? "" : " (" + failed_names + ")"),
+            {{"migrated", static_cast<long long>(migrated)},
+             {"skipped", static_cast<long long>(up_to_date)},
+             {"failed", static_cast<long long>(failed.size())},
+             {"failed_tenants", failed_names}});
+  if (failure_code) {
+    throw Error(*failure_code, std::to_string(failed.size()) + " of " + std::to_string(schemas.size()) +
+                                   " tenants failed: " + failed_names);
+  }
+}
+
+} // namespace
+
+void migrate(const Config& config, MigrateOutcome& outcome) {
+  // A migrator's directory holds its own files (.py, .js): only the .sql engine reads it here.
+  MigrationSet files = config.command_mode() ? MigrationSet{} : load_migrations(config.migrations_dir);
+  outcome.files = config.command_mode() ? 1 : files.migrations.size();
+  Session session(config, std::move(files));
+  if (has_tenants(config)) return migrate_tenants(config, session, outcome);
+  outcome.total = outcome.files;
+  const auto engine = make_engine(config, session, std::nullopt);
+  migrate_ledger(*engine, outcome);
+}
+
+} // namespace migrate_init
