@@ -7,7 +7,7 @@
 #include "command/command_state.hpp"
 #include "command/django/django_project.hpp"
 #include "command/files_digest.hpp"
-#include "pipeline/holder_note.hpp"
+#include "command/holder_note.hpp"
 #include "command/migrator_environment.hpp"
 #include "pg/pooler_probe.hpp"
 #include "pg/session_watch.hpp"

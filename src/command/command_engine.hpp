@@ -1,10 +1,10 @@
 #pragma once
 
 #include "command/alembic/alembic_graph.hpp"
-#include "pipeline/context.hpp"
+#include "pipeline/session.hpp"
 #include "command/django/django_project.hpp"
 #include "pipeline/engine.hpp"
-#include "pipeline/holder_note.hpp"
+#include "command/holder_note.hpp"
 #include "process/migrator_process.hpp"
 
 #include <filesystem>

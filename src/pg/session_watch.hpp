@@ -12,7 +12,7 @@ namespace migrate_init::pg {
 // How often the watch asks an idle session whether it is still there, and how long an
 // answer may take before the session counts as lost. Together well under the 25 s after
 // which the server gives up on a silent client (keepalives idle 10 s + 3 probes 5 s
-// apart, context.cpp): a holder cut off from the server notices before its lock is freed.
+// apart, pipeline/session.cpp): a holder cut off from the server notices before its lock is freed.
 inline constexpr std::chrono::milliseconds k_session_probe_interval{2000};
 inline constexpr std::chrono::milliseconds k_session_answer_timeout{10'000};
 

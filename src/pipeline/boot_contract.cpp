@@ -1,7 +1,7 @@
 #include "pipeline/boot_contract.hpp"
 
 #include "command/command_engine.hpp"
-#include "pipeline/context.hpp"
+#include "pipeline/session.hpp"
 #include "process/signal_channel.hpp"
 #include "text.hpp"
 

@@ -2,7 +2,7 @@
 
 #include "log.hpp"
 #include "command/command_engine.hpp"
-#include "pipeline/context.hpp"
+#include "pipeline/session.hpp"
 #include "pipeline/engine.hpp"
 #include "sql_files/sql_engine.hpp"
 #include "process/signal_channel.hpp"

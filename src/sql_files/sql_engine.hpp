@@ -1,6 +1,6 @@
 #pragma once
 
-#include "pipeline/context.hpp"
+#include "pipeline/session.hpp"
 #include "pipeline/engine.hpp"
 
 #include <optional>

@@ -1,4 +1,4 @@
-#include "pipeline/context.hpp"
+#include "pipeline/session.hpp"
 
 #include "lock_key.hpp"
 #include "pipeline/ledger_name.hpp"

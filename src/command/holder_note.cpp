@@ -1,4 +1,4 @@
-#include "pipeline/holder_note.hpp"
+#include "command/holder_note.hpp"
 
 #include "json.hpp"
 #include "pipeline/checksum.hpp"

@@ -1,6 +1,6 @@
 // What a command-mode lock holder tells the waiters it wakes (holder_note.hpp): a waiter
 // trusts a note only when it says exactly this waiter's state, in this waiter's table.
-#include "pipeline/holder_note.hpp"
+#include "command/holder_note.hpp"
 
 #include <doctest/doctest.h>
 
