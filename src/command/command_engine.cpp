@@ -1,7 +1,6 @@
 #include "command/command_engine.hpp"
 
 #include "host_name.hpp"
-#include "lock_key.hpp"
 #include "log.hpp"
 #include "command/alembic/alembic_revision_record.hpp"
 #include "command/command_state.hpp"
@@ -233,8 +232,7 @@ std::int64_t CommandEngine::lock_key() {
     // The .sql engine's key for the same database and ledger: replicas of both kinds (an
     // image that switches to command mode) never migrate at once.
     const LedgerName ledger = m_tenant ? LedgerName{*m_tenant, m_config.ledger.table} : m_config.ledger;
-    const LedgerInfo info = Ledger(m_session.connection, ledger).inspect();
-    m_lock_key = m_config.lock_key.value_or(derive_lock_key(info.database, info.schema, ledger.table));
+    m_lock_key = migration_lock_key(m_config, m_session.connection, ledger);
   }
   return *m_lock_key;
 }

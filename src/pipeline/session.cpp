@@ -51,8 +51,8 @@ MigrationContext::MigrationContext(const Config& config_, Session& session, Ledg
 }
 
 std::unique_ptr<pg::AdvisoryLock> MigrationContext::lock(const pg::AdvisoryLock::StillNeeded& still_needed) {
-  const std::int64_t key = config.lock_key.value_or(derive_lock_key(info.database, info.schema, ledger.name().table));
-  return take_migration_lock(config, connection, key, still_needed);
+  return take_migration_lock(config, connection, migration_lock_key(config, info.database, info.schema, ledger.name()),
+                             still_needed);
 }
 
 void MigrationContext::reread() { rows = ledger.read(info); }
@@ -78,6 +78,22 @@ void enforce(const SafetyReport& report) {
     if (problem.code == ExitCode::refused) code = ExitCode::refused;
   }
   throw Error(code, "not migrating: " + std::to_string(report.errors.size()) + " problems (listed above)");
+}
+
+std::int64_t migration_lock_key(const Config& config, const std::string& database, const std::string& schema,
+                                const LedgerName& ledger) {
+  return config.lock_key.value_or(derive_lock_key(database, schema, ledger.table));
+}
+
+std::int64_t migration_lock_key(const Config& config, pg::Connection& connection, const LedgerName& ledger) {
+  if (config.lock_key) return *config.lock_key;
+  // Where the .sql engine's Ledger::inspect() finds the table, or would create it.
+  const pg::Result place = connection.exec_params(
+      "SELECT current_database(),"
+      "       coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+      "                  WHERE c.oid = to_regclass($1)), $2, current_schema(), '')",
+      {ledger.quoted(), ledger.schema});
+  return migration_lock_key(config, place.value(0, 0), place.value(0, 1), ledger);
 }
 
 std::unique_ptr<pg::AdvisoryLock> take_migration_lock(const Config& config, pg::Connection& connection,

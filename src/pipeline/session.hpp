@@ -63,6 +63,17 @@ public:
 // summary after logging every one of them.
 void enforce(const SafetyReport& report);
 
+// The migration lock's key for `ledger`: AUTO_MIGRATE_LOCK_KEY, or derived from the
+// database, the ledger's schema (where its table is, or would be created) and its table
+// name. Both engines lock a ledger under this key, so that replicas of both kinds (an
+// image that switches to command mode) never migrate at once.
+std::int64_t migration_lock_key(const Config& config, const std::string& database, const std::string& schema,
+                                const LedgerName& ledger);
+// The same, asking the server where `ledger` is (one query), for an engine that does not
+// read the ledger: whatever a table of that name holds (another tool's ledger), it is not
+// read or checked.
+std::int64_t migration_lock_key(const Config& config, pg::Connection& connection, const LedgerName& ledger);
+
 // Takes migration lock `key` on `connection`: refuses a transaction-pooling pooler (a
 // session lock would not hold), lets the server notice a vanished holder within seconds,
 // then polls with the holder logged (pg::AdvisoryLock). Every engine locks through here.

@@ -184,6 +184,48 @@ TEST_CASE("Alembic on a fresh database: every revision applied, alembic_version 
   }
 }
 
+// The key in "taking the migration lock (key N)", or "" when the log has no such line.
+std::string lock_key_logged(const std::string& log) {
+  const std::string prefix = "taking the migration lock (key ";
+  const auto at = log.find(prefix);
+  if (at == std::string::npos) return "";
+  const auto start = at + prefix.size();
+  return log.substr(start, log.find(')', start) - start);
+}
+
+TEST_CASE("Command mode takes the .sql engine's lock key for the same ledger, and leaves a table of the ledger's name "
+          "that another tool owns alone (golang-migrate's schema_migrations, with its dirty column)") {
+  const Project project("alembic_project");
+  const std::string db = shared_server().create_database();
+  SUBCASE("the ledger's name is free: the same key as the .sql engine's, which creates its ledger there") {
+    TempDir sql_dir;
+    std::ofstream(sql_dir.path() / "001_t.sql") << "CREATE TABLE sql_engine_ran (id int);\n";
+    const auto sql_run = test::run(service(project, {{"DATABASE_URL", shared_server().url(db)},
+                                                     {"AUTO_MIGRATE_DIR", sql_dir.path().string()}}));
+    INFO(sql_run.err);
+    REQUIRE(sql_run.exit_code == 0);
+    const auto command_run = test::run(service(project, alembic_env(project, db)));
+    INFO(command_run.err);
+    CHECK(command_run.exit_code == 0);
+    CHECK(project.starts().size() == 1);
+    CHECK(!lock_key_logged(sql_run.err).empty());
+    CHECK(lock_key_logged(command_run.err) == lock_key_logged(sql_run.err));
+  }
+  SUBCASE("golang-migrate's table under that name: the migrator runs, the table is untouched") {
+    shared_server().query(db, "CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL); "
+                              "INSERT INTO schema_migrations VALUES (20240101, false)");
+    const auto result = test::run(service(project, with(alembic_env(project, db), {{"AUTO_MIGRATE_FAIL_ON_ERROR", "true"}})));
+    INFO(result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(result.out == "started\n");
+    CHECK(!contains(result.err, "golang-migrate"));
+    CHECK(!lock_key_logged(result.err).empty());
+    CHECK(alembic_version(db) == k_alembic_head);
+    CHECK(shared_server().scalar(db, "SELECT string_agg(version || ' ' || dirty, ',') FROM schema_migrations") ==
+          "20240101 false");
+  }
+}
+
 TEST_CASE("Alembic found through ./alembic.ini's script_location, with no AUTO_MIGRATE_DIR") {
   const Project project("alembic_project");
   move_script_location(project, "db/alembic", "alembic.ini");
