@@ -11,6 +11,7 @@
 
 #include "error.hpp"
 #include "sql_files/migration_file.hpp"
+#include "text.hpp"
 
 #include <algorithm>
 #include <cstddef>

@@ -4,6 +4,7 @@
 #include "json.hpp"
 #include "sql_files/migration_file.hpp"
 #include "setting_values.hpp"
+#include "text.hpp"
 
 #include <boost/program_options.hpp>
 

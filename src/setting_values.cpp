@@ -1,7 +1,6 @@
 #include "setting_values.hpp"
 
 #include "error.hpp"
-#include "sql_files/migration_file.hpp"
 #include "text.hpp"
 
 #include <algorithm>

@@ -152,4 +152,49 @@ std::string joined(const std::vector<std::string>& items, std::string_view separ
   return text;
 }
 
+namespace {
+
+bool is_control(std::string_view sequence) {
+  const auto first = static_cast<unsigned char>(sequence[0]);
+  if (sequence.size() == 1) return first < 0x20 || first == 0x7F;
+  return sequence.size() == 2 && first == 0xC2 && static_cast<unsigned char>(sequence[1]) <= 0x9F; // C1
+}
+
+void append_escaped(std::string& out, std::string_view bytes) {
+  static constexpr char k_hex[] = "0123456789abcdef";
+  for (char c : bytes) {
+    const auto byte = static_cast<unsigned char>(c);
+    out += "\\x";
+    out += k_hex[byte >> 4];
+    out += k_hex[byte & 0x0f];
+  }
+}
+
+} // namespace
+
+bool is_valid_utf8(std::string_view text) {
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t length = utf8_sequence_length(text, at);
+    if (length == 0) return false;
+    at += length;
+  }
+  return true;
+}
+
+std::string printable(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (std::size_t at = 0; at < bytes.size();) {
+    const std::size_t valid = utf8_sequence_length(bytes, at);
+    const std::string_view sequence = bytes.substr(at, valid == 0 ? 1 : valid);
+    if (valid == 0 || is_control(sequence)) {
+      append_escaped(out, sequence);
+    } else {
+      out += sequence;
+    }
+    at += sequence.size();
+  }
+  return out;
+}
+
 } // namespace migrate_init

@@ -34,4 +34,12 @@ std::string percent_decoded(std::string_view text, bool plus_is_space = false);
 // The items with `separator` between them: "a, b, c".
 std::string joined(const std::vector<std::string>& items, std::string_view separator = ", ");
 
+// Whether `text` is well-formed UTF-8, as PostgreSQL checks it: no overlong forms, no
+// surrogates, nothing above U+10FFFF, no sequence cut short.
+bool is_valid_utf8(std::string_view text);
+
+// `bytes` for a one-line message: every byte that is not part of well-formed UTF-8, and
+// every control character (C0, DEL, C1), as \xHH; everything else as it is.
+std::string printable(std::string_view bytes);
+
 } // namespace migrate_init

@@ -68,7 +68,7 @@ Report report_of(const Config& config, CommandEngine& engine) {
 } // namespace
 
 int print_command_report(const Config& config) {
-  Session session(config, MigrationSet{});
+  Session session(config, 0);
   std::string text;
   std::vector<std::string> tenants;
   JsonObject single;

@@ -2,6 +2,7 @@
 
 #include "command/command_engine.hpp"
 #include "pipeline/session.hpp"
+#include "sql_files/sql_context.hpp"
 #include "process/signal_channel.hpp"
 #include "text.hpp"
 
@@ -55,7 +56,7 @@ void wait_for_schema(MigrationContext& context, milliseconds timeout) {
 // The boot contract in command mode: "applied" is what the fast path knows (Alembic at
 // head, or the migrator's last success with these files).
 void enforce_command_contract(const Config& config, bool waits) {
-  Session session(config, MigrationSet{});
+  Session session(config, 0);
   CommandEngine engine(config, session, std::nullopt);
   auto reason = engine.pending_reason();
   if (waits) {

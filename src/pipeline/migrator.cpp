@@ -3,6 +3,7 @@
 #include "log.hpp"
 #include "command/command_engine.hpp"
 #include "pipeline/session.hpp"
+#include "sql_files/discovery.hpp"
 #include "pipeline/engine.hpp"
 #include "sql_files/sql_engine.hpp"
 #include "process/signal_channel.hpp"
@@ -24,10 +25,12 @@ long long ms_since(Clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
 }
 
-std::unique_ptr<MigrationEngine> make_engine(const Config& config, Session& session,
+// The one place that knows which engines exist. `files` are the .sql engine's (read before
+// connecting, to count them even when connecting fails); empty in command mode.
+std::unique_ptr<MigrationEngine> make_engine(const Config& config, Session& session, const MigrationSet& files,
                                              const std::optional<std::string>& tenant) {
   if (config.command_mode()) return std::make_unique<CommandEngine>(config, session, tenant);
-  return std::make_unique<SqlEngine>(config, session, tenant);
+  return std::make_unique<SqlEngine>(config, session, files, tenant);
 }
 
 // One ledger, whatever the engine: fast path, lock, re-check, apply, unlock. Adds to
@@ -68,7 +71,7 @@ void migrate_ledger(MigrationEngine& engine, MigrateOutcome& outcome) {
 
 // Every tenant schema in turn, each with search_path set to it, its own ledger and its
 // own lock key; one tenant's failure does not stop the others.
-void migrate_tenants(const Config& config, Session& session, MigrateOutcome& outcome) {
+void migrate_tenants(const Config& config, Session& session, const MigrationSet& files, MigrateOutcome& outcome) {
   const auto schemas = tenant_schemas(config, session);
   if (schemas.empty()) {
     // A first deployment may have no tenants yet; a query that went wrong looks the same.
@@ -85,7 +88,7 @@ void migrate_tenants(const Config& config, Session& session, MigrateOutcome& out
     outcome.total += outcome.files;
     try {
       enter_tenant_schema(session, schema);
-      const auto engine = make_engine(config, session, schema);
+      const auto engine = make_engine(config, session, files, schema);
       const std::size_t applied_before = outcome.applied;
       migrate_ledger(*engine, outcome);
       ++(outcome.applied > applied_before ? migrated : up_to_date);
@@ -117,12 +120,12 @@ void migrate_tenants(const Config& config, Session& session, MigrateOutcome& out
 
 void migrate(const Config& config, MigrateOutcome& outcome) {
   // A migrator's directory holds its own files (.py, .js): only the .sql engine reads it here.
-  MigrationSet files = config.command_mode() ? MigrationSet{} : load_migrations(config.migrations_dir);
+  const MigrationSet files = config.command_mode() ? MigrationSet{} : load_migrations(config.migrations_dir);
   outcome.files = config.command_mode() ? 1 : files.migrations.size();
-  Session session(config, std::move(files));
-  if (has_tenants(config)) return migrate_tenants(config, session, outcome);
+  Session session(config, files.migrations.size());
+  if (has_tenants(config)) return migrate_tenants(config, session, files, outcome);
   outcome.total = outcome.files;
-  const auto engine = make_engine(config, session, std::nullopt);
+  const auto engine = make_engine(config, session, files, std::nullopt);
   migrate_ledger(*engine, outcome);
 }
 

@@ -12,14 +12,10 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
-#include <tuple>
-
 namespace migrate_init {
 
-Session::Session(const Config& config) : Session(config, load_migrations(config.migrations_dir)) {}
-
-Session::Session(const Config& config, MigrationSet files)
-    : set(std::move(files)), connection([&] {
+Session::Session(const Config& config, std::size_t file_count)
+    : connection([&] {
         // Rendered from migrate-init's reading of the URL, so that the log shows its user,
         // hosts and database even where they hold pieces of the password.
         const Rendering shown = pg::shown_url(config.migration_url());
@@ -28,57 +24,16 @@ Session::Session(const Config& config, MigrationSet files)
         const std::string what =
             config.command_mode()
                 ? "migrator " + one_line(config.migrate_command_text)
-                : counted(static_cast<long long>(set.migrations.size()), "migration", "migrations") + " in " +
+                : counted(static_cast<long long>(file_count), "migration", "migrations") + " in " +
                       config.migrations_dir.string();
         log_event(spdlog::level::info, "migrate.start",
                   fmt::format("migrate-init {}: {}; connecting to {}", k_version, what, target),
-                  {{"tool_version", k_version}, {"files", static_cast<long long>(set.migrations.size())},
+                  {{"tool_version", k_version}, {"files", static_cast<long long>(file_count)},
                    {"dir", config.migrations_dir.string()}, {"database", target},
                    {"command", config.migrate_command_text}});
         return pg::connect_with_wait(
             {config.migration_url(), config.migration_url_source(), config.wait, pg::default_application_name(), ""});
       }()) {}
-
-MigrationContext::MigrationContext(const Config& config_)
-    : m_own_session(std::make_unique<Session>(config_)), config(config_), set(m_own_session->set),
-      connection(m_own_session->connection), ledger(connection, config.ledger) {
-  std::tie(info, rows) = ledger.inspect_and_read();
-}
-
-MigrationContext::MigrationContext(const Config& config_, Session& session, LedgerName ledger_name)
-    : config(config_), set(session.set), connection(session.connection), ledger(connection, std::move(ledger_name)) {
-  std::tie(info, rows) = ledger.inspect_and_read();
-}
-
-std::unique_ptr<pg::AdvisoryLock> MigrationContext::lock(const pg::AdvisoryLock::StillNeeded& still_needed) {
-  return take_migration_lock(config, connection, migration_lock_key(config, info.database, info.schema, ledger.name()),
-                             still_needed);
-}
-
-void MigrationContext::reread() { rows = ledger.read(info); }
-
-SafetyReport MigrationContext::check(const Plan& plan) const {
-  return check_safety(set.migrations, rows, plan, {config.allow_drift, config.allow_out_of_order});
-}
-
-const Migration* MigrationContext::find(const std::string& version) const {
-  for (const auto& migration : set.migrations) {
-    if (compare_versions(migration.file.version, version) == 0) return &migration;
-  }
-  return nullptr;
-}
-
-void enforce(const SafetyReport& report) {
-  for (const auto& warning : report.warnings) spdlog::warn("{}", warning);
-  if (report.errors.empty()) return;
-  if (report.errors.size() == 1) throw Error(report.errors[0].code, report.errors[0].message);
-  ExitCode code = ExitCode::migration_failed;
-  for (const auto& problem : report.errors) {
-    spdlog::error("{}", problem.message);
-    if (problem.code == ExitCode::refused) code = ExitCode::refused;
-  }
-  throw Error(code, "not migrating: " + std::to_string(report.errors.size()) + " problems (listed above)");
-}
 
 std::int64_t migration_lock_key(const Config& config, const std::string& database, const std::string& schema,
                                 const LedgerName& ledger) {
@@ -141,21 +96,6 @@ void create_missing_tenant_schema(pg::Connection& connection, const std::string&
   spdlog::info("creating tenant schema {}", schema);
   pg::in_context("creating tenant schema " + schema,
                  [&] { return connection.exec("CREATE SCHEMA IF NOT EXISTS " + connection.escape_identifier(schema)); });
-}
-
-void for_each_ledger(const Config& config,
-                     const std::function<void(const std::string& schema, MigrationContext& context)>& visit) {
-  if (!has_tenants(config)) {
-    MigrationContext context(config);
-    visit("", context);
-    return;
-  }
-  Session session(config);
-  for (const auto& schema : tenant_schemas(config, session)) {
-    enter_tenant_schema(session, schema);
-    MigrationContext context(config, session, LedgerName{schema, config.ledger.table});
-    visit(schema, context);
-  }
 }
 
 } // namespace migrate_init

@@ -3,7 +3,7 @@
 #include "json.hpp"
 #include "log.hpp"
 #include "command/command_report.hpp"
-#include "pipeline/session.hpp"
+#include "sql_files/sql_context.hpp"
 #include "text.hpp"
 
 #include <spdlog/fmt/fmt.h>

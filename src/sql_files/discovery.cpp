@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "pipeline/checksum.hpp"
+#include "text.hpp"
 
 #include <spdlog/spdlog.h>
 

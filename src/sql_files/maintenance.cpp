@@ -1,6 +1,6 @@
 #include "sql_files/maintenance.hpp"
 
-#include "pipeline/session.hpp"
+#include "sql_files/sql_context.hpp"
 #include "sql_files/runner.hpp"
 #include "text.hpp"
 

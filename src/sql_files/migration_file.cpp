@@ -18,50 +18,6 @@ bool is_expected_extra(std::string_view file_name) {
   return lower.rfind("readme", 0) == 0 || lower.front() == '.';
 }
 
-bool in_range(std::string_view text, std::size_t at, unsigned char low, unsigned char high) {
-  if (at >= text.size()) return false;
-  const auto byte = static_cast<unsigned char>(text[at]);
-  return byte >= low && byte <= high;
-}
-
-// The length of the well-formed UTF-8 sequence at text[at] (RFC 3629, table 3-7 of the
-// Unicode standard), or 0 when the bytes there are not one.
-std::size_t sequence_length(std::string_view text, std::size_t at) {
-  const auto lead = static_cast<unsigned char>(text[at]);
-  if (lead < 0x80) return 1;
-  unsigned char second_low = 0x80, second_high = 0xBF;
-  std::size_t length = 0;
-  if (lead >= 0xC2 && lead <= 0xDF) length = 2;
-  else if (lead >= 0xE0 && lead <= 0xEF) length = 3;
-  else if (lead >= 0xF0 && lead <= 0xF4) length = 4;
-  else return 0; // a continuation byte, an overlong lead (C0, C1) or above U+10FFFF (F5-FF)
-  if (lead == 0xE0) second_low = 0xA0;  // overlong
-  if (lead == 0xED) second_high = 0x9F; // surrogates
-  if (lead == 0xF0) second_low = 0x90;  // overlong
-  if (lead == 0xF4) second_high = 0x8F; // above U+10FFFF
-  if (!in_range(text, at + 1, second_low, second_high)) return 0;
-  for (std::size_t i = 2; i < length; ++i) {
-    if (!in_range(text, at + i, 0x80, 0xBF)) return 0;
-  }
-  return length;
-}
-
-bool is_control(std::string_view sequence) {
-  const auto first = static_cast<unsigned char>(sequence[0]);
-  if (sequence.size() == 1) return first < 0x20 || first == 0x7F;
-  return sequence.size() == 2 && first == 0xC2 && static_cast<unsigned char>(sequence[1]) <= 0x9F; // C1
-}
-
-void append_escaped(std::string& out, std::string_view bytes) {
-  static constexpr char k_hex[] = "0123456789abcdef";
-  for (char c : bytes) {
-    const auto byte = static_cast<unsigned char>(c);
-    out += "\\x";
-    out += k_hex[byte >> 4];
-    out += k_hex[byte & 0x0f];
-  }
-}
-
 std::string quoted_names(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& name : names) out += (out.empty() ? "\"" : ", \"") + printable(name) + "\"";
@@ -100,31 +56,6 @@ int compare_versions(std::string_view a, std::string_view b) {
   if (x.size() != y.size()) return x.size() < y.size() ? -1 : 1;
   const int order = x.compare(y);
   return order < 0 ? -1 : (order == 0 ? 0 : 1);
-}
-
-bool is_valid_utf8(std::string_view text) {
-  for (std::size_t at = 0; at < text.size();) {
-    const std::size_t length = sequence_length(text, at);
-    if (length == 0) return false;
-    at += length;
-  }
-  return true;
-}
-
-std::string printable(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
-  for (std::size_t at = 0; at < bytes.size();) {
-    const std::size_t valid = sequence_length(bytes, at);
-    const std::string_view sequence = bytes.substr(at, valid == 0 ? 1 : valid);
-    if (valid == 0 || is_control(sequence)) {
-      append_escaped(out, sequence);
-    } else {
-      out += sequence;
-    }
-    at += sequence.size();
-  }
-  return out;
 }
 
 ClassifiedNames classify_file_names(const std::vector<std::string>& file_names) {

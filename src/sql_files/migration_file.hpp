@@ -38,12 +38,4 @@ struct ClassifiedNames {
 // migration whose name is not UTF-8 (the ledger and JSON take UTF-8 only). Pure.
 ClassifiedNames classify_file_names(const std::vector<std::string>& file_names);
 
-// Whether `text` is well-formed UTF-8, as PostgreSQL checks it: no overlong forms, no
-// surrogates, nothing above U+10FFFF, no sequence cut short.
-bool is_valid_utf8(std::string_view text);
-
-// `bytes` for a one-line message: every byte that is not part of well-formed UTF-8, and
-// every control character (C0, DEL, C1), as \xHH; everything else as it is.
-std::string printable(std::string_view bytes);
-
 } // namespace migrate_init

@@ -102,8 +102,9 @@ void refuse_plain_self_records(const MigrationContext& context, const Plan& plan
 
 } // namespace
 
-SqlEngine::SqlEngine(const Config& config, Session& session, const std::optional<std::string>& tenant)
-    : m_context(config, session, tenant ? LedgerName{*tenant, config.ledger.table} : config.ledger), m_tenant(tenant) {}
+SqlEngine::SqlEngine(const Config& config, Session& session, const MigrationSet& files,
+                     const std::optional<std::string>& tenant)
+    : m_context(config, session, files, tenant ? LedgerName{*tenant, config.ledger.table} : config.ledger), m_tenant(tenant) {}
 
 void SqlEngine::note_baseline_not_recorded() {
   const auto& baseline = m_context.config.baseline;

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "pipeline/session.hpp"
+#include "sql_files/sql_context.hpp"
 #include "pipeline/engine.hpp"
 
 #include <optional>
@@ -13,7 +13,7 @@ namespace migrate_init {
 class SqlEngine : public MigrationEngine {
 public:
   // One ledger: the configured one (`tenant` empty), or a tenant schema's.
-  SqlEngine(const Config& config, Session& session, const std::optional<std::string>& tenant);
+  SqlEngine(const Config& config, Session& session, const MigrationSet& files, const std::optional<std::string>& tenant);
 
   bool up_to_date(MigrateOutcome& outcome) override;
   std::string up_to_date_detail() const override;

@@ -8,6 +8,7 @@
 
 #include "env_from.hpp"
 #include "usage_error.hpp"
+#include "text.hpp"
 
 #include <doctest/doctest.h>
 

@@ -12,6 +12,7 @@
 #include "log.hpp"
 #include "pg/connect.hpp"
 #include "redact.hpp"
+#include "text.hpp"
 
 #include <doctest/doctest.h>
 

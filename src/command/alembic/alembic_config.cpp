@@ -1,6 +1,6 @@
 #include "command/alembic/alembic_config.hpp"
 
-#include "sql_files/migration_file.hpp"
+#include "text.hpp"
 
 #include <algorithm>
 #include <fstream>

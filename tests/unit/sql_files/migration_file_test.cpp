@@ -1,6 +1,7 @@
 #include "sql_files/migration_file.hpp"
 
 #include "error.hpp"
+#include "text.hpp"
 
 #include <doctest/doctest.h>
 
@@ -181,27 +182,4 @@ TEST_CASE("classify_file_names accepts UTF-8 names in any script, and sets aside
       {"001_café.sql", "002_日本語.sql", "003_😀.sql", "004_\xef\xbf\xbf.sql", "notes\xff.txt", "README\xe9"});
   CHECK(versions_of(names) == std::vector<std::string>{"001", "002", "003", "004"});
   CHECK(names.ignored == std::vector<std::string>{"notes\xff.txt"}); // warned about, with the name escaped
-}
-
-TEST_CASE("is_valid_utf8 follows the Unicode standard's table of well-formed sequences") {
-  CHECK(is_valid_utf8(""));
-  CHECK(is_valid_utf8("plain ASCII, with a tab\t"));
-  CHECK(is_valid_utf8("\xc2\x80\xdf\xbf"));                 // U+0080, U+07FF
-  CHECK(is_valid_utf8("\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80")); // U+0800, U+D7FF, U+E000
-  CHECK(is_valid_utf8("\xf0\x90\x80\x80\xf4\x8f\xbf\xbf"));  // U+10000, U+10FFFF
-  for (const char* bad : {"\xc1\xbf", "\xe0\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf", "\xf0\x8f\xbf\xbf",
-                          "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xc2", "\xe0\xa0", "\xf0\x90\x80", "\xc2\x41",
-                          "\xbf", "\xfe", "\xff"}) {
-    CAPTURE(bad);
-    CHECK_FALSE(is_valid_utf8(bad));
-  }
-}
-
-TEST_CASE("printable escapes bytes that are not UTF-8 and control characters, and keeps the rest") {
-  CHECK(printable("002_café.sql") == "002_café.sql");
-  CHECK(printable("002_caf\xe9.sql") == "002_caf\\xe9.sql");
-  CHECK(printable("a\nb\x1b[31m\x7f") == "a\\x0ab\\x1b[31m\\x7f");
-  CHECK(printable("\xc2\x9b" "c1") == "\\xc2\\x9bc1"); // C1 CSI, which terminals obey
-  CHECK(printable("\xe2\x82") == "\\xe2\\x82");
-  CHECK(printable("") == "");
 }
