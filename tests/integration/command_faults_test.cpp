@@ -2,6 +2,7 @@
 // DATABASE_URL that sets its own application_name and options, and PgBouncer, which refuses
 // the options startup parameter. The built binary, a real PostgreSQL, a shell migrator (psql).
 #include "binary.hpp"
+#include "harness.hpp"
 #include "pg_server.hpp"
 #include "pgbouncer.hpp"
 
@@ -13,11 +14,10 @@
 #include <thread>
 
 using namespace std::chrono_literals;
+using test::contains;
 using test::shared_server;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
 // The statement running in `db` whose text contains `needle`: its application_name, or ""
 // if none shows within a few seconds.

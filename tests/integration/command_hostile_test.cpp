@@ -2,6 +2,7 @@
 // another role that carries the migrator's tag, a same-role session this one may not signal,
 // and a command that is not UTF-8. The built binary, a real PostgreSQL, a shell migrator.
 #include "binary.hpp"
+#include "harness.hpp"
 #include "pg_server.hpp"
 
 #include <doctest/doctest.h>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <string>
 
+using test::contains;
 using test::shared_server;
 
 namespace {
@@ -22,8 +24,6 @@ const char* const k_password = "Tagged-s3ssion-pw";
 // Set explicitly, so the test knows the tag: migrate-init-migrator <key> <pid>@<host>.
 const char* const k_lock_key = "4646";
 const std::string k_tag_prefix = std::string("migrate-init-migrator ") + k_lock_key + " ";
-
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
 // Creates a LOGIN role with the test password, unless the shared server has it already.
 void create_role(const std::string& db, const std::string& name, const std::string& attributes = "") {

@@ -64,11 +64,6 @@ std::string alembic_version(const std::string& db, const std::string& table = "a
 }
 
 // Backends of this database still running the slow revision's pg_sleep.
-std::string sleeping_backends(const std::string& db) {
-  return shared_server().scalar(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db +
-                                        "' AND state = 'active' AND query LIKE 'SELECT pg_sleep%'");
-}
-
 
 // A revision after the fixture's head that fails: the table it alters does not exist.
 void add_failing_revision(const Project& project) {

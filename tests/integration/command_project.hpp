@@ -2,6 +2,7 @@
 // What the command-mode tests share: a private copy of a fixture project whose migrator runs
 // behind a recording wrapper, and what they ask of processes and of the server about it.
 #include "binary.hpp"
+#include "harness.hpp"
 #include "pg_server.hpp"
 
 #include <doctest/doctest.h>
@@ -18,22 +19,6 @@
 namespace test {
 
 namespace fs = std::filesystem;
-
-bool contains(const std::string& text, const std::string& needle);
-std::string read_file(const fs::path& path);
-std::vector<std::string> lines_of(const std::string& text);
-// The words as a JSON array of strings: AUTO_MIGRATE_COMMAND's exec form.
-std::string json_array(const std::vector<std::string>& words);
-// tests/fixtures/<name> in the checkout.
-fs::path fixture_source(const std::string& name);
-
-// Polls `condition` every 20 ms until it holds; false after `timeout`.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
-// The state letter and process group of a process from /proc/<pid>/stat; state 0 if it is gone.
-std::pair<char, long> process_state(const std::string& pid);
-bool alive(long pid);
-// Live (not zombie) processes in process group `group`.
-int live_in_group(long group);
 
 // A private copy of a fixture, plus a records folder the wrapper writes to.
 class Project {

@@ -59,11 +59,6 @@ void add_blog_note(const Project& project) {
                 "    operations = [migrations.AddField(\"post\", \"note\", models.TextField(default=\"\"))]\n");
 }
 
-std::string sleeping_backends(const std::string& db) {
-  return shared_server().scalar(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db +
-                                        "' AND state = 'active' AND query LIKE 'SELECT pg_sleep%'");
-}
-
 } // namespace
 
 TEST_CASE("README's Django recipe without a manifest: a migration added to an app that AUTO_MIGRATE_DIR does not "

@@ -1,5 +1,6 @@
 // Fleets: tenants, boot contracts, separate DDL credentials, JSON logs, poolers, standbys.
 #include "binary.hpp"
+#include "harness.hpp"
 #include "pg_server.hpp"
 #include "pgbouncer.hpp"
 
@@ -15,11 +16,10 @@
 using namespace std::chrono_literals;
 using test::Invocation;
 using test::PgBouncer;
+using test::contains;
 using test::shared_server;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
 std::map<std::string, std::string> env_for(const std::string& db, std::map<std::string, std::string> extra = {}) {
   extra.emplace("DATABASE_URL", shared_server().url(db));

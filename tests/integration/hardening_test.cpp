@@ -1,6 +1,7 @@
 // The built binary against a real PostgreSQL: what a security probe and a README audit
 // found (issue 14), each class with a regression test.
 #include "binary.hpp"
+#include "harness.hpp"
 #include "pg_server.hpp"
 #include "../support/process_state.hpp"
 
@@ -19,17 +20,11 @@
 
 using namespace std::chrono_literals;
 using test::Invocation;
+using test::env_for;
+using test::ledger_versions;
 using test::shared_server;
 
 namespace {
-
-std::map<std::string, std::string> env_for(const std::string& database, const std::filesystem::path& dir) {
-  return {{"DATABASE_URL", shared_server().url(database)}, {"AUTO_MIGRATE_DIR", dir.string()}};
-}
-
-std::string ledger_versions(const std::string& database, const std::string& table = "schema_migrations") {
-  return shared_server().scalar(database, "SELECT coalesce(string_agg(version, ',' ORDER BY version), '') FROM " + table);
-}
 
 bool advisory_lock_held(const std::string& database) {
   return shared_server().scalar(database, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") != "0";

@@ -3,6 +3,7 @@
 // log. Item 4: no piece of a password reaches the log, whatever the connection setting's
 // syntax and whatever libpq or the server echo of it later.
 #include "binary.hpp"
+#include "harness.hpp"
 #include "pg_server.hpp"
 
 #include <doctest/doctest.h>
@@ -12,16 +13,11 @@
 #include <sstream>
 
 using namespace std::chrono_literals;
+using test::env_for;
+using test::lines_of;
 using test::shared_server;
 
 namespace {
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 // Whether `line` holds a C0 control, DEL, or a C1 control (U+0080 to U+009F as UTF-8).
 bool holds_control_character(const std::string& line) {
@@ -61,10 +57,6 @@ void check_one_object_each(const std::string& log) {
 // carriage return, ESC sequences, DEL and a C1 CSI.
 const std::string k_forgery =
     "x\n2026-01-01T00:00:00.000Z migrate-init error: FORGED\r\x1b[2K\x1b]0;title\x07\x7f\xc2\x9b" "31m";
-
-std::map<std::string, std::string> env_for(const std::string& db, const std::filesystem::path& dir) {
-  return {{"DATABASE_URL", shared_server().url(db)}, {"AUTO_MIGRATE_DIR", dir.string()}};
-}
 
 // `text` as it appears inside a JSON string (only quotes need it here).
 std::string json_escaped(const std::string& text) {

@@ -1,5 +1,6 @@
 // The built binary against a real PostgreSQL: migrating, failing, adopting, reporting.
 #include "binary.hpp"
+#include "harness.hpp"
 #include "pg_server.hpp"
 
 #include <doctest/doctest.h>
@@ -12,19 +13,13 @@
 
 using namespace std::chrono_literals;
 using test::Invocation;
+using test::env_for;
+using test::ledger_versions;
 using test::shared_server;
 
 namespace {
 
 // The environment of a run against `database` with migrations from `dir`.
-std::map<std::string, std::string> env_for(const std::string& database, const std::filesystem::path& dir) {
-  return {{"DATABASE_URL", shared_server().url(database)}, {"AUTO_MIGRATE_DIR", dir.string()}};
-}
-
-std::string ledger_versions(const std::string& database, const std::string& table = "schema_migrations") {
-  return shared_server().scalar(database, "SELECT coalesce(string_agg(version, ',' ORDER BY version), '') FROM " + table);
-}
-
 bool table_exists(const std::string& database, const std::string& table) {
   return shared_server().scalar(database, "SELECT to_regclass('" + table + "') IS NOT NULL") == "t";
 }

@@ -2,6 +2,7 @@
 // and repair, concurrent indexes, lock timeouts, planning-time refusals, plan/verify and
 // rollback.
 #include "binary.hpp"
+#include "harness.hpp"
 #include "pg_server.hpp"
 
 #include <doctest/doctest.h>
@@ -10,6 +11,7 @@
 
 using namespace std::chrono_literals;
 using test::Invocation;
+using test::contains;
 using test::shared_server;
 
 namespace {
@@ -33,8 +35,6 @@ struct Scenario {
   }
   bool has_table(const std::string& name) const { return scalar("SELECT to_regclass('" + name + "') IS NOT NULL") == "t"; }
 };
-
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
 } // namespace
 

@@ -155,17 +155,6 @@ std::string migrate_init_backend(const test::PgServer& server, const std::string
   return "";
 }
 
-namespace {
-
-std::vector<std::string> lines_of(const std::string& log) {
-  std::vector<std::string> lines;
-  std::istringstream in(log);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-} // namespace
-
 std::vector<std::string> error_lines(const std::string& log) {
   std::vector<std::string> found;
   for (const auto& line : lines_of(log)) {
@@ -192,7 +181,5 @@ std::string joined(const std::vector<std::string>& lines) {
   for (const auto& line : lines) text += line + "\n";
   return text;
 }
-
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
 } // namespace reliability

@@ -2,6 +2,7 @@
 // What every reliability scenario shares: the quick/long mode, the random seed, figures on
 // stdout, migrations whose effects can be checked, and log inspection.
 #include "binary.hpp"
+#include "harness.hpp"
 #include "pg_server.hpp"
 
 #include <cstdint>
@@ -76,6 +77,7 @@ std::vector<std::string> error_lines(const std::string& log);
 std::vector<std::string> foreign_lines(const std::string& log);
 std::string joined(const std::vector<std::string>& lines);
 
-bool contains(const std::string& text, const std::string& needle);
+using test::contains;
+using test::lines_of;
 
 } // namespace reliability
