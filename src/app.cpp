@@ -15,6 +15,7 @@
 #include "process/supervisor.hpp"
 #include "text.hpp"
 #include "version.hpp"
+#include "settings_table.hpp"
 
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>

@@ -111,7 +111,4 @@ Config parse_config(const std::vector<std::string>& args, const EnvLookup& env,
 inline constexpr const char* k_migration_only_variables[] = {"AUTO_MIGRATE_DATABASE_URL",
                                                              "AUTO_MIGRATE_DATABASE_URL_FILE"};
 
-// The --help text: usage, commands, and every setting with its flag, variable and default.
-std::string help_text();
-
 } // namespace migrate_init

@@ -9,6 +9,7 @@
 #include "env_from.hpp"
 #include "usage_error.hpp"
 #include "text.hpp"
+#include "settings_table.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include "error.hpp"
+#include "settings_table.hpp"
 
 #include "env_from.hpp"
 #include "usage_error.hpp"
@@ -8,6 +9,9 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -388,4 +392,41 @@ TEST_CASE("parse_config refuses an unknown option itself, whatever its name hold
         "unknown option \"--x%canonical_option%\" (see migrate-init --help)");
   CHECK(usage_error_message({"-%canonical_option%"}, k_no_env).find("unknown option") == 0);
   CHECK(usage_error_message({"--bogus=1", "--", "x"}, k_no_env) == "unknown option \"--bogus=1\" (see migrate-init --help)");
+}
+
+// docs/reference.md's settings table is written by hand from the same table as --help: the
+// same variables in the same order, each with its flag and default (backticks aside).
+TEST_CASE("docs/reference.md's settings table lists exactly the settings table's rows, flags and defaults") {
+  std::ifstream in(std::filesystem::path(MIGRATE_INIT_SOURCE_DIR) / "docs" / "reference.md");
+  REQUIRE(in);
+  struct Row {
+    std::string env, flag, default_text;
+  };
+  std::vector<Row> documented;
+  bool in_section = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("## ", 0) == 0) in_section = line == "## Settings";
+    if (!in_section || line.rfind("| `", 0) != 0) continue;
+    std::vector<std::string> cells;
+    std::istringstream cells_in(line.substr(1));
+    for (std::string cell; std::getline(cells_in, cell, '|');) {
+      std::string bare;
+      for (char c : cell) {
+        if (c != '`') bare += c;
+      }
+      bare.erase(0, bare.find_first_not_of(' '));
+      bare.erase(bare.find_last_not_of(' ') + 1);
+      cells.push_back(bare);
+    }
+    REQUIRE(cells.size() >= 3);
+    documented.push_back({cells[0], cells[1], cells[2]});
+  }
+  const auto table = settings_table();
+  REQUIRE(documented.size() == table.size());
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    CAPTURE(table[i].env);
+    CHECK(documented[i].env == table[i].env);
+    CHECK(documented[i].flag == std::string("--") + table[i].flag + (table[i].is_boolean ? "[=BOOL]" : ""));
+    CHECK(documented[i].default_text == table[i].default_text);
+  }
 }
