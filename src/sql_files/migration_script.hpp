@@ -1,6 +1,7 @@
 #pragma once
 
 #include "sql_files/sql_splitter.hpp"
+#include "sql_files/statement_kind.hpp"
 
 #include <functional>
 #include <optional>
@@ -20,23 +21,6 @@ enum class TransactionMode {
 struct ScriptSection {
   std::string sql;
   std::size_t first_line = 1; // the file line of sql's first line
-};
-
-// Where a CREATE INDEX / REINDEX ... CONCURRENTLY statement's index is, to check that it
-// ended valid.
-struct ConcurrentIndex {
-  std::optional<std::string> index; // the index's name, when the statement names it
-  std::optional<std::string> table; // the table, when the statement names it (ON t, REINDEX TABLE t)
-};
-
-// A statement that writes to or creates a table by name: how a psql-era file keeps its
-// own ledger (`INSERT INTO schema_migrations (id) VALUES (...) ON CONFLICT DO NOTHING`,
-// `CREATE TABLE IF NOT EXISTS schema_migrations (...)`).
-struct TableTouch {
-  bool creates = false;     // CREATE TABLE; otherwise INSERT INTO
-  std::string table;        // the name's last part, as PostgreSQL folds it
-  std::size_t line = 0;
-  bool on_conflict = false; // an INSERT with ON CONFLICT
 };
 
 // A migration file, understood: its mode, the SQL that runs going forward (and back), its
@@ -84,13 +68,5 @@ SplitSql split_sql_in_windows(std::string_view sql, const std::function<void(Sql
 // meta-commands, COPY from the client), as "file:line: ..." problems; checked before a
 // rollback undoes anything. Pure.
 std::vector<std::string> down_section_problems(std::string_view file_name, const MigrationScript& script);
-
-// Why a statement cannot run inside a transaction block ("CREATE INDEX CONCURRENTLY",
-// "VACUUM", ...), or nullopt when it can.
-std::optional<std::string> needs_no_transaction(const SqlStatement& statement);
-
-// The index a CREATE INDEX CONCURRENTLY or REINDEX ... CONCURRENTLY statement builds;
-// nullopt for any other statement.
-std::optional<ConcurrentIndex> concurrent_index(const SqlStatement& statement);
 
 } // namespace migrate_init

@@ -1,5 +1,7 @@
 #include "sql_files/migration_script.hpp"
 
+#include "only_statement.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -8,14 +10,9 @@
 #include <vector>
 
 using namespace migrate_init;
+using test::only_statement;
 
 namespace {
-
-SqlStatement only_statement(const std::string& sql) {
-  const SplitSql split = split_sql(sql);
-  REQUIRE(split.statements.size() == 1);
-  return split.statements[0];
-}
 
 bool has_problem(const MigrationScript& script, const std::string& needle) {
   for (const auto& problem : script.problems) {
@@ -159,29 +156,6 @@ TEST_CASE("Statements that cannot run in a transaction are refused in a transact
     CAPTURE(fine);
     CHECK_FALSE(needs_no_transaction(only_statement(fine)));
   }
-}
-
-TEST_CASE("concurrent_index finds the index and the table a concurrent build touches") {
-  const auto named = concurrent_index(only_statement("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"Idx\" ON ONLY app.t (a)"));
-  REQUIRE(named);
-  CHECK(named->index == std::optional<std::string>("Idx"));
-  CHECK(named->table == std::optional<std::string>("\"app\".\"t\""));
-
-  const auto unnamed = concurrent_index(only_statement("create index concurrently on t (a)"));
-  REQUIRE(unnamed);
-  CHECK_FALSE(unnamed->index);
-  CHECK(unnamed->table == std::optional<std::string>("\"t\""));
-
-  const auto reindex_index = concurrent_index(only_statement("REINDEX INDEX CONCURRENTLY app.i"));
-  REQUIRE(reindex_index);
-  CHECK(reindex_index->index == std::optional<std::string>("i"));
-
-  const auto reindex_table = concurrent_index(only_statement("REINDEX (VERBOSE) TABLE CONCURRENTLY t"));
-  REQUIRE(reindex_table);
-  CHECK(reindex_table->table == std::optional<std::string>("\"t\""));
-
-  CHECK_FALSE(concurrent_index(only_statement("CREATE INDEX i ON t (a)")));
-  CHECK_FALSE(concurrent_index(only_statement("DROP INDEX CONCURRENTLY i")));
 }
 
 TEST_CASE("Meta-commands and unterminated text are problems with their file line") {
