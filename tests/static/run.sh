@@ -10,6 +10,10 @@
 #                             /etc/nsswitch.conf says `hosts: files myhostname dns`, with
 #                             Debian's libnss_myhostname.so.2 installed (an NSS module that
 #                             crashes a static program which reaches it)
+#   both, as PID 1 of a PID namespace of their own (unshare), with Debian's busybox-static as
+#                             the service: SIGTERM is forwarded and the exit is 143
+#   dist/migrate-init         with Debian 13's libc6 (runs) and Debian 11's (the loader
+#                             refuses it, naming GLIBC_2.36), each from the mirror's package
 # Checks the exit codes, that no run dies by a signal, and the errors for a missing user
 # name (one line) and an unknown host name. Needs root (chroot).
 #   bash tests/static/run.sh [DIST_DIR]    # default: dist/
@@ -81,6 +85,38 @@ else
   echo "static-nss root: libnss_myhostname.so.2 not available; nsswitch.conf only"
 fi
 
+# Another Debian release's libc6 (its dynamic loader and libc.so.6), unpacked under
+# build-static/ from the package the mirror serves (never installed): a root holding only
+# that tests the glibc floor of dist/migrate-init, without debootstrapping the release.
+other_libc() { # SUITE -> the directory it is unpacked in
+  local dir=$checkout/build-static/libc6-$1
+  if [[ ! -e $dir/unpacked ]]; then
+    local mirror
+    mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
+    [[ -n $mirror ]] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list)
+    python3 - "$mirror" "$1" "$work/libc6-$1.deb" <<'PY' >/dev/null || return 1
+import lzma, sys, urllib.request
+mirror, suite, out = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
+index = lzma.decompress(urllib.request.urlopen(f"{mirror}/dists/{suite}/main/binary-amd64/Packages.xz").read()).decode()
+stanza = next(s for s in index.split("\n\n") if s.startswith("Package: libc6\n"))
+filename = next(line.split(" ", 1)[1] for line in stanza.splitlines() if line.startswith("Filename: "))
+open(out, "wb").write(urllib.request.urlopen(f"{mirror}/{filename}").read())
+print(filename.rsplit("/", 1)[-1])
+PY
+    rm -rf "$dir" && dpkg-deb -x "$work/libc6-$1.deb" "$dir" &&
+      dpkg-deb -f "$work/libc6-$1.deb" Version >"$dir/unpacked"
+  fi
+  echo "$dir"
+}
+
+# Busybox (Debian's busybox-static, unpacked under build-static/, never installed): the
+# shell and the service for the PID 1 checks, in roots that have no libc.
+busybox=$checkout/build-static/busybox-static/bin/busybox
+if [[ ! -x $busybox ]]; then
+  mkdir -p "$work/busybox" && (cd "$work/busybox" && apt-get download -qq busybox-static >/dev/null 2>&1) &&
+    dpkg-deb -x "$work"/busybox/busybox-static_*.deb "$checkout/build-static/busybox-static"
+fi
+
 # Runs the binary in ROOT with only the given variables; sets code, out, err.
 run_in() { # ROOT VAR=VALUE... -- ARGS...
   local root=$1
@@ -94,8 +130,8 @@ run_in() { # ROOT VAR=VALUE... -- ARGS...
   err=$(cat "$work/err")
 }
 
-check_run() { # LABEL EXPECTED_CODE
-  if ((code >= 128)); then
+check_run() { # LABEL EXPECTED_CODE (a code of 128+N: killed by signal N, unless expected)
+  if ((code >= 128 && code != $2)); then
     fail "$1: killed by signal $((code - 128)); stderr: $(tail -3 <<<"$err")"
   elif ((code != $2)); then
     fail "$1: exit $code, expected $2; stderr: $(tail -3 <<<"$err")"
@@ -183,6 +219,72 @@ for root in "$glibc_root" "$static_root" "$nss_root"; do
     AUTO_MIGRATE_DIR=/migrations AUTO_MIGRATE_WAIT=2 -- migrate
   check_run "$name TLS verify-full to 127.0.0.1 (not the certificate's name)" 4
   if [[ $err == *'does not match host name "127.0.0.1"'* ]]; then pass "$name TLS: refused for the name"; else fail "$name TLS: $err"; fi
+done
+
+# As PID 1 of a container (a PID namespace of its own): migrate, start the service
+# (busybox sleep), forward SIGTERM to it and exit 143, its status, at once.
+if [[ -x $busybox ]]; then
+  for root in "$glibc_root" "$static_root"; do
+    name=$(basename "$root")
+    mkdir -p "$root/bin" && cp "$busybox" "$root/bin/busybox"
+    database=$((database + 1))
+    pg_sql "CREATE DATABASE static_$database" >/dev/null
+    # python3 tells an exit with status 143 (printed as 143) from a death by SIGTERM (-15),
+    # which unshare passes on by killing itself with the same signal.
+    env -i HOME=/ "DATABASE_URL=postgresql://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT/static_$database" \
+      AUTO_MIGRATE_DIR=/migrations python3 -c 'import subprocess, sys; print(subprocess.run(sys.argv[1:]).returncode)' \
+      unshare --pid --fork --kill-child "$chroot" "$root" \
+      /migrate-init /bin/busybox sh -c 'echo started > /tmp/started; exec /bin/busybox sleep 60' >"$work/out" 2>"$work/err" &
+    outer=$!
+    for _ in $(seq 100); do [[ -e $root/tmp/started ]] && break; sleep 0.1; done
+    pid1=$(pgrep -P "$(pgrep -P "$outer" | head -1)" | head -1)
+    if [[ -z $pid1 || ! -e $root/tmp/started ]]; then
+      fail "$name as PID 1: the service never started: $(tail -3 "$work/err")"
+      kill -KILL "$outer" 2>/dev/null
+      wait "$outer" 2>/dev/null
+      continue
+    fi
+    kill -TERM "$pid1"
+    wait "$outer"
+    code=$(cat "$work/out")
+    err=$(cat "$work/err")
+    if ((code < 0)); then
+      fail "$name as PID 1: killed by signal $((-code)); stderr: $(tail -3 <<<"$err")"
+    else
+      check_run "$name as PID 1, migrated, SIGTERM forwarded to the service" 143
+    fi
+    rm -f "$root/tmp/started"
+  done
+else
+  fail "busybox-static could not be downloaded: no PID 1 checks"
+fi
+
+# Other releases' glibc for dist/migrate-init: Debian 13's (newer) runs it; Debian 11's
+# (2.31, older than the 2.36 it needs) refuses it through the loader, with lines naming
+# the versions it lacks (2.36 among them), and nothing dies by a signal. (dist/migrate-init-static needs no libc.)
+for suite in trixie bullseye; do
+  if ! libc=$(other_libc "$suite"); then
+    fail "libc6 of $suite could not be downloaded from the mirror"
+    continue
+  fi
+  root=$(make_root "glibc-$suite" migrate-init)
+  cp -a "$libc/." "$root/"
+  for dir in lib lib64; do [[ -e $root/$dir || ! -d $root/usr/$dir ]] || ln -s "usr/$dir" "$root/$dir"; done
+  version=$(cat "$libc/unpacked")
+  echo "127.0.0.1 localhost" >>"$root/etc/hosts"
+  database=$((database + 1))
+  pg_sql "CREATE DATABASE static_$database" >/dev/null
+  run_in "$root" "DATABASE_URL=postgresql://postgres:$PG_PASSWORD@localhost:$PG_PORT/static_$database" \
+    AUTO_MIGRATE_DIR=/migrations AUTO_MIGRATE_WAIT=5 -- migrate
+  if [[ $suite == trixie ]]; then
+    check_run "glibc binary on $suite's glibc ($version), migrate by localhost" 0
+  elif ((code >= 128)); then
+    fail "glibc binary on $suite's glibc: killed by signal $((code - 128))"
+  elif ((code != 0)) && [[ $err == *"GLIBC_2.36' not found"* ]] && ! grep -qv "version \`GLIBC_2\.[0-9]*' not found" <<<"$err"; then
+    pass "glibc binary on $suite's glibc ($version) refused by the loader (exit $code): $(tail -1 <<<"$err")"
+  else
+    fail "glibc binary on $suite's glibc: exit $code: $err"
+  fi
 done
 
 if ((failures)); then
