@@ -86,6 +86,8 @@ docker build --network host --build-arg BASE=127.0.0.1:5999/migrate-init-example
   die "docker build of the broken release failed" "$logs/build.log"
 wait "$postgres_build" || die "docker build of the postgres stand-in failed" "$logs/build-postgres.log"
 echo "images built in $(($(now_ms) - started)) ms"
+check "the builds left no dangling image behind (BuildKit has no intermediate images)" \
+  test -z "$(docker images -q -f dangling=true)"
 
 if wants deb; then
   echo "== the .deb installs on a clean Debian with dpkg -i and apt-get -f install"
@@ -98,9 +100,9 @@ fi
 
 if wants images; then
   echo "== the migrate-init image: FROM scratch, the two binaries to copy out"
-  image=127.0.0.1:5999/migrate-init:test
+  scratch_image=127.0.0.1:5999/migrate-init:test   # (swarm.sh has its own $image)
   binaries=$(mktemp -d /tmp/migrate-init-binaries-XXXXXX)
-  docker create --name mi-files "$image" >/dev/null 2>>"$logs/run.log"
+  docker create --name mi-files "$scratch_image" >/dev/null 2>>"$logs/run.log"
   copy_out() { docker cp mi-files:/migrate-init "$binaries/" && docker cp mi-files:/migrate-init-static "$binaries/" &&
     docker cp mi-files:/usr/share/doc "$binaries/doc"; } 2>>"$logs/run.log"
   check "/migrate-init and /migrate-init-static copy out of the image (COPY --from's source)" copy_out
@@ -108,7 +110,7 @@ if wants images; then
     bash -c "cd '$binaries/doc' && ls libpq-dev/copyright libssl-dev/copyright libboost-program-options1.81-dev/copyright \
       libspdlog-dev/copyright libfmt-dev/copyright libc6-dev/copyright libstdc++-12-dev/copyright libgcc-s1/copyright >/dev/null"
   only_binaries_and_doc() { # the image's one layer holds nothing else: no shell, no libc, no libpq5
-    docker save "$image" | tar -xO --wildcards '*/layer.tar' | tar -t >"$logs/scratch-files.log" &&
+    docker save "$scratch_image" | tar -xO --wildcards '*/layer.tar' | tar -t >"$logs/scratch-files.log" &&
       grep -qx migrate-init "$logs/scratch-files.log" && ! grep -vE '^(migrate-init|migrate-init-static|usr/|usr/share/|usr/share/doc/.*)$' "$logs/scratch-files.log"
   }
   check "... and nothing else (no shell, no libc, no libpq5)" only_binaries_and_doc
@@ -117,14 +119,14 @@ if wants images; then
     bash -c "ldd '$binaries/migrate-init' >'$logs/ldd.log' 2>&1 && grep -q libc.so.6 '$logs/ldd.log' && ! grep -vE 'linux-vdso|libc\.so\.6|ld-linux' '$logs/ldd.log'"
   check "/migrate-init-static is fully static" bash -c "! ldd '$binaries/migrate-init-static' >>'$logs/ldd.log' 2>&1"
   check "the image runs /migrate-init-static: --version names the libpq and OpenSSL compiled in" \
-    bash -c "docker run --rm --network host $image --version 2>>'$logs/run.log' | grep -qE '^migrate-init .*\(libpq [0-9.]+, OpenSSL [0-9.]+'"
+    bash -c "docker run --rm --network host $scratch_image --version 2>>'$logs/run.log' | grep -qE '^migrate-init .*\(libpq [0-9.]+, OpenSSL [0-9.]+'"
   pg_start
   pg_sql "CREATE DATABASE scratch"
   pg_sql "CREATE DATABASE static_in_debian"
   pg_sql "CREATE DATABASE single"
   check "FROM scratch: /migrate-init-static, with only the migrations mounted, migrates" \
     bash -c "docker run --rm --network host -v '$root/migrations:/migrations:ro' -e AUTO_MIGRATE_DIR=/migrations \
-      -e DATABASE_URL='$(pg_url scratch)' $image migrate >>'$logs/run.log' 2>&1"
+      -e DATABASE_URL='$(pg_url scratch)' $scratch_image migrate >>'$logs/run.log' 2>&1"
   check "... every migration is recorded" test "$(pg_sql 'SELECT count(*) FROM schema_migrations' scratch)" = 5
   check "the example image (bookworm-slim, COPY --from=migrate-init /migrate-init) has no libpq5" \
     docker run --rm --network host --entrypoint sh 127.0.0.1:5999/migrate-init-example:test -c \
