@@ -2,7 +2,8 @@
 # Builds static libpq (libpq.a, libpgcommon.a, libpgport.a) from Debian's own PostgreSQL
 # source package, at exactly the version of the installed libpq-dev, without GSSAPI, LDAP,
 # ICU and readline (Debian's libpq.a needs GSSAPI and LDAP, which have no static libraries).
-# Cached under build-static/postgresql-<version>/: a second run only prints the path.
+# Cached under build-static/postgresql-<version>-<flags>/ (or $STATIC_LIBPQ_CACHE/...: the
+# image build keeps it in a cache mount): a second run only prints the path.
 #   bash scripts/lib/static-libpq.sh   # prints the directory holding include/ and lib/
 # Needs deb-src entries for bookworm (added to /etc/apt/sources.list.d/ when missing) and
 # never installs anything into the system: the .a files are taken from the build tree.
@@ -16,7 +17,8 @@ version=$(dpkg-query -W -f='${Version}' libpq-dev)
 configure_flags=(--prefix=/usr --sysconfdir=/etc/postgresql-common --without-gssapi --without-ldap --without-icu
   --without-readline --with-openssl --without-zlib)
 # Cached by version and flags: a second build, or another checkout's, does not redo it.
-out=$root/build-static/postgresql-$version-$(echo "${configure_flags[*]}" | sha256sum | cut -c1-8)
+cache=${STATIC_LIBPQ_CACHE:-$root/build-static}
+out=$cache/postgresql-$version-$(echo "${configure_flags[*]}" | sha256sum | cut -c1-8)
 if [[ -f $out/lib/libpq.a && -f $out/lib/libpgcommon.a && -f $out/lib/libpgport.a && -f $out/include/libpq-fe.h ]]; then
   echo "$out"
   exit 0
@@ -42,7 +44,7 @@ SOURCES
   "${sudo_cmd[@]}" apt-get update -qq
 fi
 
-work=$root/build-static/postgresql-$version.src
+work=$cache/postgresql-$version.src
 rm -rf "$work"
 mkdir -p "$work"
 (
