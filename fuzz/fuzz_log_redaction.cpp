@@ -279,6 +279,17 @@ void check_start_line(const std::string& text, const std::string& password, cons
   // Unless the pattern rules of redact() rewrite the rendering across its parts (a user
   // name holding "password=" masks up to the next space, the host's start included): its
   // parts can no longer be told apart, and only the whole-password checks hold.
+  // The scheme is the URL's syntax, the same whatever the password: "postgres://" shows no
+  // piece of a password holding "esrpostg" or "s://", even where the log's secrets masked a
+  // coincidence in it ("postgre****/"). What the line shows of it, from its start, is not
+  // looked at (setting() writes only these three).
+  for (const std::string scheme : {"postgresql+psycopg2://", "postgresql://", "postgres://"}) {
+    if (shown.text.rfind(scheme, 0) != 0) continue;
+    std::size_t same = 0;
+    while (same < scheme.size() && 14 + same < outside.size() && outside[14 + same] == scheme[same]) ++same;
+    outside.replace(14, same, same, '\x01');
+    break;
+  }
   if (migrate_init::redact(shown.text) == shown.text) check(!shows_piece(outside, password));
   // What the shown plain parts show of each password, by pieces of four bytes: half at most.
   for (const auto& secret : passwords) {
