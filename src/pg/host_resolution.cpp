@@ -1,5 +1,7 @@
 #include "pg/host_resolution.hpp"
 
+#include "process/signal_channel.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -10,6 +12,7 @@
 #include <cctype>
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <sstream>
 
@@ -109,6 +112,8 @@ std::optional<std::string> ask(const std::string& server, const std::string& nam
   if (query.empty()) return std::nullopt;
   const int fd = socket(address.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::nullopt;
+  // Closed however ask() ends, a stop signal's Interrupted included.
+  const std::unique_ptr<const int, void (*)(const int*)> closing(&fd, [](const int* open) { close(*open); });
   std::optional<std::string> answer;
   // connect(): only the server's own replies reach this socket.
   if (connect(fd, reinterpret_cast<sockaddr*>(&address), address_length) == 0 &&
@@ -116,10 +121,9 @@ std::optional<std::string> ask(const std::string& server, const std::string& nam
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::vector<std::uint8_t> reply(1232);
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      pollfd p{fd, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+      // With the stop signals: a server that never answers must not hold SIGTERM back for
+      // its timeout (up to 30 s a server), which as PID 1 would cost the container a SIGKILL.
+      if (!wait_for_fd(fd, POLLIN, deadline, "waiting for the database")) break;
       const ssize_t got = recv(fd, reply.data(), reply.size(), 0);
       if (got < 0) break;
       const std::vector<std::uint8_t> message(reply.begin(), reply.begin() + got);
@@ -130,7 +134,6 @@ std::optional<std::string> ask(const std::string& server, const std::string& nam
       }
     }
   }
-  close(fd);
   return answer;
 }
 

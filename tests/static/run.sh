@@ -187,6 +187,39 @@ for root in "$glibc_root" "$static_root" "$nss_root"; do
   if [[ $(tail -1 <<<"$err") == *nowhere.invalid* ]]; then pass "$name unknown host named: $(tail -1 <<<"$err")"; else fail "$name unknown host: $err"; fi
 done
 
+# A name server that never answers (it reads and keeps quiet), with a 30 s timeout: SIGTERM
+# still ends the fully static binary's own lookup at once, with 143, as it ends any other
+# wait for the database (a PID 1 that waited out the lookup would be SIGKILLed by docker stop).
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+print("ready", flush=True)
+while True:
+    s.recvfrom(4096)
+' 127.53.0.2 >"$work/silent-dns.log" 2>&1 &
+silent_dns_pid=$!
+trap 'kill "$dns_pid" "$silent_dns_pid" 2>/dev/null; pg_stop; rm -rf "$work"' EXIT
+for _ in $(seq 50); do grep -q ready "$work/silent-dns.log" && break; sleep 0.1; done
+silent_root=$(make_root static-silent-dns migrate-init-static)
+printf 'nameserver 127.53.0.2\noptions timeout:30\n' >"$silent_root/etc/resolv.conf"
+env -i HOME=/ "DATABASE_URL=postgresql://postgres:x@pg-silent.example.test:$PG_PORT/postgres" AUTO_MIGRATE_DIR=/migrations \
+  AUTO_MIGRATE_WAIT=120 "$chroot" "$silent_root" /migrate-init migrate >"$work/out" 2>"$work/err" &
+lookup=$!
+sleep 1
+started=$(date +%s%N)
+kill -TERM "$lookup"
+wait "$lookup"
+code=$?
+err=$(cat "$work/err")
+took_ms=$((($(date +%s%N) - started) / 1000000))
+check_run "static, SIGTERM during a DNS lookup that gets no answer" 143
+if ((took_ms < 3000)) && [[ $err == *"interrupted by SIGTERM while waiting for the database"* ]]; then
+  pass "static, SIGTERM during the lookup: exit in $took_ms ms, saying so"
+else
+  fail "static, SIGTERM during the lookup: $took_ms ms; stderr: $(tail -2 <<<"$err")"
+fi
+
 # TLS: a server certificate for `pg-by-name` only, from a throwaway CA. verify-full and
 # channel binding (SCRAM-SHA-256-PLUS) must see the name given in the URL although libpq
 # connects to the address migrate-init found; the root certificate is found both from the
