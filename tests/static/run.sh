@@ -97,10 +97,10 @@ other_libc() { # SUITE -> the directory it is unpacked in
     python3 - "$mirror" "$1" "$work/libc6-$1.deb" <<'PY' >/dev/null || return 1
 import lzma, sys, urllib.request
 mirror, suite, out = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
-index = lzma.decompress(urllib.request.urlopen(f"{mirror}/dists/{suite}/main/binary-amd64/Packages.xz").read()).decode()
+index = lzma.decompress(urllib.request.urlopen(f"{mirror}/dists/{suite}/main/binary-amd64/Packages.xz", timeout=120).read()).decode()
 stanza = next(s for s in index.split("\n\n") if s.startswith("Package: libc6\n"))
 filename = next(line.split(" ", 1)[1] for line in stanza.splitlines() if line.startswith("Filename: "))
-open(out, "wb").write(urllib.request.urlopen(f"{mirror}/{filename}").read())
+open(out, "wb").write(urllib.request.urlopen(f"{mirror}/{filename}", timeout=120).read())
 print(filename.rsplit("/", 1)[-1])
 PY
     rm -rf "$dir" && dpkg-deb -x "$work/libc6-$1.deb" "$dir" &&
@@ -233,7 +233,9 @@ cp "$work/server.crt" "$work/server.key" "$PG_DIR/data/"
 [[ $(id -u) -eq 0 ]] && chown postgres: "$PG_DIR/data/server.crt" "$PG_DIR/data/server.key"
 chmod 600 "$PG_DIR/data/server.key"
 pg_sql "ALTER SYSTEM SET ssl = on" >/dev/null && pg_sql "SELECT pg_reload_conf()" >/dev/null
-sleep 1
+# A new session sees the reloaded setting once the server has read it: wait for that, not a
+# fixed second (under load a connection before it would fail with "does not support SSL").
+for _ in $(seq 100); do [[ $(pg_sql "SHOW ssl" 2>/dev/null) == on ]] && break; sleep 0.1; done
 for root in "$glibc_root" "$static_root" "$nss_root"; do
   name=$(basename "$root")
   cp "$work/ca.crt" "$root/ca.crt"
