@@ -34,7 +34,7 @@ compose_pattern_replicas() {
     check "$(docker inspect -f '{{.Name}}' "$c"): exit 143, the service ended by the forwarded SIGTERM" \
       test "$(exit_code "$c")" = 143
     check "... and it logged the SIGTERM" log_has "$c" "example service: stopping on SIGTERM"
-    check "... within 5 s of docker-compose stop (stop_grace_period: 10s)" finished_within 5000 "$stop_started" "$c"
+    check "... inside the 10 s grace period of docker-compose stop (stop_grace_period)" finished_within 10000 "$stop_started" "$c"
   done
 
   local mark

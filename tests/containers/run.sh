@@ -157,7 +157,7 @@ if wants images; then
     started=$(now_ms)
     docker stop "$container" >/dev/null
     echo "docker stop took $(($(now_ms) - started)) ms"
-    check "docker stop returns well inside its 10 s timeout" test $(($(now_ms) - started)) -lt 5000
+    check "docker stop returns inside its 10 s timeout (no SIGKILL needed)" test $(($(now_ms) - started)) -lt 10000
     check "the service saw the forwarded SIGTERM" log_has "$container" "example service: stopping on SIGTERM"
     check "the container exits 143, as the service did" test "$(exit_code "$container")" = 143
     docker rm "$container" >/dev/null

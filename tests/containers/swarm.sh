@@ -125,8 +125,10 @@ swarm_test() {
   check "every task stops" wait_until 30 no_tasks_running
   wait "${exit_watchers[@]}"
   for c in $tasks; do
-    check "task ${c:0:12} exits 143 (SIGTERM forwarded, the service ended by it) within 5 s: not SIGKILLed after the grace period (stop_grace_period: 10s)" \
-      exited_with_within 143 5000 "$started" "$exits" "$c"
+    # 143, not 137: not SIGKILLed after the grace period. The bound is that period, not a
+    # speed target: under CI's load (the reliability suite beside it) a stop took 5-6 s.
+    check "task ${c:0:12} exits 143 (SIGTERM forwarded, the service ended by it) inside the 10 s grace period (stop_grace_period)" \
+      exited_with_within 143 10000 "$started" "$exits" "$c"
   done
 
   docker stack rm example >>"$logs/swarm.log" 2>&1
