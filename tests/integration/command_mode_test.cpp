@@ -397,7 +397,9 @@ TEST_CASE("Waiters woken by the holder: one with the holder's files trusts what 
                   "def downgrade() -> None:\n    pass\n");
   const std::string db = shared_server().create_database();
   const std::map<std::string, std::string> debug{{"AUTO_MIGRATE_LOG_LEVEL", "debug"}};
-  test::Running holder(service(old_image, alembic_env(old_image, db, with(debug, {{"SLOW_MIGRATION_SECONDS", "3"}}))));
+  // Long enough for both waiters to reach the lock while it is held, under CI's load and
+  // the sanitizers too (with 3 s a waiter once found the holder done: no wait to log).
+  test::Running holder(service(old_image, alembic_env(old_image, db, with(debug, {{"SLOW_MIGRATION_SECONDS", "8"}}))));
   REQUIRE_MESSAGE(eventually([&] { return sleeping_backends(db) == "1"; }, 30s), "the slow revision never ran");
   test::Running same_files(service(old_image, alembic_env(old_image, db, debug)));
   test::Running newer_files(service(new_image, alembic_env(new_image, db, debug)));
@@ -445,7 +447,7 @@ TEST_CASE("Two services, each in its own schema, sharing AUTO_MIGRATE_LOCK_KEY: 
                   {"PGOPTIONS", "-c search_path=" + schema + ",public"}, {"ALEMBIC_SCHEMA", schema}});
     return alembic_env(project, db, extra);
   };
-  test::Running holder(service(first, service_env(first, "svc_first", {{"SLOW_MIGRATION_SECONDS", "3"}})));
+  test::Running holder(service(first, service_env(first, "svc_first", {{"SLOW_MIGRATION_SECONDS", "8"}})));
   REQUIRE_MESSAGE(eventually([&] { return sleeping_backends(db) == "1"; }, 30s), "the slow revision never ran");
   test::Running waiter(service(second, service_env(second, "svc_second", {})));
   REQUIRE(waiter.wait_for_log("waiting for the migration lock", 10s));
