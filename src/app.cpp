@@ -13,6 +13,7 @@
 #include "process/protection.hpp"
 #include "process/signal_channel.hpp"
 #include "process/supervisor.hpp"
+#include "redact.hpp"
 #include "text.hpp"
 #include "version.hpp"
 #include "settings_table.hpp"
@@ -206,6 +207,18 @@ int dispatch(const Config& config) {
   return migrate_then_run(config);
 }
 
+// A password given on the migrator's or the service's command line (`--password X`) is a
+// secret like DATABASE_URL's: hidden wherever it shows, in the migrator's output too.
+void hide_command_line_passwords(const Config& config) {
+  for (const auto* argv : {&config.migrate_command, &config.service_command}) {
+    for (std::size_t i = 0; i + 1 < argv->size(); ++i) {
+      if (is_password_option((*argv)[i]) && !(*argv)[i + 1].starts_with('-')) add_log_secret((*argv)[i + 1]);
+    }
+  }
+  const std::string& text = config.migrate_command_text; // a shell line: the words as written
+  for (const auto& [begin, end] : password_option_values(text)) add_log_secret(text.substr(begin, end - begin));
+}
+
 } // namespace
 
 int run(const std::vector<std::string>& args) {
@@ -214,6 +227,7 @@ int run(const std::vector<std::string>& args) {
   try {
     const Config config = parse_config(args, process_environment());
     setup_logging(config.log_level, config.json_logs);
+    hide_command_line_passwords(config);
     // From here on signals are read, not delivered: a stop signal can end a migration
     // cleanly, and as PID 1 none is ignored by the kernel.
     if (config.command != Command::help && config.command != Command::version) signal_channel::take_over();

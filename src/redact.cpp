@@ -179,7 +179,66 @@ std::string redact_password_parameters(std::string_view text) {
   return out;
 }
 
+// The word of `text` that holds position `pos`: the run of letters, digits, '-' and '_'.
+Span word_around(std::string_view text, std::size_t pos, std::size_t length) {
+  const auto in_word = [](char c) { return is_word_byte(c) || c == '-' || c == '_'; };
+  std::size_t begin = pos, end = pos + length;
+  while (begin > 0 && in_word(text[begin - 1])) --begin;
+  while (end < text.size() && in_word(text[end])) ++end;
+  return {begin, end};
+}
+
 } // namespace
+
+bool is_password_option(std::string_view word) {
+  if (word.size() < 9 || word.front() != '-' || !iequals_at(word, word.size() - 8, "password")) return false;
+  const std::size_t dashes = word.find_first_not_of('-');
+  if (dashes > 2) return false;
+  std::string lowered;
+  for (char c : word.substr(dashes)) lowered += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // psql's --no-password takes no value; neither does a flag that asks for a prompt, but
+  // that is told by what follows (below).
+  return lowered != "no-password";
+}
+
+std::vector<Span> password_option_values(std::string_view text) {
+  std::vector<Span> spans;
+  for (std::size_t pos = 0; pos + 8 <= text.size(); ++pos) {
+    if (!iequals_at(text, pos, "password")) continue;
+    const auto [begin, end] = word_around(text, pos, 8);
+    if (end != pos + 8 || !is_password_option(text.substr(begin, end - begin))) continue;
+    // The option as its own word: `--password VALUE` in a shell line, `"--password",
+    // "VALUE"` in a JSON array. A value of its own after `=` is redact_password_parameters'.
+    std::size_t cursor = end;
+    const bool json = begin > 0 && text[begin - 1] == '"' && cursor < text.size() && text[cursor] == '"';
+    if (json) {
+      ++cursor;
+      while (cursor < text.size() && (text[cursor] == ' ' || text[cursor] == ',')) ++cursor;
+      if (cursor >= text.size() || text[cursor] != '"') continue;
+    } else {
+      if (cursor >= text.size() || (text[cursor] != ' ' && text[cursor] != '\t')) continue;
+      while (cursor < text.size() && (text[cursor] == ' ' || text[cursor] == '\t')) ++cursor;
+    }
+    if (cursor >= text.size()) continue;
+    const char quote = text[cursor];
+    std::size_t value = cursor, value_end;
+    if (quote == '"' || quote == '\'') {
+      ++value;
+      value_end = value;
+      while (value_end < text.size() && text[value_end] != quote) {
+        value_end += (quote == '"' && text[value_end] == '\\' && value_end + 1 < text.size()) ? 2 : 1;
+      }
+    } else {
+      value_end = value;
+      while (value_end < text.size() && !std::isspace(static_cast<unsigned char>(text[value_end]))) ++value_end;
+    }
+    // `psql --password -h db`: a flag that prompts, followed by the next option, not a value.
+    if (value_end == value || text[value] == '-') continue;
+    spans.emplace_back(value, value_end);
+    pos = value_end;
+  }
+  return spans;
+}
 
 void KnownSecrets::add(std::string_view secret) {
   if (secret.empty() || std::find(m_whole.begin(), m_whole.end(), secret) != m_whole.end()) return;
@@ -333,7 +392,8 @@ std::vector<Span> KnownSecrets::spans_in(std::string_view text) const {
 
 std::string redact(std::string_view text, const KnownSecrets& known_secrets) {
   const std::string out = masked(text, known_secrets.spans_in(text));
-  return redact_password_parameters(masked(out, uri_password_spans(out)));
+  const std::string uris_masked = masked(out, uri_password_spans(out));
+  return redact_password_parameters(masked(uris_masked, password_option_values(uris_masked)));
 }
 
 std::string redact(std::string_view text, const std::vector<std::string>& known_secrets) {

@@ -74,9 +74,21 @@ private:
 // Hides credentials in free text: every piece of each known secret (above), the password
 // in postgres://, postgresql:// and postgresql+driver:// URIs (user:PASSWORD@host), and
 // `password=...` in conninfo strings (quoted and backslash-escaped values included) and
-// URI query strings. Pure.
+// URI query strings, and the values of password options on a command line
+// (password_option_values). Pure.
 std::string redact(std::string_view text, const KnownSecrets& known_secrets);
 std::string redact(std::string_view text, const std::vector<std::string>& known_secrets = {});
+
+// Whether a command-line word is an option whose value is a password: `--password`,
+// `-password`, `--db-password` (any case; not psql's `--no-password`).
+bool is_password_option(std::string_view word);
+
+// Where the values of password options are in `text` (a migrator's command line, in shell
+// or JSON array form, or a line it printed): the word after `--password ` or after
+// `"--password", ` ("quoted" or 'quoted' values without their quotes). A next word that
+// starts with '-' is taken for an option, not a value (`psql --password -h db` prompts).
+// `--password=VALUE` is a password parameter, hidden by redact() as such.
+std::vector<Span> password_option_values(std::string_view text);
 
 // The password in a URI's userinfo, as [begin, end) offsets into `after_scheme` (the URI
 // without its `scheme://`); nullopt when it has none. Read generously: the userinfo ends at

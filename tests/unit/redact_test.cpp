@@ -307,3 +307,33 @@ TEST_CASE("A rendering's plain parts show half of a password at most, together, 
     CHECK(redact("teama " + text + " teama-secret-1", known) == "**** " + text + " ****");
   }
 }
+
+TEST_CASE("redact hides the value of a password option on a command line, in shell and JSON array form") {
+  CHECK(redact("migrator sh -c 'liquibase --password hunter2 update'") ==
+        "migrator sh -c 'liquibase --password **** update'");
+  CHECK(redact("tool -password s3cr3t migrate") == "tool -password **** migrate");
+  CHECK(redact("tool --DB-Password 'two words' --x") == "tool --DB-Password '****' --x");
+  CHECK(redact(R"(migrator ["tool", "--password", "hunter2", "up"])") ==
+        R"(migrator ["tool", "--password", "****", "up"])");
+  CHECK(redact(R"(["tool","--db-password","a \" b","up"])") == R"(["tool","--db-password","****","up"])");
+  CHECK(redact("tool --password=hunter2 up") == "tool --password=**** up");
+}
+
+TEST_CASE("redact leaves flags named like a password option that take no value") {
+  for (const char* text : {"psql --no-password -c 'SELECT 1'", "psql --password -h db", "password authentication failed",
+                           "tool --password-file /run/secrets/pw", "--password"}) {
+    CAPTURE(text);
+    CHECK(redact(text) == text);
+  }
+}
+
+TEST_CASE("is_password_option names the options whose value is a password") {
+  for (const char* word : {"--password", "-password", "--db-password", "--DATABASE-PASSWORD", "-Password"}) {
+    CAPTURE(word);
+    CHECK(is_password_option(word));
+  }
+  for (const char* word : {"password", "---password", "--no-password", "--password-file", "--passwords", "-p"}) {
+    CAPTURE(word);
+    CHECK_FALSE(is_password_option(word));
+  }
+}
