@@ -5,52 +5,22 @@
 namespace migrate_init {
 namespace {
 
-// One column of a table that may not exist, in one round trip and without an error in the
-// server's log: to_regclass says whether it exists, query_to_xml runs the SELECT only then
-// (a Result node's one-time filter is checked before its target list). The value of each
-// row comes back as an element of a text array.
-const char* k_rows_if_table_exists =
-    "SELECT coalesce((xpath('/table/row/v/text()', query_to_xml(format('SELECT %s AS v FROM %s %s', $2::text, "
-    "to_regclass($1), $3::text), false, false, '')))::text[], '{}') WHERE to_regclass($1) IS NOT NULL";
-
-// PostgreSQL's text[] output, {a,"b c"}, as strings. Only what array_out writes for text.
-std::vector<std::string> parse_text_array(const std::string& text) {
-  std::vector<std::string> items;
-  if (text.size() < 2 || text == "{}") return items;
-  std::size_t at = 1;
-  while (at < text.size() - 1) {
-    std::string item;
-    if (text[at] == '"') {
-      for (++at; at < text.size() && text[at] != '"'; ++at) {
-        if (text[at] == '\\' && at + 1 < text.size()) ++at;
-        item += text[at];
-      }
-      ++at; // the closing quote
-    } else {
-      while (at < text.size() - 1 && text[at] != ',') item += text[at++];
-    }
-    items.push_back(item);
-    if (at < text.size() && text[at] == ',') ++at;
-  }
-  return items;
-}
-
+// One column of a table that may not exist: nullopt when it (or its schema) does not. A
+// plain SELECT, so that a fresh session's server plans nothing else: every no-op start
+// asks this. A missing table costs one ERROR line in the server's log, before the
+// migrator's first success only.
 std::optional<std::vector<std::string>> column_if_table_exists(pg::Connection& connection, const LedgerName& table,
                                                                const std::string& column, const std::string& where) {
-  const pg::Result result = connection.exec_params(k_rows_if_table_exists, {table.quoted(), column, where});
-  if (result.rows() == 0) return std::nullopt;
-  // query_to_xml escapes the values as XML text, xpath's text() gives them back escaped.
-  std::vector<std::string> values;
-  for (auto value : parse_text_array(result.value(0, 0))) {
-    for (const auto& [entity, plain] : {std::pair{"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"},
-                                        {"&amp;", "&"}}) {
-      for (std::size_t at = value.find(entity); at != std::string::npos; at = value.find(entity, at + 1)) {
-        value.replace(at, std::string_view(entity).size(), plain);
-      }
-    }
-    values.push_back(value);
+  try {
+    const pg::Result result = connection.exec("SELECT " + column + " FROM " + table.quoted() + " " + where);
+    std::vector<std::string> values;
+    values.reserve(static_cast<std::size_t>(result.rows()));
+    for (int row = 0; row < result.rows(); ++row) values.push_back(result.value(row, 0));
+    return values;
+  } catch (const pg::DatabaseError& e) {
+    if (e.sqlstate() == "42P01" || e.sqlstate() == "3F000") return std::nullopt; // undefined table, schema
+    throw;
   }
-  return values;
 }
 
 // The target schema as SQL: the tenant's name, else current_schema().

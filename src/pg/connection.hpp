@@ -59,6 +59,8 @@ public:
   }
   int columns() const { return PQnfields(m_result.get()); }
   std::string column_name(int column) const { return PQfname(m_result.get(), column); }
+  // The column's type, as the server's pg_type OID.
+  unsigned column_type(int column) const { return PQftype(m_result.get(), column); }
 
 private:
   std::unique_ptr<PGresult, decltype(&PQclear)> m_result;

@@ -138,6 +138,32 @@ TEST_CASE("A seed-style ledger is adopted: its rows count as applied") {
   CHECK(shared_server().scalar(db, "SELECT name FROM schema_migrations WHERE version = '001'") == "initial_schema");
 }
 
+// The fast path reads the ledger with SELECT * and maps the rows itself: a column whose
+// text output differs from the ::text cast the SQL read used (char(n) pads) must read the
+// same, or 001 would look pending and run again.
+TEST_CASE("A ledger with columns of other types reads as before: char(n) and integer versions, timestamp") {
+  for (const std::string shape :
+       {"version char(8) PRIMARY KEY, name text, checksum text, applied_at timestamp DEFAULT now()",
+        "version integer PRIMARY KEY, name varchar(100), checksum text, applied_at timestamptz DEFAULT now()"}) {
+    CAPTURE(shape);
+    const std::string db = shared_server().create_database();
+    test::TempDir dir;
+    dir.write("001_first.sql", "CREATE TABLE first (id int);");
+    dir.write("002_second.sql", "CREATE TABLE second (id int);");
+    shared_server().query(db, "CREATE TABLE first (id int); CREATE TABLE schema_migrations (" + shape +
+                                  "); INSERT INTO schema_migrations (version, name) VALUES ('1', 'first');");
+    const auto result = test::run({{"migrate"}, env_for(db, dir.path())});
+    CAPTURE(result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.find("applying 001_first.sql") == std::string::npos);
+    CHECK(result.err.find("applied 1 migration") != std::string::npos);
+    const auto again = test::run({{"migrate"}, env_for(db, dir.path())});
+    CAPTURE(again.err);
+    CHECK(again.exit_code == 0);
+    CHECK(again.err.find("database is up to date (2 migrations)") != std::string::npos);
+  }
+}
+
 TEST_CASE("status lists every migration as applied or pending") {
   const std::string db = shared_server().create_database();
   test::TempDir dir;
