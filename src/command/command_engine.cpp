@@ -201,8 +201,11 @@ std::optional<std::string> CommandEngine::pending_reason() {
   if (m_graph) {
     if (!m_graph->certain) return "the Alembic revisions cannot be read with certainty (" + m_graph->uncertain_reason + ")";
     m_ahead = m_unknown = false;
-    m_rows = read_alembic_versions(m_session.connection, m_version_table);
-    if (!m_rows) return m_version_table.display() + " does not exist yet";
+    m_rows = read_alembic_versions(m_session.connection, m_version_table, m_state_read);
+    if (!m_rows) {
+      m_state_read = TableRead::quiet;
+      return m_version_table.display() + " does not exist yet";
+    }
     if (alembic::database_at_heads(*m_graph, *m_rows)) return std::nullopt;
     const std::string reason = "the database is at " +
                                (m_rows->empty() ? std::string("no revision") : joined(*m_rows)) +
@@ -210,7 +213,8 @@ std::optional<std::string> CommandEngine::pending_reason() {
     return alembic::unknown_rows(*m_graph, *m_rows).empty() ? reason : beyond_these_files(reason);
   }
   const auto recorded = read_recorded_digest(m_session.connection, run_record_table(m_config.ledger),
-                                             m_config.migrate_command_text, m_tenant);
+                                             m_config.migrate_command_text, m_tenant, m_state_read);
+  if (!recorded) m_state_read = TableRead::quiet;
   if (recorded && *recorded == *m_files_digest) return std::nullopt;
   if (!recorded) return "no success of this command is recorded yet";
   if (m_django) return "the Django migrations in " + m_django->file.string() + " changed since the migrator's last success";

@@ -4,6 +4,7 @@
 #include "pipeline/session.hpp"
 #include "command/django/django_project.hpp"
 #include "pipeline/engine.hpp"
+#include "command/command_state.hpp"
 #include "command/holder_note.hpp"
 #include "process/migrator_process.hpp"
 
@@ -77,6 +78,8 @@ private:
   // The failure note of a migrator that exited with `result`; "" when none can be made.
   std::string failure_note_of(const MigratorResult& result);
 
+  // How pending_reason() reads its table: quietly once it found none (command_state.hpp).
+  TableRead m_state_read = TableRead::plain;
   const Config& m_config;
   Session& m_session;
   std::optional<std::string> m_tenant;

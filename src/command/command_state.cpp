@@ -5,12 +5,55 @@
 namespace migrate_init {
 namespace {
 
-// One column of a table that may not exist: nullopt when it (or its schema) does not. A
-// plain SELECT, so that a fresh session's server plans nothing else: every no-op start
-// asks this. A missing table costs one ERROR line in the server's log, before the
-// migrator's first success only.
+// TableRead::quiet: to_regclass says whether the table exists, query_to_xml runs the SELECT
+// only then (a Result node's one-time filter is checked before its target list). The value
+// of each row comes back as an element of a text array.
+const char* k_rows_if_table_exists =
+    "SELECT coalesce((xpath('/table/row/v/text()', query_to_xml(format('SELECT %s AS v FROM %s %s', $2::text, "
+    "to_regclass($1), $3::text), false, false, '')))::text[], '{}') WHERE to_regclass($1) IS NOT NULL";
+
+// PostgreSQL's text[] output, {a,"b c"}, as strings. Only what array_out writes for text.
+std::vector<std::string> parse_text_array(const std::string& text) {
+  std::vector<std::string> items;
+  if (text.size() < 2 || text == "{}") return items;
+  std::size_t at = 1;
+  while (at < text.size() - 1) {
+    std::string item;
+    if (text[at] == '"') {
+      for (++at; at < text.size() && text[at] != '"'; ++at) {
+        if (text[at] == '\\' && at + 1 < text.size()) ++at;
+        item += text[at];
+      }
+      ++at; // the closing quote
+    } else {
+      while (at < text.size() - 1 && text[at] != ',') item += text[at++];
+    }
+    items.push_back(item);
+    if (at < text.size() && text[at] == ',') ++at;
+  }
+  return items;
+}
+
+// One column of a table that may not exist: nullopt when it (or its schema) does not.
 std::optional<std::vector<std::string>> column_if_table_exists(pg::Connection& connection, const LedgerName& table,
-                                                               const std::string& column, const std::string& where) {
+                                                               const std::string& column, const std::string& where,
+                                                               TableRead how) {
+  if (how == TableRead::quiet) {
+    const pg::Result result = connection.exec_params(k_rows_if_table_exists, {table.quoted(), column, where});
+    if (result.rows() == 0) return std::nullopt;
+    // query_to_xml escapes the values as XML text, xpath's text() gives them back escaped.
+    std::vector<std::string> values;
+    for (auto value : parse_text_array(result.value(0, 0))) {
+      for (const auto& [entity, plain] : {std::pair{"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"},
+                                          {"&amp;", "&"}}) {
+        for (std::size_t at = value.find(entity); at != std::string::npos; at = value.find(entity, at + 1)) {
+          value.replace(at, std::string_view(entity).size(), plain);
+        }
+      }
+      values.push_back(value);
+    }
+    return values;
+  }
   try {
     const pg::Result result = connection.exec("SELECT " + column + " FROM " + table.quoted() + " " + where);
     std::vector<std::string> values;
@@ -57,8 +100,9 @@ void prepare_run_table(pg::Connection& connection, const LedgerName& table) {
 
 } // namespace
 
-std::optional<std::vector<std::string>> read_alembic_versions(pg::Connection& connection, const LedgerName& table) {
-  return column_if_table_exists(connection, table, "version_num", "");
+std::optional<std::vector<std::string>> read_alembic_versions(pg::Connection& connection, const LedgerName& table,
+                                                              TableRead how) {
+  return column_if_table_exists(connection, table, "version_num", "", how);
 }
 
 std::string table_schema(pg::Connection& connection, const LedgerName& table) {
@@ -72,12 +116,13 @@ std::string table_schema(pg::Connection& connection, const LedgerName& table) {
 LedgerName run_record_table(const LedgerName& ledger) { return LedgerName{ledger.schema, "migrate_init_runs"}; }
 
 std::optional<std::string> read_recorded_digest(pg::Connection& connection, const LedgerName& table,
-                                                const std::string& command, const std::optional<std::string>& tenant) {
+                                                const std::string& command, const std::optional<std::string>& tenant,
+                                                TableRead how) {
   // Through to_jsonb: a table from before has no target_schema column, and reading it must
   // find no record rather than fail.
   const std::string where = "t WHERE command = " + connection.escape_literal(command) +
                             " AND to_jsonb(t) ->> 'target_schema' = " + target_schema_sql(connection, tenant);
-  const auto digests = column_if_table_exists(connection, table, "files_digest", where);
+  const auto digests = column_if_table_exists(connection, table, "files_digest", where, how);
   if (!digests || digests->empty()) return std::nullopt;
   return digests->front();
 }

@@ -11,9 +11,21 @@ namespace migrate_init {
 
 // What the database says about a migrator's past, read in one round trip each.
 
+// How a table that may not exist yet is read.
+enum class TableRead {
+  // A plain SELECT, the cheapest a fresh server session answers (every no-op start asks
+  // it); a missing table leaves one ERROR line in the server's log.
+  plain,
+  // Through to_regclass and query_to_xml: no error in the server's log, at about twice the
+  // server's time. For a table a session found missing and asks again (a wait for another
+  // instance's migrator polls every second).
+  quiet,
+};
+
 // The rows of Alembic's version table (`version_num`); nullopt when the table does not exist
 // (a fresh database). An unqualified name is looked up on search_path (a tenant's schema).
-std::optional<std::vector<std::string>> read_alembic_versions(pg::Connection& connection, const LedgerName& table);
+std::optional<std::vector<std::string>> read_alembic_versions(pg::Connection& connection, const LedgerName& table,
+                                                              TableRead how = TableRead::plain);
 
 // The schema `table` is in, or would be created in: the one it is found in, else the schema
 // its name gives, else current_schema(); quoted as an identifier. Two sessions that say
@@ -34,7 +46,8 @@ LedgerName run_record_table(const LedgerName& ledger);
 // tenant, else current_schema()); nullopt when none is. A table from before records named
 // their schema says nothing. One round trip.
 std::optional<std::string> read_recorded_digest(pg::Connection& connection, const LedgerName& table,
-                                                const std::string& command, const std::optional<std::string>& tenant);
+                                                const std::string& command, const std::optional<std::string>& tenant,
+                                                TableRead how = TableRead::plain);
 
 // Where a waiter's and a holder's records are, to compare a holder's note with: the schema
 // of the run table (table_schema()) and the target schema. One round trip.
