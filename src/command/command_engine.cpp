@@ -110,19 +110,30 @@ LedgerName version_table_for(const LedgerName& configured, const std::optional<s
 
 } // namespace
 
-CommandEngine::CommandEngine(const Config& config, Session& session, const std::optional<std::string>& tenant)
+std::optional<AlembicFiles> read_alembic_files(const Config& config) {
+  if (!config.fast_path || config.django_manifest) return std::nullopt;
+  auto project = alembic::find_project(config.migrations_dir, config.alembic_ini);
+  if (!project) return std::nullopt;
+  auto graph = alembic::read_graph(*project);
+  return AlembicFiles{std::move(*project), std::move(graph)};
+}
+
+CommandEngine::CommandEngine(const Config& config, Session& session, const std::optional<std::string>& tenant,
+                             std::optional<std::optional<AlembicFiles>> alembic_files)
     : m_config(config), m_session(session), m_tenant(tenant),
       m_version_table(version_table_for(config.alembic_version_table, tenant)) {
+  if (!alembic_files) alembic_files = read_alembic_files(config);
   if (!config.fast_path) {
     m_no_fast_path = "AUTO_MIGRATE_FAST_PATH=off";
   } else if (config.django_manifest) {
     use_django_manifest();
-  } else if (const auto project = alembic::find_project(config.migrations_dir, config.alembic_ini)) {
-    m_graph = alembic::read_graph(*project);
-    m_alembic_dirs = project->version_dirs;
-    m_alembic_dirs.insert(m_alembic_dirs.begin(), project->script_dir);
+  } else if (*alembic_files) {
+    const alembic::Project& project = (*alembic_files)->project;
+    m_graph = std::move((*alembic_files)->graph);
+    m_alembic_dirs = project.version_dirs;
+    m_alembic_dirs.insert(m_alembic_dirs.begin(), project.script_dir);
     const std::string other_config = other_alembic_config(config);
-    for (const std::string& doubt : {project->uncertain_reason, other_config}) {
+    for (const std::string& doubt : {project.uncertain_reason, other_config}) {
       if (doubt.empty() || !m_graph->certain) continue;
       m_graph->certain = false;
       m_graph->uncertain_reason = doubt;

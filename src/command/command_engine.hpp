@@ -14,6 +14,17 @@
 
 namespace migrate_init {
 
+// An Alembic project's revision files, as the fast path reads them (apart from the
+// database, so that a start can read them while it connects).
+struct AlembicFiles {
+  alembic::Project project;
+  alembic::Graph graph;
+};
+// The files the command engine for `config` will compare with alembic_version; nullopt when
+// it compares none (not an Alembic project, AUTO_MIGRATE_FAST_PATH=off, a Django manifest).
+// Reads files only: safe on another thread.
+std::optional<AlembicFiles> read_alembic_files(const Config& config);
+
 // Command mode (AUTO_MIGRATE_COMMAND): the project's own migrator (Alembic, Flask-Migrate,
 // Knex, Django, any command) is "apply it". "Is anything pending?" is answered without
 // starting it, so that a replica with nothing to do costs one query: for an Alembic
@@ -23,7 +34,9 @@ namespace migrate_init {
 class CommandEngine : public MigrationEngine {
 public:
   // For the configured database, or one tenant schema (its lock, AUTO_MIGRATE_SCHEMA).
-  CommandEngine(const Config& config, Session& session, const std::optional<std::string>& tenant);
+  // `alembic_files`: read_alembic_files(config), when the caller read it already.
+  CommandEngine(const Config& config, Session& session, const std::optional<std::string>& tenant,
+                std::optional<std::optional<AlembicFiles>> alembic_files = std::nullopt);
 
   bool up_to_date(MigrateOutcome& outcome) override;
   std::string up_to_date_detail() const override;

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <optional>
 
 namespace migrate_init {
@@ -27,9 +28,11 @@ long long ms_since(Clock::time_point since) {
 
 // The one place that knows which engines exist. `files` are the .sql engine's (read before
 // connecting, to count them even when connecting fails); empty in command mode.
+// `alembic_files`: command mode's, read while connecting (below).
 std::unique_ptr<MigrationEngine> make_engine(const Config& config, Session& session, const MigrationSet& files,
-                                             const std::optional<std::string>& tenant) {
-  if (config.command_mode()) return std::make_unique<CommandEngine>(config, session, tenant);
+                                             const std::optional<std::string>& tenant,
+                                             const std::optional<AlembicFiles>& alembic_files) {
+  if (config.command_mode()) return std::make_unique<CommandEngine>(config, session, tenant, alembic_files);
   return std::make_unique<SqlEngine>(config, session, files, tenant);
 }
 
@@ -71,7 +74,8 @@ void migrate_ledger(MigrationEngine& engine, MigrateOutcome& outcome) {
 
 // Every tenant schema in turn, each with search_path set to it, its own ledger and its
 // own lock key; one tenant's failure does not stop the others.
-void migrate_tenants(const Config& config, Session& session, const MigrationSet& files, MigrateOutcome& outcome) {
+void migrate_tenants(const Config& config, Session& session, const MigrationSet& files,
+                     const std::optional<AlembicFiles>& alembic_files, MigrateOutcome& outcome) {
   const auto schemas = tenant_schemas(config, session);
   if (schemas.empty()) {
     // A first deployment may have no tenants yet; a query that went wrong looks the same.
@@ -88,7 +92,7 @@ void migrate_tenants(const Config& config, Session& session, const MigrationSet&
     outcome.total += outcome.files;
     try {
       enter_tenant_schema(session, schema);
-      const auto engine = make_engine(config, session, files, schema);
+      const auto engine = make_engine(config, session, files, schema, alembic_files);
       const std::size_t applied_before = outcome.applied;
       migrate_ledger(*engine, outcome);
       ++(outcome.applied > applied_before ? migrated : up_to_date);
@@ -122,10 +126,16 @@ void migrate(const Config& config, MigrateOutcome& outcome) {
   // A migrator's directory holds its own files (.py, .js): only the .sql engine reads it here.
   const MigrationSet files = config.command_mode() ? MigrationSet{} : load_migrations(config.migrations_dir);
   outcome.files = config.command_mode() ? 1 : files.migrations.size();
+  // An Alembic project's revision files are read on another thread while this one connects:
+  // a no-op start spends most of its connection waiting for the server. Read after
+  // connecting as before (a file's error is thrown here, not while connecting), only sooner.
+  std::future<std::optional<AlembicFiles>> reading;
+  if (config.command_mode()) reading = std::async(std::launch::async, read_alembic_files, std::cref(config));
   Session session(config, files.migrations.size());
-  if (has_tenants(config)) return migrate_tenants(config, session, files, outcome);
+  const std::optional<AlembicFiles> alembic_files = reading.valid() ? reading.get() : std::nullopt;
+  if (has_tenants(config)) return migrate_tenants(config, session, files, alembic_files, outcome);
   outcome.total = outcome.files;
-  const auto engine = make_engine(config, session, files, std::nullopt);
+  const auto engine = make_engine(config, session, files, std::nullopt, alembic_files);
   migrate_ledger(*engine, outcome);
 }
 
