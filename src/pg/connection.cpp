@@ -45,9 +45,16 @@ std::string libpq_message(PGconn* connection) {
 [[noreturn]] void throw_failure(PGconn* connection, const PGresult* result,
                                 std::optional<std::size_t> statements_completed = std::nullopt) {
   std::string primary = field(result, PG_DIAG_MESSAGE_PRIMARY);
-  if (primary.empty()) primary = libpq_message(connection);
+  const std::string severity = field(result, PG_DIAG_SEVERITY_NONLOCALIZED);
+  if (primary.empty()) {
+    primary = libpq_message(connection);
+  } else if (severity == "FATAL" || severity == "PANIC") {
+    // The server ends the session after these. Whether libpq read the message before the
+    // socket's end is a race; the run says the same either way.
+    primary = "lost the connection to the database server: " + primary;
+  }
   const std::string position = field(result, PG_DIAG_STATEMENT_POSITION);
-  throw DatabaseError(field(result, PG_DIAG_SQLSTATE), field(result, PG_DIAG_SEVERITY_NONLOCALIZED), primary,
+  throw DatabaseError(field(result, PG_DIAG_SQLSTATE), severity, primary,
                       field(result, PG_DIAG_MESSAGE_DETAIL), field(result, PG_DIAG_MESSAGE_HINT),
                       position.empty() ? 0 : std::strtoul(position.c_str(), nullptr, 10), statements_completed);
 }
