@@ -25,10 +25,12 @@
 #include <openssl/crypto.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include <unistd.h>
 
 #include <iostream>
+#include <sstream>
 
 namespace migrate_init {
 namespace {
@@ -207,16 +209,42 @@ int dispatch(const Config& config) {
   return migrate_then_run(config);
 }
 
-// A password given on the migrator's or the service's command line (`--password X`) is a
-// secret like DATABASE_URL's: hidden wherever it shows, in the migrator's output too.
+// A password given on the migrator's or the service's command line (`--password X`,
+// `--password=X`) is a secret like DATABASE_URL's: hidden wherever it shows, in the
+// migrator's output too. A value `$NAME` or `${NAME}` (a shell line's) is the variable's.
+void hide_command_line_password(std::string value) {
+  if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+    value = value.substr(1, value.size() - 2);
+  }
+  if (value.starts_with('$')) {
+    const bool braced = value.size() > 2 && value[1] == '{' && value.back() == '}';
+    const std::string name = braced ? value.substr(2, value.size() - 3) : value.substr(1);
+    if (const char* named = std::getenv(name.c_str())) add_log_secret(named);
+  }
+  add_log_secret(value);
+}
+
 void hide_command_line_passwords(const Config& config) {
-  for (const auto* argv : {&config.migrate_command, &config.service_command}) {
-    for (std::size_t i = 0; i + 1 < argv->size(); ++i) {
-      if (is_password_option((*argv)[i]) && !(*argv)[i + 1].starts_with('-')) add_log_secret((*argv)[i + 1]);
+  // The words of a shell line as written, quotes and all: split at whitespace.
+  std::vector<std::string> shell_words;
+  std::istringstream line(config.migrate_command_text);
+  for (std::string word; line >> word;) shell_words.push_back(word);
+  const std::vector<std::string>& shell = shell_words;
+  for (const auto* words : {&config.migrate_command, &config.service_command, &shell}) {
+    for (std::size_t i = 0; i < words->size(); ++i) {
+      const std::string& word = (*words)[i];
+      const std::size_t equals = word.find('=');
+      if (equals != std::string::npos && is_password_option(word.substr(0, equals))) {
+        hide_command_line_password(word.substr(equals + 1));
+      } else if (is_password_option(word) && i + 1 < words->size() && !(*words)[i + 1].starts_with("--")) {
+        hide_command_line_password((*words)[i + 1]);
+      }
     }
   }
-  const std::string& text = config.migrate_command_text; // a shell line: the words as written
-  for (const auto& [begin, end] : password_option_values(text)) add_log_secret(text.substr(begin, end - begin));
+  const std::string& text = config.migrate_command_text; // also as redact() finds them
+  for (const auto& [begin, end] : password_option_values(text)) {
+    hide_command_line_password(text.substr(begin, end - begin));
+  }
 }
 
 } // namespace

@@ -232,8 +232,10 @@ std::vector<Span> password_option_values(std::string_view text) {
       value_end = value;
       while (value_end < text.size() && !std::isspace(static_cast<unsigned char>(text[value_end]))) ++value_end;
     }
-    // `psql --password -h db`: a flag that prompts, followed by the next option, not a value.
-    if (value_end == value || text[value] == '-') continue;
+    // `psql --password --host db`: a flag that prompts, followed by the next option, not a
+    // value. A value may start with one '-' (generated passwords do): `-h` after psql's
+    // --password is masked too, the safe way to be wrong.
+    if (value_end == value || text.substr(value, 2) == "--") continue;
     spans.emplace_back(value, value_end);
     pos = value_end;
   }

@@ -86,7 +86,8 @@ bool is_password_option(std::string_view word);
 // Where the values of password options are in `text` (a migrator's command line, in shell
 // or JSON array form, or a line it printed): the word after `--password ` or after
 // `"--password", ` ("quoted" or 'quoted' values without their quotes). A next word that
-// starts with '-' is taken for an option, not a value (`psql --password -h db` prompts).
+// starts with "--" is taken for an option, not a value (`psql --password --host db`
+// prompts); one that starts with a single '-' is a value (and psql's `-h` is masked).
 // `--password=VALUE` is a password parameter, hidden by redact() as such.
 std::vector<Span> password_option_values(std::string_view text);
 

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <system_error>
 #include <optional>
 
 namespace migrate_init {
@@ -31,7 +32,7 @@ long long ms_since(Clock::time_point since) {
 // `alembic_files`: command mode's, read while connecting (below).
 std::unique_ptr<MigrationEngine> make_engine(const Config& config, Session& session, const MigrationSet& files,
                                              const std::optional<std::string>& tenant,
-                                             const std::optional<AlembicFiles>& alembic_files) {
+                                             const std::optional<std::optional<AlembicFiles>>& alembic_files) {
   if (config.command_mode()) return std::make_unique<CommandEngine>(config, session, tenant, alembic_files);
   return std::make_unique<SqlEngine>(config, session, files, tenant);
 }
@@ -75,7 +76,7 @@ void migrate_ledger(MigrationEngine& engine, MigrateOutcome& outcome) {
 // Every tenant schema in turn, each with search_path set to it, its own ledger and its
 // own lock key; one tenant's failure does not stop the others.
 void migrate_tenants(const Config& config, Session& session, const MigrationSet& files,
-                     const std::optional<AlembicFiles>& alembic_files, MigrateOutcome& outcome) {
+                     const std::optional<std::optional<AlembicFiles>>& alembic_files, MigrateOutcome& outcome) {
   const auto schemas = tenant_schemas(config, session);
   if (schemas.empty()) {
     // A first deployment may have no tenants yet; a query that went wrong looks the same.
@@ -129,10 +130,20 @@ void migrate(const Config& config, MigrateOutcome& outcome) {
   // An Alembic project's revision files are read on another thread while this one connects:
   // a no-op start spends most of its connection waiting for the server. Read after
   // connecting as before (a file's error is thrown here, not while connecting), only sooner.
+  // Without a thread (none to be had) or when the reading failed, each engine reads them
+  // itself, as before, and reports a file's error as its own failure (per tenant).
   std::future<std::optional<AlembicFiles>> reading;
-  if (config.command_mode()) reading = std::async(std::launch::async, read_alembic_files, std::cref(config));
+  try {
+    if (config.command_mode()) reading = std::async(std::launch::async, read_alembic_files, std::cref(config));
+  } catch (const std::system_error& e) {
+    spdlog::debug("reading the Alembic files after connecting: no thread ({})", e.what());
+  }
   Session session(config, files.migrations.size());
-  const std::optional<AlembicFiles> alembic_files = reading.valid() ? reading.get() : std::nullopt;
+  std::optional<std::optional<AlembicFiles>> alembic_files; // unset: not read yet
+  try {
+    if (reading.valid()) alembic_files = reading.get();
+  } catch (const std::exception&) {
+  }
   if (has_tenants(config)) return migrate_tenants(config, session, files, alembic_files, outcome);
   outcome.total = outcome.files;
   const auto engine = make_engine(config, session, files, std::nullopt, alembic_files);

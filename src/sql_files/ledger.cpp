@@ -62,6 +62,18 @@ std::vector<LedgerRow> rows_from(const pg::Result& result) {
   return rows;
 }
 
+// A name as quote_ident prints it (pg_identify_object's schema, regnamespace): quoted, with
+// "" for ", when it needs quoting. The lock key and table_sql() take the name itself.
+std::string unquote_identifier(const std::string& printed) {
+  if (printed.size() < 2 || printed.front() != '"' || printed.back() != '"') return printed;
+  std::string name;
+  for (std::size_t i = 1; i + 1 < printed.size(); ++i) {
+    name += printed[i];
+    if (printed[i] == '"') ++i; // "" stands for one "
+  }
+  return name;
+}
+
 // The leading ASCII digits of `id`, as substring(id from '^[0-9]+') gives them; nullopt
 // for none.
 std::optional<std::string> version_from_id(const std::string& id) {
@@ -87,11 +99,16 @@ bool prints_as_its_text_cast(unsigned type) {
   return false;
 }
 
+// text, varchar, name: what substring(id from ...) takes as it is (an integer id makes the
+// SQL fail, and so must the fast path: it falls back to it).
+bool is_text_type(unsigned type) { return type == 25u || type == 1043u || type == 19u; }
+
 // The rows of `SELECT * FROM ledger`, mapped as select_rows_sql() maps them in SQL, so that
 // the fast path asks the server for nothing but the table (no casts, functions or subquery
 // to plan in a fresh session: about a third of its cost). nullopt when a column the SQL
-// casts or cuts (version, id, applied_at) is of a type whose output differs from its text
-// cast: read() then does it in SQL.
+// casts, cuts or coalesces with text (version, applied_at, name, id) is of a type whose
+// output differs from its text cast (char(n) pads), or id is not text: read() then does it
+// in SQL.
 std::optional<std::vector<LedgerRow>> rows_of_whole_table(const pg::Result& result) {
   const auto column = [&](std::string_view name) {
     for (int i = 0; i < result.columns(); ++i) {
@@ -102,9 +119,10 @@ std::optional<std::vector<LedgerRow>> rows_of_whole_table(const pg::Result& resu
   const int version = column("version"), id = column("id"), name = column("name"), checksum = column("checksum"),
             applied_at = column("applied_at"), state = column("state"), done = column("statements_done"),
             total = column("statements_total"), last_error = column("last_error");
-  for (const int cast : {version, id, applied_at}) {
+  for (const int cast : {version, applied_at, name}) {
     if (cast >= 0 && !prints_as_its_text_cast(result.column_type(cast))) return std::nullopt;
   }
+  if (id >= 0 && !is_text_type(result.column_type(id))) return std::nullopt;
   const auto at = [&](int row, int col) { return col < 0 ? std::nullopt : result.optional_value(row, col); };
   std::vector<LedgerRow> rows;
   rows.reserve(static_cast<std::size_t>(result.rows()));
@@ -180,7 +198,7 @@ std::pair<LedgerInfo, std::vector<LedgerRow>> Ledger::inspect_and_read() {
     std::vector<LedgerRow> rows = read(info);
     return {std::move(info), std::move(rows)};
   }
-  LedgerInfo found{results[0].value(0, 0), results[0].value(0, 1), {}};
+  LedgerInfo found{results[0].value(0, 0), unquote_identifier(results[0].value(0, 1)), {}};
   for (int column = 0; column < results[1].columns(); ++column) found.columns.insert(results[1].column_name(column));
   LedgerInfo info = checked(std::move(found));
   if (auto rows = rows_of_whole_table(results[1])) return {std::move(info), std::move(*rows)};

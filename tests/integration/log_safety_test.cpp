@@ -329,19 +329,27 @@ TEST_CASE("A password from the password file is masked in what the server quotes
 // output, which may echo it anywhere, is masked too. Shell line and JSON array form.
 TEST_CASE("A password option on the migrator's command line is masked in the start line and in the migrator's output") {
   const std::string db = shared_server().create_database();
-  const std::string secret = "opt-" + db + "-Qz7";
-  for (const bool json : {false, true}) {
-    CAPTURE(json);
-    const std::string command =
-        json ? R"(["/bin/sh", "-c", "echo \"connecting with $2 as its token=$2\"", "migrator", "--password", ")" + secret + "\"]"
-             : "echo connecting with " + secret + " as its token=" + secret + " >&2 # --password " + secret;
+  const std::string secret = "-opt-" + db + "-Qz7"; // generated passwords may start with '-'
+  const std::vector<std::string> commands{
+      // a shell line: --password VALUE
+      "echo connecting with " + secret + " as its token=" + secret + " >&2 # --password " + secret,
+      // a JSON array: "--password", "VALUE"
+      R"(["/bin/sh", "-c", "echo \"connecting with $2 as its token=$2\"", "migrator", "--password", ")" + secret + "\"]",
+      // a JSON array: "--password=VALUE"
+      R"(["/bin/sh", "-c", "echo \"connecting with ${1#--password=}\"", "migrator", "--password=)" + secret + "\"]",
+      // a shell line naming a variable: --password "$MIGRATOR_PW"
+      R"(echo "connecting with $MIGRATOR_PW" >&2; true --password "$MIGRATOR_PW")",
+  };
+  for (const auto& command : commands) {
+    CAPTURE(command);
     const auto result = test::run({{"migrate"},
                                    {{"DATABASE_URL", shared_server().url(db)},
                                     {"AUTO_MIGRATE_COMMAND", command},
+                                    {"MIGRATOR_PW", secret},
                                     {"AUTO_MIGRATE_FAIL_ON_ERROR", "true"}}});
     CAPTURE(result.err);
     CHECK(result.exit_code == 0);
-    CHECK(result.err.find("--password") != std::string::npos); // the command is shown...
+    CHECK(result.err.find("--password") != std::string::npos);           // the command is shown...
     CHECK(result.err.find("connecting with ****") != std::string::npos); // ...and the migrator's output
     CHECK(result.err.find(secret) == std::string::npos);
     CHECK(result.err.find("Qz7") == std::string::npos);

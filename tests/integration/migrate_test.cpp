@@ -164,6 +164,41 @@ TEST_CASE("A ledger with columns of other types reads as before: char(n) and int
   }
 }
 
+namespace {
+
+// The key in "taking the migration lock (key N)", or "" when none was logged.
+std::string logged_lock_key(const std::string& err) {
+  const std::string marker = "taking the migration lock (key ";
+  const auto at = err.find(marker);
+  if (at == std::string::npos) return "";
+  const auto start = at + marker.size();
+  return err.substr(start, err.find(')', start) - start);
+}
+
+} // namespace
+
+// The schema a ledger found on search_path is in feeds the lock key: the first start (no
+// ledger yet, read through pg_namespace) and the next ones (the fast path's
+// pg_identify_object, which quotes "Acme Corp") must name it the same, or two replicas of
+// these kinds would hold different locks and migrate at once.
+TEST_CASE("A ledger in a schema that needs quoting: one lock key on the first start and after, its rows there") {
+  const std::string db = shared_server().create_database();
+  shared_server().query(db, "CREATE SCHEMA \"Acme Corp\"; ALTER DATABASE " + db + " SET search_path = \"Acme Corp\"");
+  test::TempDir dir;
+  dir.write("001_first.sql", "CREATE TABLE first (id int);");
+  const auto first = test::run({{"migrate"}, env_for(db, dir.path())});
+  CAPTURE(first.err);
+  REQUIRE(first.exit_code == 0);
+  dir.write("002_second.sql", "CREATE TABLE second (id int);");
+  const auto second = test::run({{"migrate"}, env_for(db, dir.path())});
+  CAPTURE(second.err);
+  CHECK(second.exit_code == 0);
+  CHECK_FALSE(logged_lock_key(first.err).empty());
+  CHECK(logged_lock_key(second.err) == logged_lock_key(first.err));
+  CHECK(shared_server().scalar(db, "SELECT string_agg(version, ',' ORDER BY version) FROM \"Acme Corp\".schema_migrations") ==
+        "001,002");
+}
+
 TEST_CASE("status lists every migration as applied or pending") {
   const std::string db = shared_server().create_database();
   test::TempDir dir;

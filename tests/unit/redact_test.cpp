@@ -317,10 +317,13 @@ TEST_CASE("redact hides the value of a password option on a command line, in she
         R"(migrator ["tool", "--password", "****", "up"])");
   CHECK(redact(R"(["tool","--db-password","a \" b","up"])") == R"(["tool","--db-password","****","up"])");
   CHECK(redact("tool --password=hunter2 up") == "tool --password=**** up");
+  // A generated password may start with '-'; psql's prompting --password then masks its -h.
+  CHECK(redact("tool --password -Xy9z-q up") == "tool --password **** up");
+  CHECK(redact("psql --password -h db") == "psql --password **** db");
 }
 
 TEST_CASE("redact leaves flags named like a password option that take no value") {
-  for (const char* text : {"psql --no-password -c 'SELECT 1'", "psql --password -h db", "password authentication failed",
+  for (const char* text : {"psql --no-password -c 'SELECT 1'", "psql --password --host db", "password authentication failed",
                            "tool --password-file /run/secrets/pw", "--password"}) {
     CAPTURE(text);
     CHECK(redact(text) == text);
