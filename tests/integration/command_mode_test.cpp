@@ -179,15 +179,6 @@ TEST_CASE("Alembic on a fresh database: every revision applied, alembic_version 
   }
 }
 
-// The key in "taking the migration lock (key N)", or "" when the log has no such line.
-std::string lock_key_logged(const std::string& log) {
-  const std::string prefix = "taking the migration lock (key ";
-  const auto at = log.find(prefix);
-  if (at == std::string::npos) return "";
-  const auto start = at + prefix.size();
-  return log.substr(start, log.find(')', start) - start);
-}
-
 TEST_CASE("Command mode takes the .sql engine's lock key for the same ledger, and leaves a table of the ledger's name "
           "that another tool owns alone (golang-migrate's schema_migrations, with its dirty column)") {
   const Project project("alembic_project");

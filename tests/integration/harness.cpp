@@ -93,6 +93,14 @@ std::string ledger_versions(const std::string& database, const std::string& tabl
   return shared_server().scalar(database, "SELECT coalesce(string_agg(version, ',' ORDER BY version), '') FROM " + table);
 }
 
+std::string lock_key_logged(const std::string& log) {
+  const std::string prefix = "taking the migration lock (key ";
+  const auto at = log.find(prefix);
+  if (at == std::string::npos) return "";
+  const auto start = at + prefix.size();
+  return log.substr(start, log.find(')', start) - start);
+}
+
 std::string sleeping_backends(const std::string& db) {
   return shared_server().scalar(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db +
                                         "' AND state = 'active' AND query LIKE 'SELECT pg_sleep%'");

@@ -37,6 +37,8 @@ int live_in_group(long group);
 std::map<std::string, std::string> env_for(const std::string& database, const fs::path& dir);
 // The ledger's versions in order, comma-separated ("" when it is empty).
 std::string ledger_versions(const std::string& database, const std::string& table = "schema_migrations");
+// The key in "taking the migration lock (key N)", or "" when the log has no such line.
+std::string lock_key_logged(const std::string& log);
 // How many sessions of `db` are running a `SELECT pg_sleep...` (a slow migration, a fixture's
 // SLOW_MIGRATION_SECONDS) right now, as the server counts them.
 std::string sleeping_backends(const std::string& db);

@@ -164,19 +164,6 @@ TEST_CASE("A ledger with columns of other types reads as before: char(n) and int
   }
 }
 
-namespace {
-
-// The key in "taking the migration lock (key N)", or "" when none was logged.
-std::string logged_lock_key(const std::string& err) {
-  const std::string marker = "taking the migration lock (key ";
-  const auto at = err.find(marker);
-  if (at == std::string::npos) return "";
-  const auto start = at + marker.size();
-  return err.substr(start, err.find(')', start) - start);
-}
-
-} // namespace
-
 // The schema a ledger found on search_path is in feeds the lock key: the first start (no
 // ledger yet, read through pg_namespace) and the next ones (the fast path's
 // pg_identify_object, which quotes "Acme Corp") must name it the same, or two replicas of
@@ -193,8 +180,8 @@ TEST_CASE("A ledger in a schema that needs quoting: one lock key on the first st
   const auto second = test::run({{"migrate"}, env_for(db, dir.path())});
   CAPTURE(second.err);
   CHECK(second.exit_code == 0);
-  CHECK_FALSE(logged_lock_key(first.err).empty());
-  CHECK(logged_lock_key(second.err) == logged_lock_key(first.err));
+  CHECK_FALSE(test::lock_key_logged(first.err).empty());
+  CHECK(test::lock_key_logged(second.err) == test::lock_key_logged(first.err));
   CHECK(shared_server().scalar(db, "SELECT string_agg(version, ',' ORDER BY version) FROM \"Acme Corp\".schema_migrations") ==
         "001,002");
 }
