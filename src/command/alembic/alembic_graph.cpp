@@ -76,10 +76,16 @@ bool is_revision_file_name(const std::string& name) {
   return name.size() > 3 && name.ends_with(".py") && !name.starts_with(".#") && !name.starts_with("__init__");
 }
 
+// A revision file as its directory lists it.
+struct ListedFile {
+  fs::path path;
+  bool link = false; // a symbolic link (the listing's file type: no stat per file)
+};
+
 // The revision files of one version directory, sorted, as Alembic lists them: the top
 // level, or every directory but __pycache__ ones when recursive.
-std::vector<fs::path> revision_files(const fs::path& dir, bool recursive, Graph& graph) {
-  std::vector<fs::path> files;
+std::vector<ListedFile> revision_files(const fs::path& dir, bool recursive, Graph& graph) {
+  std::vector<ListedFile> files;
   std::error_code error;
   std::vector<fs::path> pending{dir};
   while (!pending.empty()) {
@@ -91,12 +97,20 @@ std::vector<fs::path> revision_files(const fs::path& dir, bool recursive, Graph&
       if (it->is_directory(kind_error)) {
         if (recursive && !name.ends_with("__pycache__")) pending.push_back(it->path());
       } else if (is_revision_file_name(name)) {
-        files.push_back(it->path());
+        files.push_back({it->path(), it->is_symlink(kind_error)});
       }
     }
     if (error) mark_uncertain(graph, shown(current), "cannot be read: " + error.message());
   }
-  std::sort(files.begin(), files.end());
+  // One directory's files differ only in their names: comparing those is the paths' order,
+  // without splitting each path into its parts at every comparison.
+  if (recursive) {
+    std::sort(files.begin(), files.end(), [](const ListedFile& a, const ListedFile& b) { return a.path < b.path; });
+  } else {
+    std::sort(files.begin(), files.end(), [](const ListedFile& a, const ListedFile& b) {
+      return a.path.native().compare(b.path.native()) < 0;
+    });
+  }
   return files;
 }
 
@@ -261,7 +275,7 @@ Graph build_graph(std::vector<Revision> revisions) {
 
 std::vector<fs::path> list_revision_files(const Project& project, Graph& graph) {
   std::vector<fs::path> files;
-  std::set<fs::path> seen; // Alembic reads a file listed twice (by two locations) once
+  std::set<std::string> seen; // Alembic reads a file listed twice (by two locations) once
   for (const auto& dir : project.version_dirs) {
     std::error_code error;
     if (!fs::is_directory(dir, error)) {
@@ -274,9 +288,9 @@ std::vector<fs::path> list_revision_files(const Project& project, Graph& graph) 
     // name: one resolution per directory, not one per file (a no-op start reads them all).
     const fs::path real_dir = fs::weakly_canonical(dir, error);
     for (auto& file : revision_files(dir, project.recursive, graph)) {
-      const bool plain = !project.recursive && file.parent_path() == dir && !fs::is_symlink(file, error);
-      const fs::path real = plain ? real_dir / file.filename() : fs::weakly_canonical(file, error);
-      if (seen.insert(real).second) files.push_back(std::move(file));
+      const bool plain = !project.recursive && !file.link;
+      const fs::path real = plain ? real_dir / file.path.filename() : fs::weakly_canonical(file.path, error);
+      if (seen.insert(real.native()).second) files.push_back(std::move(file.path));
     }
   }
   return files;

@@ -117,14 +117,18 @@ private:
     const std::string prefix_text = lowered(m_text.substr(m_at, prefix));
     std::size_t at = m_at + prefix;
     const char quote = m_text[at];
-    const bool triple = m_text.substr(at, 3) == std::string(3, quote);
-    const std::size_t quote_size = triple ? 3 : 1;
+    const char quotes[] = {quote, quote, quote};
+    const bool triple = m_text.substr(at, 3) == std::string_view(quotes, 3);
+    const std::string_view end_quotes(quotes, triple ? 3 : 1);
     const std::size_t start_line = m_line;
-    at += quote_size;
-    std::string value;
+    at += end_quotes.size();
+    const std::size_t from = at; // the value is the text up to the closing quotes, as written
+    // Only the quote, a backslash and a newline mean anything inside a string: skip to the next.
+    const std::string_view specials = quote == '"' ? "\"\\\n" : "'\\\n";
     bool escaped = false;
     for (;;) {
-      if (at >= m_text.size() || (!triple && m_text[at] == '\n')) {
+      at = m_text.find_first_of(specials, at);
+      if (at == std::string_view::npos || (!triple && m_text[at] == '\n')) {
         error = "line " + std::to_string(start_line) + ": a string that is never closed";
         return false;
       }
@@ -132,17 +136,15 @@ private:
       if (c == '\\' && at + 1 < m_text.size()) {
         escaped = true;
         if (m_text[at + 1] == '\n') ++m_line;
-        value += m_text.substr(at, 2);
         at += 2;
         continue;
       }
-      if (c == quote && m_text.substr(at, quote_size) == std::string(quote_size, quote)) break;
+      if (c == quote && m_text.substr(at, end_quotes.size()) == end_quotes) break;
       if (c == '\n') ++m_line;
-      value += c;
       ++at;
     }
-    m_at = at + quote_size;
-    PyToken token{PyToken::Kind::string, std::move(value), start_line};
+    m_at = at + end_quotes.size();
+    PyToken token{PyToken::Kind::string, std::string(m_text.substr(from, at - from)), start_line};
     token.plain = !escaped && prefix_text.find_first_of("bft") == std::string::npos;
     push(std::move(token));
     return true;
@@ -153,10 +155,13 @@ private:
     static constexpr std::string_view k_two[] = {":=", "==", "!=", "<=", ">=", "->", "+=", "-=", "*=", "/=",
                                                  "%=", "&=", "|=", "^=", "@=", "**", "//", "<<", ">>"};
     std::size_t size = 1;
+    // Every longer operator's second character is one of these: most operators ( ) , = .
+    // are followed by something else and need no comparison.
+    const bool longer = m_at + 1 < m_text.size() && std::string_view("=>*/<.").find(m_text[m_at + 1]) != std::string_view::npos;
     for (auto candidate : k_three) {
-      if (m_text.substr(m_at, 3) == candidate) size = 3;
+      if (longer && m_text.substr(m_at, 3) == candidate) size = 3;
     }
-    if (size == 1) {
+    if (longer && size == 1) {
       for (auto candidate : k_two) {
         if (m_text.substr(m_at, 2) == candidate) size = 2;
       }
