@@ -16,7 +16,8 @@ fi
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-targets=(fuzz_sql_splitter fuzz_file_name fuzz_settings fuzz_redact fuzz_log_redaction fuzz_log_escape)
+targets=(fuzz_sql_splitter fuzz_file_name fuzz_settings fuzz_redact fuzz_log_redaction fuzz_log_escape
+  fuzz_alembic_revision)
 if (($# > 1)); then
   for target in "${@:2}"; do
     if [[ " ${targets[*]} " != *" $target "* ]]; then
