@@ -30,6 +30,13 @@ bool try_lock(Connection& connection, std::int64_t key) {
   return connection.exec_params("SELECT pg_try_advisory_lock($1::bigint)", {std::to_string(key)}).value(0, 0) == "t";
 }
 
+// Whether no other session holds the lock: taken and let go within one statement (the
+// implicit transaction's end), so nothing stays held whatever happens next.
+bool lock_free(Connection& connection, std::int64_t key) {
+  return connection.exec_params("SELECT pg_try_advisory_xact_lock($1::bigint)", {std::to_string(key)}).value(0, 0) ==
+         "t";
+}
+
 // Spreads many replicas' polls apart so they do not hit the server in step.
 milliseconds with_jitter(milliseconds delay) {
   static std::mt19937 random{std::random_device{}()};
@@ -82,7 +89,7 @@ std::string wake_channel(std::int64_t key) {
 }
 
 AdvisoryLock::AdvisoryLock(Connection& connection, std::int64_t key, milliseconds timeout,
-                           const StillNeeded& still_needed)
+                           const StillNeeded& still_needed, const BeforeTaking& before_taking)
     : m_connection(connection), m_key(key) {
   const auto started = Clock::now();
   // The holder NOTIFYs this channel as it lets go: waiters wake at once instead of at
@@ -91,11 +98,29 @@ AdvisoryLock::AdvisoryLock(Connection& connection, std::int64_t key, millisecond
   // pg_terminate_backend): libpq's text alone does not say it was during the wait.
   const std::string waiting = fmt::format("waiting for the migration lock (key {})", m_key);
   const ActivityScope activity(m_connection, waiting); // a stop signal during its queries says so too
-  in_context(waiting, [&] { wait_for_lock(started, timeout, still_needed); });
+  in_context(waiting, [&] { wait_for_lock(started, timeout, still_needed, before_taking); });
 }
 
 void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout,
-                                 const StillNeeded& still_needed) {
+                                 const StillNeeded& still_needed, const BeforeTaking& before_taking) {
+  // Many replicas starting at once mostly wait, and are then told the work is done: only
+  // those that find the lock free run the check before taking it (for the pooler probe, a
+  // second connection), not every replica that waits.
+  bool checked = !before_taking;
+  const auto attempt = [&] {
+    if (!checked) {
+      if (!lock_free(m_connection, m_key)) return false;
+      before_taking();
+      checked = true;
+    }
+    return try_lock(m_connection, m_key);
+  };
+  if (attempt()) {
+    m_held = true;
+    return;
+  }
+  // Listening starts before the next attempt: a release after the first one is either
+  // seen by that attempt or heard.
   const std::string channel = wake_channel(m_key);
   m_connection.exec("LISTEN " + channel);
   const int own_pid = PQbackendPID(m_connection.get());
@@ -104,7 +129,7 @@ void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout
   auto next_holder_lookup = started;
   LockHolder holder; // as last looked up
   milliseconds delay = k_first_poll_delay;
-  while (!try_lock(m_connection, m_key)) {
+  while (!attempt()) {
     const auto now = Clock::now();
     if (now >= deadline) {
       const std::string holder_now = find_lock_holder(m_connection, m_key).description;

@@ -20,6 +20,12 @@ public:
   // from the session this waiter last saw holding the lock, logged in as this one; ""
   // otherwise or for none.
   using StillNeeded = std::function<bool(const std::string& holder_note)>;
+  // Run once before the first attempt that can take the lock (a check that throws to
+  // refuse it). Until then an attempt only asks whether the lock is free: a
+  // transaction-level try (pg_try_advisory_xact_lock), let go as its statement ends, so
+  // that nothing is left held when the check refuses. A waiter that the holder's release
+  // tells the work is done never runs it.
+  using BeforeTaking = std::function<void()>;
 
   // Polls with backoff and jitter until `timeout` (0: one try), logging the holder every
   // few seconds, and wakes at once when the holder releases it (LISTEN/NOTIFY). After such
@@ -27,7 +33,7 @@ public:
   // constructor returns without the lock (held() is false). Throws Error(lock_timeout)
   // naming the holder when time runs out.
   AdvisoryLock(Connection& connection, std::int64_t key, std::chrono::milliseconds timeout,
-               const StillNeeded& still_needed = {});
+               const StillNeeded& still_needed = {}, const BeforeTaking& before_taking = {});
   ~AdvisoryLock();
   AdvisoryLock(const AdvisoryLock&) = delete;
   AdvisoryLock& operator=(const AdvisoryLock&) = delete;
@@ -41,7 +47,7 @@ public:
 private:
   // The polling loop of the constructor.
   void wait_for_lock(std::chrono::steady_clock::time_point started, std::chrono::milliseconds timeout,
-                     const StillNeeded& still_needed);
+                     const StillNeeded& still_needed, const BeforeTaking& before_taking);
 
   Connection& m_connection;
   std::int64_t m_key;

@@ -32,9 +32,10 @@ std::int64_t migration_lock_key(const Config& config, const std::string& databas
 // read or checked.
 std::int64_t migration_lock_key(const Config& config, pg::Connection& connection, const LedgerName& ledger);
 
-// Takes migration lock `key` on `connection`: refuses a transaction-pooling pooler (a
-// session lock would not hold), lets the server notice a vanished holder within seconds,
-// then polls with the holder logged (pg::AdvisoryLock). Every engine locks through here.
+// Takes migration lock `key` on `connection`, polling with the holder logged
+// (pg::AdvisoryLock). Once the lock is found free, before taking it: refuses a
+// transaction-pooling pooler (a session lock would not hold) and lets the server notice a
+// vanished holder within seconds. Every engine locks through here.
 std::unique_ptr<pg::AdvisoryLock> take_migration_lock(const Config& config, pg::Connection& connection,
                                                       std::int64_t key, const pg::AdvisoryLock::StillNeeded& still_needed);
 

@@ -1,5 +1,6 @@
 // Many replicas at once, and the advisory lock.
 #include "binary.hpp"
+#include "harness.hpp"
 #include "pg_server.hpp"
 
 #include <doctest/doctest.h>
@@ -139,4 +140,57 @@ TEST_CASE("Replicas waiting for the lock find the work done and apply nothing") 
   CHECK(outcome.err.find("waiting for the migration lock") != std::string::npos);
   CHECK(outcome.err.find("another instance applied them") != std::string::npos);
   CHECK(outcome.err.find("applying") == std::string::npos);
+}
+
+namespace {
+
+// Sessions ever opened to `db` (pg_stat_database.sessions, PostgreSQL 14+), asked from
+// another database so that asking does not count. A backend's count reaches the view when
+// it exits: the value is read until it has not moved for a second.
+long settled_sessions(const std::string& db) {
+  const std::string sql = "SELECT sessions FROM pg_stat_database WHERE datname = '" + db + "'";
+  std::string last = shared_server().scalar("postgres", sql);
+  for (int unchanged = 0; unchanged < 5;) {
+    std::this_thread::sleep_for(200ms);
+    const std::string now = shared_server().scalar("postgres", sql);
+    unchanged = now == last ? unchanged + 1 : 0;
+    last = now;
+  }
+  return std::stol(last);
+}
+
+} // namespace
+
+// A fleet starting at once: one replica migrates, the others wait and are told by its
+// release that the work is done. Before, every replica that found work pending opened a
+// second connection for the pooler probe before it asked for the lock: 2 per replica on a
+// fresh database, twice the connection storm. Only a replica that finds the lock free
+// probes now.
+TEST_CASE("Replicas that wait for the lock and are told the work is done open one connection each") {
+  const std::string db = shared_server().create_database();
+  test::TempDir dir;
+  dir.write("001_slow.sql", "SELECT pg_sleep(3);\nCREATE TABLE slow_done (id int);\n");
+  const std::map<std::string, std::string> env{{"DATABASE_URL", shared_server().url(db)},
+                                               {"AUTO_MIGRATE_DIR", dir.path().string()},
+                                               {"AUTO_MIGRATE_FAIL_ON_ERROR", "true"}};
+  const long before = settled_sessions(db);
+  test::Running holder(test::Invocation{{"--", "echo", "holder-started"}, env});
+  REQUIRE(holder.wait_for_log("applying 001_slow.sql"));
+  std::vector<test::Running> waiters;
+  for (int i = 0; i < 6; ++i) waiters.emplace_back(test::Invocation{{"--", "echo", "waiter-started"}, env});
+  for (auto& waiter : waiters) {
+    const auto outcome = waiter.wait(60s);
+    INFO(outcome.err);
+    CHECK(outcome.exit_code == 0);
+    CHECK(outcome.out == "waiter-started\n");
+    CHECK(test::contains(outcome.err, "waiting for the migration lock"));
+    CHECK(test::contains(outcome.err, "another instance applied them"));
+  }
+  const auto held = holder.wait(60s);
+  INFO(held.err);
+  CHECK(held.exit_code == 0);
+  CHECK(test::contains(held.err, "applied 1 migration"));
+  // The holder: its connection and the probe's; each waiter: its connection only.
+  CHECK(settled_sessions(db) - before == 2 + 6);
+  CHECK(shared_server().scalar(db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == "0");
 }
