@@ -26,13 +26,14 @@ from waiters import delta, server_ticks
 SCRIPTS = {
     "poll": "SELECT pg_try_advisory_lock(42::bigint);\n",
     "lookup": "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(host(a.client_addr), 'local socket'),"
-              " extract(epoch FROM now() - a.backend_start)::bigint"
-              " FROM pg_locks l, LATERAL pg_stat_get_activity(l.pid) a"
-              " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
-              " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+              " extract(epoch FROM now() - a.backend_start)::bigint, a.backend_start IS NULL,"
+              " pg_catalog.pg_get_userbyid(a.usesysid) = session_user"
+              " FROM pg_catalog.pg_lock_status() l, LATERAL pg_catalog.pg_stat_get_activity(l.pid) a"
+              " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.pid IS NOT NULL"
+              " AND l.database = (SELECT s.datid FROM pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) s)"
               " AND l.classid = 0::oid AND l.objid = 42::oid;\n",
 }
-MARKS = {"poll": "%pg_try_advisory_lock%", "lookup": "%FROM pg_locks%"}
+MARKS = {"poll": "%pg_try_advisory_lock%", "lookup": "%pg_lock_status()%"}
 
 
 def main():

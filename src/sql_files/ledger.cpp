@@ -183,16 +183,23 @@ LedgerInfo Ledger::inspect() {
 }
 
 std::pair<LedgerInfo, std::vector<LedgerRow>> Ledger::inspect_and_read() {
-  // One message, two statements, cheap for the server in a fresh session: the database and
-  // the table's schema (syscache look-ups: pg_identify_object, not a query of pg_class,
-  // which in a new backend cost more than the rest together), then the whole table, whose
-  // field names are its columns and whose rows are mapped here (rows_of_whole_table). The
-  // second fails only when the table is missing (a first start); the server logs that once,
-  // and the rest is done as inspect() and read() say.
+  // One message, two statements, cheap for the server in a fresh session: the database, the
+  // table's schema (syscache look-ups: pg_identify_object, not a query of pg_class, which in
+  // a new backend cost more than the rest together) and the current schema, then the whole
+  // table, whose field names are its columns and whose rows are mapped here
+  // (rows_of_whole_table). The second fails when the table is missing (a first start; the
+  // server logs that once): the first then says all inspect() would (no columns, and the
+  // schema it would be created in), which every replica of a fleet starting on a fresh
+  // database would otherwise ask again, in a query of pg_class and pg_attribute.
   const std::string table = table_sql(); // as configured: through search_path without a schema
   const auto results = m_connection.exec_batch(
       "SELECT pg_catalog.current_database(), (pg_catalog.pg_identify_object('pg_catalog.pg_class'::pg_catalog.regclass, "
-      "pg_catalog.to_regclass(" + m_connection.escape_literal(table) + "), 0)).schema;\nSELECT * FROM " + table);
+      "pg_catalog.to_regclass(" + m_connection.escape_literal(table) + "), 0)).schema, pg_catalog.current_schema();\n"
+      "SELECT * FROM " + table);
+  if (results.size() == 1 && results[0].rows() == 1 && results[0].is_null(0, 1)) {
+    // As inspect() has it: coalesce(the configured schema, current_schema(), '').
+    return {checked({results[0].value(0, 0), m_name.schema.value_or(results[0].value(0, 2)), {}}), {}};
+  }
   if (results.size() < 2 || results[0].is_null(0, 1)) {
     LedgerInfo info = inspect();
     std::vector<LedgerRow> rows = read(info);

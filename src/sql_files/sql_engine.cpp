@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <tuple>
 
 namespace migrate_init {
 namespace {
@@ -161,8 +162,9 @@ std::unique_ptr<pg::AdvisoryLock> SqlEngine::lock(const pg::AdvisoryLock::StillN
 }
 
 bool SqlEngine::still_needed(const std::string& /*holder_note*/) {
-  m_context.info = m_context.ledger.inspect(); // the holder may have created the ledger
-  m_context.reread();
+  // The holder may have created the ledger. The fast path's read: each of many waiters woken
+  // together asks the server this at once.
+  std::tie(m_context.info, m_context.rows) = m_context.ledger.inspect_and_read();
   const bool done = m_context.plan().pending.empty() &&
                     std::all_of(m_context.rows.begin(), m_context.rows.end(),
                                 [](const LedgerRow& row) { return row.finished(); });
