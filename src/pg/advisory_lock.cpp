@@ -31,10 +31,12 @@ bool try_lock(Connection& connection, std::int64_t key) {
 }
 
 // Whether no other session holds the lock: taken and let go within one statement (the
-// implicit transaction's end), so nothing stays held whatever happens next.
+// implicit transaction's end), so nothing stays held whatever happens next. Shared: many
+// replicas asking at once do not see each other as holders (the holder look-up counts
+// exclusive locks only).
 bool lock_free(Connection& connection, std::int64_t key) {
-  return connection.exec_params("SELECT pg_try_advisory_xact_lock($1::bigint)", {std::to_string(key)}).value(0, 0) ==
-         "t";
+  return connection.exec_params("SELECT pg_try_advisory_xact_lock_shared($1::bigint)", {std::to_string(key)})
+             .value(0, 0) == "t";
 }
 
 // Spreads many replicas' polls apart so they do not hit the server in step.
@@ -64,7 +66,9 @@ LockHolder find_lock_holder(Connection& connection, std::int64_t key) {
       // 5.4 ms as a fresh session's first statement, pgbench -C).
       "  FROM pg_catalog.pg_lock_status() l, LATERAL pg_catalog.pg_stat_get_activity(l.pid) a"
       // A prepared transaction's lock has no pid: pg_stat_get_activity(NULL) is every backend.
-      " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.pid IS NOT NULL"
+      // Exclusive: a replica's shared check whether the lock is free (lock_free) is not a holder.
+      " WHERE l.locktype = 'advisory' AND l.mode = 'ExclusiveLock' AND l.granted AND l.objsubid = 1"
+      "   AND l.pid IS NOT NULL"
       "   AND l.database = (SELECT s.datid FROM pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) s)"
       "   AND l.classid = $1::oid AND l.objid = $2::oid",
       {std::to_string(bits >> 32), std::to_string(bits & 0xffffffffu)});
@@ -110,11 +114,14 @@ void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout
   // those that find the lock free run the check before taking it (for the pooler probe, a
   // second connection), not every replica that waits.
   bool checked = !before_taking;
+  auto deadline = started + timeout;
   const auto attempt = [&] {
     if (!checked) {
       if (!lock_free(m_connection, m_key)) return false;
+      const auto before = Clock::now();
       before_taking();
       checked = true;
+      deadline += Clock::now() - before; // the check's time is not time spent waiting
     }
     return try_lock(m_connection, m_key);
   };
@@ -127,7 +134,7 @@ void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout
   const std::string channel = wake_channel(m_key);
   m_connection.exec("LISTEN " + channel);
   const int own_pid = PQbackendPID(m_connection.get());
-  const auto deadline = started + timeout;
+  bool retried_unheld = false;
   auto next_wait_log = started; // say at once who holds it, then every few seconds
   auto next_holder_lookup = started;
   LockHolder holder; // as last looked up
@@ -135,12 +142,19 @@ void AdvisoryLock::wait_for_lock(Clock::time_point started, milliseconds timeout
   while (!attempt()) {
     const auto now = Clock::now();
     if (now >= deadline) {
-      const std::string holder_now = find_lock_holder(m_connection, m_key).description;
+      const LockHolder holder_now = find_lock_holder(m_connection, m_key);
+      // Another replica's check (lock_free) makes an attempt fail for as long as its
+      // statement runs: with nobody holding the lock, one more attempt (a timeout of 0
+      // must not end in "gave up" for that).
+      if (holder_now.pid == 0 && !retried_unheld) {
+        retried_unheld = true;
+        continue;
+      }
       throw Error(ExitCode::lock_timeout,
                   fmt::format("gave up waiting for the migration lock (key {}) after {} ms{}; raise "
                               "AUTO_MIGRATE_LOCK_TIMEOUT if migrations take longer",
                               m_key, std::chrono::duration_cast<milliseconds>(now - started).count(),
-                              holder_now.empty() ? "" : ": held by " + holder_now));
+                              holder_now.description.empty() ? "" : ": held by " + holder_now.description));
     }
     if (now >= next_holder_lookup) {
       holder = find_lock_holder(m_connection, m_key);

@@ -54,28 +54,41 @@ std::int64_t migration_lock_key(const Config& config, pg::Connection& connection
 std::unique_ptr<pg::AdvisoryLock> take_migration_lock(const Config& config, pg::Connection& connection,
                                                       std::int64_t key, const pg::AdvisoryLock::StillNeeded& still_needed) {
   spdlog::info("taking the migration lock (key {})", key);
-  // Run only by a replica that finds the lock free (AdvisoryLock::BeforeTaking): one that
-  // waits and is told the work is done opens no second connection and sets nothing.
   const auto before_taking = [&] {
-    if (pg::behind_transaction_pooler(connection, {config.migration_url(), config.migration_url_source(), config.wait,
-                                                   pg::default_application_name(), ""})) {
-      throw Error(ExitCode::migration_failed,
-                  "refusing to take the migration lock through a transaction-pooling connection pooler (two client "
-                  "connections shared one server backend): a session lock would not hold; point "
-                  "AUTO_MIGRATE_DATABASE_URL at PostgreSQL directly");
-    }
-    // Let the server notice a vanished lock holder within seconds, its lock then drops: TCP
-    // keepalives for a holder cut off while idle, and (PostgreSQL 14+) a check of the client
-    // socket every few seconds while a statement runs, so that a SIGKILLed holder's long
-    // statement is cancelled and rolled back instead of keeping the lock to its end.
-    // Plain SETs in one round trip, by server version rather than a look in pg_settings: that
-    // view builds every setting's row, a cost each of many replicas would add at start-up.
-    // tcp_user_timeout 0: a server-wide lower value would free the lock before a holder cut
-    // off notices (within 12 s, pg/session_watch.hpp) and stops its migrator.
-    connection.exec(std::string("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
-                                "SET tcp_keepalives_count = 3; SET tcp_user_timeout = 0") +
-                    (connection.server_at_least(14) ? "; SET client_connection_check_interval = '5s'" : ""));
+    // A failing query here is not "waiting for the migration lock" (AdvisoryLock's context).
+    pg::in_context("checking the connection before taking the migration lock", [&] {
+      if (pg::behind_transaction_pooler(connection, {config.migration_url(), config.migration_url_source(),
+                                                     config.wait, pg::default_application_name(), ""})) {
+        throw Error(ExitCode::migration_failed,
+                    "refusing to take the migration lock through a transaction-pooling connection pooler (two "
+                    "client connections shared one server backend): a session lock would not hold; point "
+                    "AUTO_MIGRATE_DATABASE_URL at PostgreSQL directly");
+      }
+      // Let the server notice a vanished lock holder within seconds, its lock then drops:
+      // TCP keepalives for a holder cut off while idle, and (PostgreSQL 14+) a check of the
+      // client socket every few seconds while a statement runs, so that a SIGKILLed holder's
+      // long statement is cancelled and rolled back instead of keeping the lock to its end.
+      // Plain SETs in one round trip, by server version rather than a look in pg_settings:
+      // that view builds every setting's row, a cost each of many replicas would add at
+      // start-up. tcp_user_timeout 0: a server-wide lower value would free the lock before a
+      // holder cut off notices (within 12 s, pg/session_watch.hpp) and stops its migrator.
+      return connection.exec(std::string("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
+                                         "SET tcp_keepalives_count = 3; SET tcp_user_timeout = 0") +
+                             (connection.server_at_least(14) ? "; SET client_connection_check_interval = '5s'" : ""));
+    });
   };
+  // Connected to PostgreSQL itself, the check runs only once the lock is found free
+  // (AdvisoryLock::BeforeTaking): a replica that waits and is told the work is done opens no
+  // second connection. Through anything else (a pooler hands out its own BackendKeyData,
+  // so libpq's pid is not the backend's), at once: a transaction-pooling pooler is refused
+  // before any wait, and no wait is spent on a pooled connection. Either way the check
+  // comes before every attempt that can take the lock.
+  const bool direct =
+      connection.exec("SELECT pg_backend_pid()").value(0, 0) == std::to_string(PQbackendPID(connection.get()));
+  if (!direct) {
+    before_taking();
+    return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout, still_needed);
+  }
   return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout, still_needed, before_taking);
 }
 

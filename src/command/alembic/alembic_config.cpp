@@ -21,7 +21,7 @@ std::optional<std::string> read_text(const fs::path& path) {
   // open, fstat, read, close: a no-op start reads every revision file, and in these VMs
   // each system call costs more than the parsing (an ifstream added a stat and a second read).
   // O_NONBLOCK: a FIFO named x.py neither blocks the open nor is read (not S_ISREG).
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return std::nullopt;
   std::optional<std::string> text;
   struct stat info {};
