@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes cmake/startup-symbols.txt: the functions of migrate-init that a no-op start with
-# 1000 files runs (valgrind's callgrind on a throwaway PostgreSQL), in the order callgrind
-# lists them. When lld is there, CMakeLists.txt hands the file to it as a symbol ordering
+# 1000 files runs, then those that command mode's no-op on an Alembic project adds
+# (valgrind's callgrind on a throwaway PostgreSQL), in the order callgrind lists them. When lld is there, CMakeLists.txt hands the file to it as a symbol ordering
 # file, so that the start-up code sits in a few pages of the binary instead of being spread
 # over all of it: the kernel maps a binary's text 64 KiB around each page touched, so that
 # scattered code made most of the 1.6 MB of text resident at every start. A stale list is
@@ -21,20 +21,33 @@ pg_sql "CREATE DATABASE symbols" >/dev/null
 export DATABASE_URL=$(pg_url symbols) AUTO_MIGRATE_DIR=$work/set1000
 "$binary" migrate >/dev/null 2>&1 # apply, so that the profiled start is a no-op
 valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/profile" "$binary" migrate >/dev/null 2>&1
-python3 - "$work/profile" "$binary" >cmake/startup-symbols.txt <<'PY'
+# Command mode's no-op too (its fast path: an Alembic project of 100 revisions, the database
+# at its head; the migrator is never run, so no Python is needed): its functions follow.
+python3 bench/make_sets.py 100 "$work" >/dev/null
+pg_sql "CREATE DATABASE symbols_alembic" >/dev/null
+pg_sql "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY); INSERT INTO alembic_version VALUES ('00100')" \
+  symbols_alembic >/dev/null
+DATABASE_URL=$(pg_url symbols_alembic) AUTO_MIGRATE_DIR=$work/alembic100 AUTO_MIGRATE_ALEMBIC_INI=$work/alembic100/alembic.ini \
+  AUTO_MIGRATE_COMMAND='["/bin/false", "alembic", "upgrade", "head"]' \
+  valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/profile-command" "$binary" migrate \
+  >/dev/null 2>"$work/command.log"
+grep -q "up to date" "$work/command.log" || { echo "the command-mode start was not a no-op:" >&2; cat "$work/command.log" >&2; exit 1; }
+python3 - "$binary" "$work/profile" "$work/profile-command" >cmake/startup-symbols.txt <<'PY'
 import re, sys
-objects, names, order, seen, current = {}, {}, [], set(), None
-for line in open(sys.argv[1]):
-    m = re.match(r"^(c?ob)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
-    if m:
-        if m.group(3): objects[m.group(2)] = m.group(3)
-        if m.group(1) == "ob": current = objects[m.group(2)]
-        continue
-    m = re.match(r"^(c?fn)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
-    if m:
-        if m.group(3): names[m.group(2)] = re.sub(r"'\d+$", "", m.group(3))
-        if m.group(1) == "fn" and current == sys.argv[2] and names[m.group(2)] not in seen:
-            seen.add(names[m.group(2)]); order.append(names[m.group(2)])
+order, seen = [], set()
+for profile in sys.argv[2:]:
+    objects, names, current = {}, {}, None
+    for line in open(profile):
+        m = re.match(r"^(c?ob)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+        if m:
+            if m.group(3): objects[m.group(2)] = m.group(3)
+            if m.group(1) == "ob": current = objects[m.group(2)]
+            continue
+        m = re.match(r"^(c?fn)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+        if m:
+            if m.group(3): names[m.group(2)] = re.sub(r"'\d+$", "", m.group(3))
+            if m.group(1) == "fn" and current == sys.argv[1] and names[m.group(2)] not in seen:
+                seen.add(names[m.group(2)]); order.append(names[m.group(2)])
 print("\n".join(order))
 PY
 echo "cmake/startup-symbols.txt: $(wc -l <cmake/startup-symbols.txt) functions"
