@@ -129,7 +129,10 @@ TEST_CASE("Replicas waiting for the lock find the work done and apply nothing") 
                                                {"AUTO_MIGRATE_DIR", test::example_migrations().string()},
                                                {"AUTO_MIGRATE_LOCK_KEY", "91"}};
   test::Running waiter(test::Invocation{{"migrate"}, env});
-  // Meanwhile "another replica" applies everything under the lock, then releases it.
+  // Once it waits (before, a slow start, as under the sanitizers, could read the ledger after
+  // the other replica had finished, and never wait)...
+  REQUIRE(waiter.wait_for_log("waiting for the migration lock", 60s));
+  // ...another replica applies everything under another lock, then the holder releases it.
   REQUIRE(test::run({{"migrate"}, {{"DATABASE_URL", shared_server().url(db)},
                                    {"AUTO_MIGRATE_DIR", test::example_migrations().string()},
                                    {"AUTO_MIGRATE_LOCK_KEY", "92"}}})
