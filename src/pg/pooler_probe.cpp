@@ -21,6 +21,10 @@ bool behind_transaction_pooler(Connection& connection, const ConnectOptions& opt
   return first == second || first != again;
 }
 
+bool connected_to_backend_itself(Connection& connection) {
+  return backend_pid(connection) == std::to_string(PQbackendPID(connection.get()));
+}
+
 std::string startup_options_refusal(const ConnectOptions& options) {
   // Asked once per URL and process: with tenants, every tenant's migrator would ask again.
   static std::map<std::string, std::string> answers;

@@ -17,6 +17,11 @@ namespace migrate_init::pg {
 // client moved to another backend (pids differ).
 bool behind_transaction_pooler(Connection& connection, const ConnectOptions& options);
 
+// Whether `connection` talks to a PostgreSQL backend itself: the process id libpq got at
+// start-up (BackendKeyData) is the backend's. A pooler hands out its own key, so through
+// PgBouncer (either mode) and the like the two differ. One query.
+bool connected_to_backend_itself(Connection& connection);
+
 // Why the path to the server refuses a connection with the startup parameter
 // `options.options` that it takes without it ("" when it takes it, or refuses both):
 // PgBouncer, unless its ignore_startup_parameters names `options`, answers "unsupported

@@ -79,17 +79,14 @@ std::unique_ptr<pg::AdvisoryLock> take_migration_lock(const Config& config, pg::
   };
   // Connected to PostgreSQL itself, the check runs only once the lock is found free
   // (AdvisoryLock::BeforeTaking): a replica that waits and is told the work is done opens no
-  // second connection. Through anything else (a pooler hands out its own BackendKeyData,
-  // so libpq's pid is not the backend's), at once: a transaction-pooling pooler is refused
-  // before any wait, and no wait is spent on a pooled connection. Either way the check
-  // comes before every attempt that can take the lock.
-  const bool direct =
-      connection.exec("SELECT pg_backend_pid()").value(0, 0) == std::to_string(PQbackendPID(connection.get()));
-  if (!direct) {
-    before_taking();
-    return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout, still_needed);
-  }
-  return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout, still_needed, before_taking);
+  // second connection. Through anything else, at once: a transaction-pooling pooler is
+  // refused before any wait, and no wait is spent on a pooled connection. Either way the
+  // check comes before every attempt that can take the lock.
+  const bool direct = pg::connected_to_backend_itself(connection);
+  if (!direct) before_taking();
+  return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout, still_needed,
+                                            direct ? pg::AdvisoryLock::BeforeTaking(before_taking)
+                                                   : pg::AdvisoryLock::BeforeTaking());
 }
 
 bool has_tenants(const Config& config) { return !config.schemas.empty() || !config.schemas_query.empty(); }
