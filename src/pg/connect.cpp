@@ -160,7 +160,7 @@ Connection attempt(const ConnectOptions& options, milliseconds remaining, std::s
   auto status = PGRES_POLLING_WRITING;
   while (PQstatus(connection.get()) != CONNECTION_BAD && status != PGRES_POLLING_OK && status != PGRES_POLLING_FAILED) {
     const short events = status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-    if (!wait_for_fd(PQsocket(connection.get()), events, deadline, "waiting for the database")) {
+    if (!wait_for_fd(PQsocket(connection.get()), events, deadline, "waiting for the database", options.breaker)) {
       failure = "timeout expired";
       return connection;
     }
@@ -293,7 +293,7 @@ Connection connect_with_wait(const ConnectOptions& options) {
               {{"attempt", static_cast<long long>(attempt_number)},
                {"retry_in_ms", static_cast<long long>(sleep.count())},
                {"reason", reason}});
-    interruptible_sleep(sleep, "waiting for the database");
+    interruptible_sleep(sleep, "waiting for the database", options.breaker);
     delay = std::min(k_max_retry_delay, delay * 3 / 2);
   }
 }

@@ -6,6 +6,10 @@
 #include <string>
 #include <string_view>
 
+namespace migrate_init {
+struct WaitBreaker;
+}
+
 namespace migrate_init::pg {
 
 // Where and how to connect.
@@ -15,6 +19,7 @@ struct ConnectOptions {
   std::chrono::milliseconds wait{30'000};   // how long to wait for the server to come up
   std::string application_name;             // shown in pg_stat_activity
   std::string options;                      // the startup parameter `options` ("": none; the URL's own wins)
+  const WaitBreaker* breaker = nullptr;     // may end the wait early (process/signal_channel.hpp)
 };
 
 // Checks that the URL parses and that its port and sslmode are valid (UsageError naming

@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "command/command_engine.hpp"
+#include "pipeline/files_while_connecting.hpp"
 #include "pipeline/session.hpp"
 #include "sql_files/discovery.hpp"
 #include "pipeline/engine.hpp"
@@ -124,9 +125,18 @@ void migrate_tenants(const Config& config, Session& session, const MigrationSet&
 } // namespace
 
 void migrate(const Config& config, MigrateOutcome& outcome) {
-  // A migrator's directory holds its own files (.py, .js): only the .sql engine reads it here.
-  const MigrationSet files = config.command_mode() ? MigrationSet{} : load_migrations(config.migrations_dir);
-  outcome.files = config.command_mode() ? 1 : files.migrations.size();
+  if (!config.command_mode()) {
+    // Listed before connecting (the start line counts the files); checksummed meanwhile.
+    MigrationListing listing = list_migrations(config.migrations_dir);
+    outcome.files = listing.files.size();
+    auto [files, session] = checksum_while_connecting(config, std::move(listing));
+    if (has_tenants(config)) return migrate_tenants(config, session, files, std::nullopt, outcome);
+    outcome.total = outcome.files;
+    const auto engine = make_engine(config, session, files, std::nullopt, std::nullopt);
+    return migrate_ledger(*engine, outcome);
+  }
+  // A migrator's directory holds its own files (.py, .js): only the .sql engine lists it.
+  outcome.files = 1;
   // An Alembic project's revision files are read on another thread while this one connects:
   // a no-op start spends most of its connection waiting for the server. Read after
   // connecting as before (a file's error is thrown here, not while connecting), only sooner.
@@ -134,19 +144,20 @@ void migrate(const Config& config, MigrateOutcome& outcome) {
   // itself, as before, and reports a file's error as its own failure (per tenant).
   std::future<std::optional<AlembicFiles>> reading;
   try {
-    if (config.command_mode()) reading = std::async(std::launch::async, read_alembic_files, std::cref(config));
+    reading = std::async(std::launch::async, read_alembic_files, std::cref(config));
   } catch (const std::system_error& e) {
     spdlog::debug("reading the Alembic files after connecting: no thread ({})", e.what());
   }
-  Session session(config, files.migrations.size());
+  const MigrationSet no_files;
+  Session session(config, 0);
   std::optional<std::optional<AlembicFiles>> alembic_files; // unset: not read yet
   try {
     if (reading.valid()) alembic_files = reading.get();
   } catch (const std::exception&) {
   }
-  if (has_tenants(config)) return migrate_tenants(config, session, files, alembic_files, outcome);
+  if (has_tenants(config)) return migrate_tenants(config, session, no_files, alembic_files, outcome);
   outcome.total = outcome.files;
-  const auto engine = make_engine(config, session, files, std::nullopt, alembic_files);
+  const auto engine = make_engine(config, session, no_files, std::nullopt, alembic_files);
   migrate_ledger(*engine, outcome);
 }
 

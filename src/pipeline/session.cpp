@@ -14,7 +14,7 @@
 
 namespace migrate_init {
 
-Session::Session(const Config& config, std::size_t file_count)
+Session::Session(const Config& config, std::size_t file_count, const WaitBreaker* breaker)
     : connection([&] {
         // Rendered from migrate-init's reading of the URL, so that the log shows its user,
         // hosts and database even where they hold pieces of the password.
@@ -32,7 +32,8 @@ Session::Session(const Config& config, std::size_t file_count)
                    {"dir", config.migrations_dir.string()}, {"database", target},
                    {"command", config.migrate_command_text}});
         return pg::connect_with_wait(
-            {config.migration_url(), config.migration_url_source(), config.wait, pg::default_application_name(), ""});
+            {config.migration_url(), config.migration_url_source(), config.wait, pg::default_application_name(), "",
+             breaker});
       }()) {}
 
 std::int64_t migration_lock_key(const Config& config, const std::string& database, const std::string& schema,

@@ -13,11 +13,14 @@
 
 namespace migrate_init {
 
+struct WaitBreaker;
+
 // The one connection of a run, shared by every tenant: opened (waiting for the server)
 // after the start line, which names the migrator, or counts the .sql files (`file_count`,
-// read before connecting so that a failed connection still says how many there were).
+// listed before connecting so that a failed connection still says how many there were).
+// `breaker` may end the wait for the server (pipeline/files_while_connecting.hpp).
 struct Session {
-  Session(const Config& config, std::size_t file_count);
+  Session(const Config& config, std::size_t file_count, const WaitBreaker* breaker = nullptr);
   pg::Connection connection;
 };
 

@@ -89,7 +89,7 @@ void restore_original_mask() {
 } // namespace signal_channel
 
 bool wait_for_fd(int fd, short events, std::optional<std::chrono::steady_clock::time_point> deadline,
-                 const std::string& while_doing) {
+                 const std::string& while_doing, const WaitBreaker* breaker) {
   for (;;) {
     int timeout_ms = -1;
     if (deadline) {
@@ -98,17 +98,19 @@ bool wait_for_fd(int fd, short events, std::optional<std::chrono::steady_clock::
       timeout_ms = static_cast<int>(std::min<long long>(left.count(), 1 << 30));
     }
     // fd < 0 means "just the signals": poll ignores entries with a negative descriptor.
-    pollfd fds[2] = {{fd, events, 0}, {signal_channel::fd(), POLLIN, 0}};
-    const int ready = poll(fds, 2, timeout_ms);
+    pollfd fds[3] = {{fd, events, 0}, {signal_channel::fd(), POLLIN, 0}, {breaker ? breaker->fd : -1, POLLIN, 0}};
+    const int ready = poll(fds, 3, timeout_ms);
     if (ready < 0 && errno != EINTR) throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
     if (ready <= 0) continue;
     signal_channel::drain(while_doing);
+    if (breaker && fds[2].revents != 0) breaker->raise();
     if (fd >= 0 && fds[0].revents != 0) return true;
   }
 }
 
-void interruptible_sleep(std::chrono::milliseconds duration, const std::string& while_doing) {
-  wait_for_fd(-1, 0, std::chrono::steady_clock::now() + duration, while_doing);
+void interruptible_sleep(std::chrono::milliseconds duration, const std::string& while_doing,
+                         const WaitBreaker* breaker) {
+  wait_for_fd(-1, 0, std::chrono::steady_clock::now() + duration, while_doing, breaker);
 }
 
 } // namespace migrate_init

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -42,12 +43,23 @@ void restore_original_mask();
 
 } // namespace signal_channel
 
+// What else may end a wait: work on another thread whose failure makes the wait pointless
+// (the .sql files read while connecting). Once `fd` is readable, `raise()` is called, and
+// throws that failure.
+struct WaitBreaker {
+  int fd = -1;
+  std::function<void()> raise;
+};
+
 // Waits until `fd` is ready for `events` (POLLIN/POLLOUT) or `deadline` passes; returns
 // false on timeout. Stop signals throw Interrupted; other signals are logged and dropped.
+// `breaker`, when given, may end the wait by throwing.
 bool wait_for_fd(int fd, short events, std::optional<std::chrono::steady_clock::time_point> deadline,
-                 const std::string& while_doing);
+                 const std::string& while_doing, const WaitBreaker* breaker = nullptr);
 
-// Sleeps, but a stop signal ends the sleep by throwing Interrupted.
-void interruptible_sleep(std::chrono::milliseconds duration, const std::string& while_doing);
+// Sleeps, but a stop signal ends the sleep by throwing Interrupted (and `breaker`, when
+// given, by throwing what it throws).
+void interruptible_sleep(std::chrono::milliseconds duration, const std::string& while_doing,
+                         const WaitBreaker* breaker = nullptr);
 
 } // namespace migrate_init

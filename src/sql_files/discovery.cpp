@@ -244,22 +244,32 @@ std::vector<MigrationFileName> MigrationSet::file_names() const {
   return names;
 }
 
-MigrationSet load_migrations(const std::filesystem::path& directory) {
+MigrationListing list_migrations(const std::filesystem::path& directory) {
   check_directory(directory);
   const Entries entries = list_directory(directory);
-  const auto paths = std::make_shared<const MigrationDirectory>(MigrationDirectory{directory, real_path_of(directory)});
+  MigrationListing listing;
+  listing.directory = std::make_shared<const MigrationDirectory>(MigrationDirectory{directory, real_path_of(directory)});
   ClassifiedNames classified = classify_file_names(entries.files);
   log_set_aside(directory, classified, entries.subdirectories);
+  listing.files = std::move(classified.migrations);
+  listing.ignored = std::move(classified.ignored);
+  return listing;
+}
 
+MigrationSet checksum_migrations(MigrationListing listing) {
   MigrationSet set;
-  set.directory = directory;
-  set.ignored = classified.ignored;
-  set.migrations.reserve(classified.migrations.size());
-  for (auto& file : classified.migrations) {
-    std::string checksum = checksum_of({*paths, file.file_name});
-    set.migrations.emplace_back(std::move(file), std::move(checksum), paths);
+  set.directory = listing.directory->path;
+  set.ignored = std::move(listing.ignored);
+  set.migrations.reserve(listing.files.size());
+  for (auto& file : listing.files) {
+    std::string checksum = checksum_of({*listing.directory, file.file_name});
+    set.migrations.emplace_back(std::move(file), std::move(checksum), listing.directory);
   }
   return set;
+}
+
+MigrationSet load_migrations(const std::filesystem::path& directory) {
+  return checksum_migrations(list_migrations(directory));
 }
 
 bool is_inside(const std::filesystem::path& directory, const std::filesystem::path& path) {

@@ -47,11 +47,24 @@ struct MigrationSet {
   std::vector<MigrationFileName> file_names() const;
 };
 
-// Lists and checksums the migrations directory, holding no file's text. Missing or
-// unreadable directory or file, a file whose real path is outside the directory (a
-// symbolic link out of it), a name that is not UTF-8, or two files with one version:
-// Error(migration_failed), before any connection is made. Problems inside a file
-// (script.problems) are reported only if the file is pending.
+// The migrations directory listed, its migrations named and ordered, none read yet.
+struct MigrationListing {
+  std::shared_ptr<const MigrationDirectory> directory;
+  std::vector<MigrationFileName> files; // in version order
+  std::vector<std::string> ignored;     // not migrations; a warning was logged for each
+};
+
+// Lists the migrations directory. Missing or unreadable directory, a name that is not
+// UTF-8, or two files with one version: Error(migration_failed). Cheap: no file is opened.
+MigrationListing list_migrations(const std::filesystem::path& directory);
+
+// Checksums the listed files, holding no file's text. An unreadable file, or one whose
+// real path is outside the directory (a symbolic link out of it): Error(migration_failed).
+// Problems inside a file (script.problems) are reported only if the file is pending.
+// Logs nothing, so that it may run on another thread (pipeline/files_while_connecting.hpp).
+MigrationSet checksum_migrations(MigrationListing listing);
+
+// Both, in turn: every error above before any connection is made.
 MigrationSet load_migrations(const std::filesystem::path& directory);
 
 // Whether `path` is inside `directory`, both real absolute paths, compared by whole

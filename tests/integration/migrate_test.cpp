@@ -5,11 +5,16 @@
 
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <random>
 
 using namespace std::chrono_literals;
 using test::Invocation;
@@ -244,6 +249,129 @@ TEST_CASE("Problems with the migrations directory are found before connecting") 
     chmod(dir.path().c_str(), 0700);
     CHECK(result.exit_code == 1);
   }
+}
+
+// A listening socket that accepts connections (the kernel does) and never answers them: a
+// database host that hangs. libpq's attempt waits up to 10 s on it.
+namespace {
+class SilentListener {
+public:
+  SilentListener() : m_fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    REQUIRE(bind(m_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(listen(m_fd, 64) == 0);
+    REQUIRE(getsockname(m_fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    m_port = ntohs(address.sin_port);
+  }
+  ~SilentListener() { close(m_fd); }
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  int port() const { return m_port; }
+
+private:
+  int m_fd;
+  int m_port = 0;
+};
+} // namespace
+
+// The files are checksummed on another thread while migrate-init connects
+// (pipeline/files_while_connecting.hpp). A file's error must still look as if the files
+// had been read first: it ends the wait for the database at once, it wins over the
+// connection's own failure, and nothing is asked of the database.
+TEST_CASE("A migration file's error, found while connecting, ends the wait and wins over the connection's error") {
+  test::TempDir dir;
+  dir.write("001_a.sql", "CREATE TABLE should_not_exist (id int);\n");
+  std::filesystem::create_symlink("/no/such/file.sql", dir.path() / "002_gone.sql");
+  const std::string file_error = "cannot read migration " + (dir.path() / "002_gone.sql").string() + ": No such file";
+  const auto run_against = [&](const std::string& url) {
+    return test::run({{"migrate"}, {{"DATABASE_URL", url}, {"AUTO_MIGRATE_DIR", dir.path()}, {"AUTO_MIGRATE_WAIT", "60"}}});
+  };
+
+  SUBCASE("a database host that accepts and never answers: no 10 s attempt, no 60 s wait") {
+    const SilentListener silent;
+    const auto result = run_against("postgresql://u:p@127.0.0.1:" + std::to_string(silent.port()) + "/db");
+    CHECK(result.exit_code == 1);
+    CHECK(test::contains(result.err, file_error));
+    CHECK(result.elapsed < 5s);
+  }
+  SUBCASE("a wrong password (a failure not retried) does not hide the file's error") {
+    const std::string db = shared_server().create_database();
+    std::string url = shared_server().url(db);
+    const std::string password = test::PgServer::k_password;
+    url.replace(url.find(password), password.size(), "wrong-password");
+    const auto result = run_against(url);
+    CHECK(result.exit_code == 1);
+    CHECK(test::contains(result.err, file_error));
+    CHECK_FALSE(test::contains(result.err, "cannot connect"));
+  }
+  SUBCASE("a database that is up: nothing is asked of it") {
+    const std::string db = shared_server().create_database();
+    const auto result = run_against(shared_server().url(db));
+    CHECK(result.exit_code == 1);
+    CHECK(test::contains(result.err, file_error));
+    CHECK_FALSE(table_exists(db, "public.schema_migrations"));
+    CHECK_FALSE(table_exists(db, "public.should_not_exist"));
+  }
+}
+
+// Trials at random moments: how far the checksumming has got when the connection is made
+// or fails depends on how many files come before the bad one, and on the database.
+// Invariant: whatever the timing, the run exits 1 naming the bad file, within seconds,
+// never with a connection's error, and the database is left untouched.
+TEST_CASE("Trials: a bad file anywhere in a large set, against any database, is reported as the files' error") {
+  namespace fs = std::filesystem;
+  const SilentListener silent;
+  const std::string db = shared_server().create_database();
+  std::string wrong_password = shared_server().url(db);
+  const std::string password = test::PgServer::k_password;
+  wrong_password.replace(wrong_password.find(password), password.size(), "wrong-password");
+  const std::vector<std::pair<const char*, std::string>> databases{
+      {"up", shared_server().url(db)},
+      {"wrong password", wrong_password},
+      {"nothing listening", "postgresql://u:p@127.0.0.1:" + std::to_string(test::free_port()) + "/db"},
+      {"never answers", "postgresql://u:p@127.0.0.1:" + std::to_string(silent.port()) + "/db"},
+  };
+  std::mt19937 random(std::random_device{}());
+  test::TempDir outside;
+  const auto secret = outside.write("secret.sql", "CREATE TABLE leaked (id int);\n");
+  for (int trial = 0; trial < 16; ++trial) {
+    const auto files = std::uniform_int_distribution<int>(1, 1500)(random);
+    const auto bad = std::uniform_int_distribution<int>(1, files)(random);
+    const auto& [what, url] = databases[static_cast<std::size_t>(trial) % databases.size()];
+    const std::string condition = what;
+    const bool dangling = random() % 2 == 0;
+    CAPTURE(trial);
+    CAPTURE(files);
+    CAPTURE(bad);
+    CAPTURE(condition);
+    CAPTURE(dangling);
+    test::TempDir dir;
+    for (int i = 1; i <= files; ++i) {
+      char name[32];
+      std::snprintf(name, sizeof name, "%05d_t%d.sql", i, i);
+      if (i != bad) {
+        dir.write(name, "CREATE TABLE t" + std::to_string(i) + " (id int);\n");
+      } else {
+        fs::create_symlink(dangling ? fs::path("/no/such/file.sql") : secret, dir.path() / name);
+      }
+    }
+    char bad_name[32];
+    std::snprintf(bad_name, sizeof bad_name, "%05d_t%d.sql", bad, bad);
+    const auto result = test::run(
+        {{"migrate"}, {{"DATABASE_URL", url}, {"AUTO_MIGRATE_DIR", dir.path()}, {"AUTO_MIGRATE_WAIT", "60"}}});
+    CHECK(result.exit_code == 1);
+    CHECK(test::contains(result.err, (dangling ? "cannot read migration " : "refusing migration ") +
+                                         (dir.path() / bad_name).string() + ": "));
+    CHECK_FALSE(test::contains(result.err, "cannot connect"));
+    CHECK_FALSE(test::contains(result.err, "not reachable"));
+    CHECK(result.elapsed < 10s);
+  }
+  CHECK_FALSE(table_exists(db, "public.schema_migrations"));
+  CHECK_FALSE(table_exists(db, "public.t1"));
+  CHECK_FALSE(table_exists(db, "public.leaked"));
 }
 
 TEST_CASE("Files that are not migrations are ignored with a warning; an empty directory is fine") {
