@@ -21,8 +21,9 @@ struct FilesAndSession {
 //   failure (unreachable, refused, a bad password);
 // - the files are all checksummed before the connection is returned, so no query is sent
 //   until then.
-// A stop signal still ends the wait with Interrupted. Without a thread to be had, the
-// files are checksummed first, then the connection is made, as load_migrations() does.
+// A stop signal still ends the wait with Interrupted. With fewer than 64 files (a thread
+// costs more than it saves), or without a thread to be had, the files are checksummed
+// first, then the connection is made, as load_migrations() does.
 FilesAndSession checksum_while_connecting(const Config& config, MigrationListing listing);
 
 } // namespace migrate_init

@@ -282,10 +282,12 @@ private:
 // had been read first: it ends the wait for the database at once, it wins over the
 // connection's own failure, and nothing is asked of the database.
 TEST_CASE("A migration file's error, found while connecting, ends the wait and wins over the connection's error") {
+  // 100 files: from 64 on, they are checksummed on the other thread.
   test::TempDir dir;
   dir.write("001_a.sql", "CREATE TABLE should_not_exist (id int);\n");
-  std::filesystem::create_symlink("/no/such/file.sql", dir.path() / "002_gone.sql");
-  const std::string file_error = "cannot read migration " + (dir.path() / "002_gone.sql").string() + ": No such file";
+  for (int i = 2; i < 100; ++i) dir.write(std::to_string(i) + "_t.sql", "CREATE TABLE t" + std::to_string(i) + " (id int);\n");
+  std::filesystem::create_symlink("/no/such/file.sql", dir.path() / "100_gone.sql");
+  const std::string file_error = "cannot read migration " + (dir.path() / "100_gone.sql").string() + ": No such file";
   const auto run_against = [&](const std::string& url) {
     return test::run({{"migrate"}, {{"DATABASE_URL", url}, {"AUTO_MIGRATE_DIR", dir.path()}, {"AUTO_MIGRATE_WAIT", "60"}}});
   };
@@ -318,7 +320,8 @@ TEST_CASE("A migration file's error, found while connecting, ends the wait and w
 }
 
 // Trials at random moments: how far the checksumming has got when the connection is made
-// or fails depends on how many files come before the bad one, and on the database.
+// or fails depends on how many files come before the bad one, and on the database (and
+// under 64 files, the files are checksummed before connecting).
 // Invariant: whatever the timing, the run exits 1 naming the bad file, within seconds,
 // never with a connection's error, and the database is left untouched.
 TEST_CASE("Trials: a bad file anywhere in a large set, against any database, is reported as the files' error") {
