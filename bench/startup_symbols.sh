@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Writes cmake/startup-symbols.txt: the functions of migrate-init that a no-op start with
-# 1000 files runs, then those that command mode's no-op on an Alembic project adds
+# 1000 files runs, then those that a 1-file no-op adds, then those that command mode's
+# no-op on an Alembic project adds
 # (valgrind's callgrind on a throwaway PostgreSQL), in the order callgrind lists them. When lld is there, CMakeLists.txt hands the file to it as a symbol ordering
 # file, so that the start-up code sits in a few pages of the binary instead of being spread
 # over all of it: the kernel maps a binary's text 64 KiB around each page touched, so that
@@ -21,6 +22,13 @@ pg_sql "CREATE DATABASE symbols" >/dev/null
 export DATABASE_URL=$(pg_url symbols) AUTO_MIGRATE_DIR=$work/set1000
 "$binary" migrate >/dev/null 2>&1 # apply, so that the profiled start is a no-op
 valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/profile" "$binary" migrate >/dev/null 2>&1
+# A 1-file no-op takes another path for the files (checksummed before connecting, no
+# thread: pipeline/files_while_connecting.cpp): its functions follow.
+python3 bench/make_sets.py 1 "$work" >/dev/null
+pg_sql "CREATE DATABASE symbols1" >/dev/null
+DATABASE_URL=$(pg_url symbols1) AUTO_MIGRATE_DIR=$work/set1 "$binary" migrate >/dev/null 2>&1
+DATABASE_URL=$(pg_url symbols1) AUTO_MIGRATE_DIR=$work/set1 \
+  valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/profile-one" "$binary" migrate >/dev/null 2>&1
 # Command mode's no-op too (its fast path: an Alembic project of 100 revisions, the database
 # at its head; the migrator is never run, so no Python is needed): its functions follow.
 python3 bench/make_sets.py 100 "$work" >/dev/null
@@ -32,7 +40,7 @@ DATABASE_URL=$(pg_url symbols_alembic) AUTO_MIGRATE_DIR=$work/alembic100 AUTO_MI
   valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/profile-command" "$binary" migrate \
   >/dev/null 2>"$work/command.log"
 grep -q "up to date" "$work/command.log" || { echo "the command-mode start was not a no-op:" >&2; cat "$work/command.log" >&2; exit 1; }
-python3 - "$binary" "$work/profile" "$work/profile-command" >cmake/startup-symbols.txt <<'PY'
+python3 - "$binary" "$work/profile" "$work/profile-one" "$work/profile-command" >cmake/startup-symbols.txt <<'PY'
 import re, sys
 order, seen = [], set()
 for profile in sys.argv[2:]:
