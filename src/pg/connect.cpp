@@ -78,7 +78,10 @@ bool add_resolved_hosts(const ConnectOptions& options, ConnectParams& params, st
   const std::string hosts = url_or_environment(options, "host", "PGHOST");
   if (hosts.empty()) return true; // the default socket directory: nothing to look up
   std::string why, failed;
-  const auto addresses = hostaddr_list(hosts, [&](std::string_view name) { return resolve_host_name(name, why); }, failed);
+  const auto resolve = [&](std::string_view name) {
+    return resolve_host_name(name, why, "/etc/hosts", "/etc/resolv.conf", options.breaker);
+  };
+  const auto addresses = hostaddr_list(hosts, resolve, failed);
   if (!addresses) {
     failure = "could not translate host name \"" + failed + "\" to address: " + why;
     return false;

@@ -89,7 +89,7 @@ std::uint16_t u16(const std::vector<std::uint8_t>& m, std::size_t at) {
 // One query to one server over UDP: `answered` says whether the server replied at all
 // (a reply without an address is an answer too: NXDOMAIN, no record of that type).
 std::optional<std::string> ask(const std::string& server, const std::string& name, std::uint16_t type,
-                               std::chrono::milliseconds timeout, bool& answered) {
+                               std::chrono::milliseconds timeout, bool& answered, const WaitBreaker* breaker) {
   answered = false;
   sockaddr_storage address{};
   socklen_t address_length = 0;
@@ -123,7 +123,7 @@ std::optional<std::string> ask(const std::string& server, const std::string& nam
     for (;;) {
       // With the stop signals: a server that never answers must not hold SIGTERM back for
       // its timeout (up to 30 s a server), which as PID 1 would cost the container a SIGKILL.
-      if (!wait_for_fd(fd, POLLIN, deadline, "waiting for the database")) break;
+      if (!wait_for_fd(fd, POLLIN, deadline, "waiting for the database", breaker)) break;
       const ssize_t got = recv(fd, reply.data(), reply.size(), 0);
       if (got < 0) break;
       const std::vector<std::uint8_t> message(reply.begin(), reply.begin() + got);
@@ -258,7 +258,7 @@ std::optional<std::string> dns_answer_address(const std::vector<std::uint8_t>& m
 }
 
 std::optional<std::string> resolve_host_name(std::string_view name, std::string& why, const std::string& hosts_path,
-                                             const std::string& resolv_path) {
+                                             const std::string& resolv_path, const WaitBreaker* breaker) {
   if (is_numeric_address(name)) return std::string(name);
   if (auto address = hosts_file_address(read_file(hosts_path), name)) return address;
   const std::string lowered = lower(name);
@@ -273,7 +273,7 @@ std::optional<std::string> resolve_host_name(std::string_view name, std::string&
       for (std::size_t i = 0; i < conf.nameservers.size(); ++i) {
         if (silent[i]) continue;
         bool answered = false;
-        if (auto address = ask(conf.nameservers[i], candidate, type, timeout, answered)) return address;
+        if (auto address = ask(conf.nameservers[i], candidate, type, timeout, answered, breaker)) return address;
         if (answered) break;
         silent[i] = true;
       }

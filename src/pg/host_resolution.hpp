@@ -16,6 +16,10 @@
 #include <string_view>
 #include <vector>
 
+namespace migrate_init {
+struct WaitBreaker;
+}
+
 namespace migrate_init::pg {
 
 // Whether migrate-init resolves host names itself (the fully static build) instead of
@@ -60,9 +64,11 @@ std::optional<std::string> dns_answer_address(const std::vector<std::uint8_t>& m
 
 // Resolves one host name as described above, reading /etc/hosts and /etc/resolv.conf
 // (paths replaceable for tests). Nullopt: not found; `why` then says where it looked.
+// `breaker` may end the wait for a DNS server by throwing (process/signal_channel.hpp).
 std::optional<std::string> resolve_host_name(std::string_view name, std::string& why,
                                              const std::string& hosts_path = "/etc/hosts",
-                                             const std::string& resolv_path = "/etc/resolv.conf");
+                                             const std::string& resolv_path = "/etc/resolv.conf",
+                                             const WaitBreaker* breaker = nullptr);
 
 // The `hostaddr` list for libpq's comma-separated `host` list: for each host, its address,
 // or an empty item for a socket directory (starting with '/' or '@') or an empty item.

@@ -1,7 +1,17 @@
 #include "pg/host_resolution.hpp"
+#include "process/signal_channel.hpp"
 #include "scratch_dir.hpp"
 
 #include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
 
 using namespace migrate_init::pg;
 
@@ -150,4 +160,32 @@ TEST_CASE("resolve_host_name: numeric as it is, then /etc/hosts, then localhost;
   CHECK(resolve_host_name("DB", why, hosts, resolv) == "10.9.8.7");
   CHECK(resolve_host_name("localhost", why, hosts, resolv) == "127.0.0.2"); // /etc/hosts first
   CHECK(resolve_host_name("localhost", why, (dir.path / "none").string(), resolv) == "127.0.0.1");
+}
+
+TEST_CASE("resolve_host_name's wait for a DNS server that never answers ends when the breaker fires") {
+  // A silent server on port 53 of a loopback address (binding port 53 takes root).
+  const int server = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(server >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(53);
+  inet_pton(AF_INET, "127.83.1.1", &address.sin_addr);
+  if (bind(server, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(server);
+    MESSAGE("skipped: cannot bind 127.83.1.1:53 (not root?)");
+    return;
+  }
+  test::ScratchDir dir;
+  dir.write("hosts", "");
+  dir.write("resolv.conf", "nameserver 127.83.1.1\noptions timeout:5\n");
+  const std::string hosts = (dir.path / "hosts").string(), resolv = (dir.path / "resolv.conf").string();
+  const int flag = eventfd(1, EFD_CLOEXEC); // already up: the other thread's work has failed
+  REQUIRE(flag >= 0);
+  const migrate_init::WaitBreaker breaker{flag, [] { throw std::runtime_error("the files failed"); }};
+  std::string why;
+  const auto started = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH(resolve_host_name("db.example", why, hosts, resolv, &breaker), "the files failed");
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(4)); // not the 5 s timeout
+  close(flag);
+  close(server);
 }
