@@ -3,6 +3,7 @@
 #include "binary.hpp"
 #include "harness.hpp"
 #include "pg_server.hpp"
+#include "pgbouncer.hpp"
 #include "../support/process_state.hpp"
 
 #include <doctest/doctest.h>
@@ -593,6 +594,21 @@ TEST_CASE("Every JSON event carries exactly the fields the event table of docs/r
     const auto result = test::run({{"migrate"}, env});
     CHECK(result.exit_code == 0);
     CHECK(result.err.find("\"event\":\"migrator.fast_path_off\"") != std::string::npos);
+    logs += result.err;
+  }
+  {
+    // Behind PgBouncer, which refuses the startup parameter options: the migrator connects
+    // without the client check, and says so.
+    const std::string db = shared_server().create_database();
+    test::PgBouncer bouncer("session");
+    test::TempDir dir;
+    auto env = env_for(db, dir.path());
+    env["DATABASE_URL"] = bouncer.url(db);
+    env["AUTO_MIGRATE_COMMAND"] = "echo migrating";
+    env["AUTO_MIGRATE_LOG_FORMAT"] = "json";
+    const auto result = test::run({{"migrate"}, env});
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.find("\"event\":\"migrator.no_client_check\"") != std::string::npos);
     logs += result.err;
   }
   test::TempDir work;
