@@ -21,6 +21,7 @@
 #   (a) .sql no-op, 1 file        (b) .sql no-op, 1000 files (floors with --hash)
 #   (c) peak RSS of (a)           (d) command mode, an up-to-date Alembic project (fast path)
 #   (e) 32 replicas at once on a fresh database: first to last service start, static vs dynamic
+#   and, before (e), the whole machine's CPU per 1-file no-op start (what a fleet is bound by)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started_at=$(date +%s)
@@ -180,6 +181,40 @@ else
 fi
 load_d=$(cut -d' ' -f1 /proc/loadavg)
 
+# --- the machine's CPU per 1-file no-op start (what (e) is made of) ----------------------------
+# A fleet on 2 cores is bound by the CPU the whole machine spends per replica: the client,
+# the kernel's work for it, and the server's backend. Busy time from /proc/stat (all CPUs,
+# 10 ms ticks, summed over the rounds; read with bash's own `read`, no process forked
+# inside the interval), one run of each per round, the order rotating.
+say "machine CPU per 1-file no-op start, $rounds interleaved rounds"
+machine_busy() { # sets busy_ticks: the busy ticks of all CPUs (user nice system irq softirq steal)
+  local _cpu user nice system _idle _iowait irq softirq steal _rest
+  read -r _cpu user nice system _idle _iowait irq softirq steal _rest </proc/stat
+  busy_ticks=$((user + nice + system + irq + softirq + steal))
+}
+cpu_names=(mi_static mi_dyn floor_static floor_dyn)
+declare -A cpu_cmd=(
+  [mi_static]="env DATABASE_URL=$(mi_url noop1) AUTO_MIGRATE_DIR=$work/set1 $mi_static migrate"
+  [mi_dyn]="env DATABASE_URL=$(mi_url noop1) AUTO_MIGRATE_DIR=$work/set1 $mi_dyn migrate"
+  [floor_static]="$floor_static $(mi_url noop1)" [floor_dyn]="$floor_dyn $(mi_url noop1)")
+declare -A cpu_ticks=([mi_static]=0 [mi_dyn]=0 [floor_static]=0 [floor_dyn]=0)
+for ((r = 0; r < rounds; r++)); do
+  for ((k = 0; k < ${#cpu_names[@]}; k++)); do
+    name=${cpu_names[$(((k + r) % ${#cpu_names[@]}))]}
+    read -ra words <<<"${cpu_cmd[$name]}"
+    machine_busy
+    before=$busy_ticks
+    "${words[@]}" >/dev/null 2>&1
+    machine_busy
+    cpu_ticks[$name]=$((cpu_ticks[$name] + busy_ticks - before))
+  done
+done
+ticks_per_second=$(getconf CLK_TCK)
+for name in "${cpu_names[@]}"; do
+  echo "$name $(awk -v t="${cpu_ticks[$name]}" -v r="$rounds" -v hz="$ticks_per_second" 'BEGIN { printf "%.1f", t * 1000 / hz / r }')"
+done >"$work/cpu.txt"
+sed 's/^/   /' "$work/cpu.txt" >&2
+
 # --- (e) 32 replicas at once on a fresh database ---------------------------------------------
 say "(e) $replicas replicas at once on a fresh database ($fleet_files files), $trials trials per binary, interleaved"
 : >"$work/e.trials"
@@ -330,6 +365,18 @@ if d_done == "true":
         print(ratio_row(d, spec))
 else:
     print("Skipped: python3-alembic and python3-psycopg2 are not installed.")
+print()
+cpu = dict((name, float(ms)) for name, ms in (line.split() for line in open(os.path.join(work, "cpu.txt"))))
+print(f"### The machine's CPU per 1-file no-op start (ms, all CPUs, mean of {rounds} interleaved rounds; no target)")
+print()
+print("Busy time of the whole machine (/proc/stat) while one start runs: the client, the kernel's work for it,")
+print("and the server's backend. A fleet on these 2 cores is bound by it: (e) cannot do much better than")
+print("this ratio, since the server's share is the same for both builds.")
+print()
+print("| mi_static | mi_dyn | floor_static | floor_dyn | mi_static / mi_dyn | floor_static / floor_dyn |")
+print("|---|---|---|---|---|---|")
+print(f"| {cpu['mi_static']:.1f} | {cpu['mi_dyn']:.1f} | {cpu['floor_static']:.1f} | {cpu['floor_dyn']:.1f} | "
+      f"{cpu['mi_static'] / cpu['mi_dyn']:.2f}x | {cpu['floor_static'] / cpu['floor_dyn']:.2f}x |")
 print()
 trials = [line.split() for line in open(os.path.join(work, "e.trials")) if line.strip()]
 print(f"### (e) {replicas} replicas at once on a fresh database ({fleet_files} files): first to last service start (ms)")
