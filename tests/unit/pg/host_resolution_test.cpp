@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
+#include <cstring>
 #include <stdexcept>
+#include <thread>
 
 using namespace migrate_init::pg;
 
@@ -163,29 +166,38 @@ TEST_CASE("resolve_host_name: numeric as it is, then /etc/hosts, then localhost;
 }
 
 TEST_CASE("resolve_host_name's wait for a DNS server that never answers ends when the breaker fires") {
+  const int flag = eventfd(0, EFD_CLOEXEC); // raised below, while the query waits
+  REQUIRE(flag >= 0);
   // A silent server on port 53 of a loopback address (binding port 53 takes root).
   const int server = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  REQUIRE(server >= 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(53);
   inet_pton(AF_INET, "127.83.1.1", &address.sin_addr);
-  if (bind(server, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    close(server);
-    MESSAGE("skipped: cannot bind 127.83.1.1:53 (not root?)");
+  if (server < 0 || bind(server, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    MESSAGE("skipped: no silent DNS server on 127.83.1.1:53: " << std::strerror(errno));
+    if (server >= 0) close(server);
+    close(flag);
     return;
   }
   test::ScratchDir dir;
   dir.write("hosts", "");
   dir.write("resolv.conf", "nameserver 127.83.1.1\noptions timeout:5\n");
   const std::string hosts = (dir.path / "hosts").string(), resolv = (dir.path / "resolv.conf").string();
-  const int flag = eventfd(1, EFD_CLOEXEC); // already up: the other thread's work has failed
-  REQUIRE(flag >= 0);
   const migrate_init::WaitBreaker breaker{flag, [] { throw std::runtime_error("the files failed"); }};
+  // The other thread's work fails while the query is under way.
+  std::thread failing([flag] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const std::uint64_t one = 1;
+    CHECK(write(flag, &one, sizeof one) == static_cast<ssize_t>(sizeof one));
+  });
   std::string why;
   const auto started = std::chrono::steady_clock::now();
   CHECK_THROWS_WITH(resolve_host_name("db.example", why, hosts, resolv, &breaker), "the files failed");
-  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(4)); // not the 5 s timeout
-  close(flag);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  failing.join();
+  CHECK(waited >= std::chrono::milliseconds(250)); // it was waiting for the server
+  CHECK(waited < std::chrono::seconds(4));         // not for its 5 s timeout
   close(server);
+  close(flag);
 }
