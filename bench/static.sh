@@ -182,33 +182,47 @@ fi
 load_d=$(cut -d' ' -f1 /proc/loadavg)
 
 # --- the machine's CPU per 1-file no-op start (what (e) is made of) ----------------------------
-# A fleet on 2 cores is bound by the CPU the whole machine spends per replica: the client,
-# the kernel's work for it, and the server's backend. Busy time from /proc/stat (all CPUs,
-# 10 ms ticks, summed over the rounds; read with bash's own `read`, no process forked
-# inside the interval), one run of each per round, the order rotating.
+# A fleet on this machine's cores is bound by the CPU the whole machine spends per replica:
+# the client, the kernel's work for it, and the server's backend. Busy time from /proc/stat
+# (all CPUs, summed over the rounds), read with bash's own `read`: no process is forked
+# inside the interval. Each interval starts after a 50 ms pause and ends 50 ms after the
+# start exits, so that the server's side of one start (its backend ends after the client)
+# is counted with it, not with the next. One run of each per round, the order rotating,
+# and reversed every other round.
 say "machine CPU per 1-file no-op start, $rounds interleaved rounds"
 machine_busy() { # sets busy_ticks: the busy ticks of all CPUs (user nice system irq softirq steal)
   local _cpu user nice system _idle _iowait irq softirq steal _rest
   read -r _cpu user nice system _idle _iowait irq softirq steal _rest </proc/stat
   busy_ticks=$((user + nice + system + irq + softirq + steal))
 }
-cpu_names=(mi_static mi_dyn floor_static floor_dyn)
-declare -A cpu_cmd=(
-  [mi_static]="env DATABASE_URL=$(mi_url noop1) AUTO_MIGRATE_DIR=$work/set1 $mi_static migrate"
-  [mi_dyn]="env DATABASE_URL=$(mi_url noop1) AUTO_MIGRATE_DIR=$work/set1 $mi_dyn migrate"
-  [floor_static]="$floor_static $(mi_url noop1)" [floor_dyn]="$floor_dyn $(mi_url noop1)")
-declare -A cpu_ticks=([mi_static]=0 [mi_dyn]=0 [floor_static]=0 [floor_dyn]=0)
+mkfifo "$work/quiet"
+exec {quiet_fd}<>"$work/quiet" # nothing is ever written: a read on it is a builtin sleep
+pause() { read -r -t 0.05 -u "$quiet_fd" _ || true; }
+# `idle`: the same interval with no start in it (bash's builtin `:`), taken off the others.
+cpu_names=(mi_static mi_dyn floor_static floor_dyn idle)
+declare -A cpu_cmd=([mi_static]="$mi_static migrate" [mi_dyn]="$mi_dyn migrate"
+  [floor_static]="$floor_static $(mi_url noop1)" [floor_dyn]="$floor_dyn $(mi_url noop1)" [idle]=":")
+declare -A cpu_ticks=([mi_static]=0 [mi_dyn]=0 [floor_static]=0 [floor_dyn]=0 [idle]=0)
+# migrate-init reads these; the floors take the URL as their argument and ignore them.
+export DATABASE_URL AUTO_MIGRATE_DIR
+DATABASE_URL=$(mi_url noop1) AUTO_MIGRATE_DIR=$work/set1
+count=${#cpu_names[@]}
 for ((r = 0; r < rounds; r++)); do
-  for ((k = 0; k < ${#cpu_names[@]}; k++)); do
-    name=${cpu_names[$(((k + r) % ${#cpu_names[@]}))]}
+  for ((k = 0; k < count; k++)); do
+    if ((r % 2)); then index=$(((count - 1 - k + r) % count)); else index=$(((k + r) % count)); fi
+    name=${cpu_names[$index]}
     read -ra words <<<"${cpu_cmd[$name]}"
+    pause
     machine_busy
     before=$busy_ticks
     "${words[@]}" >/dev/null 2>&1
+    pause
     machine_busy
     cpu_ticks[$name]=$((cpu_ticks[$name] + busy_ticks - before))
   done
 done
+unset DATABASE_URL AUTO_MIGRATE_DIR
+exec {quiet_fd}>&-
 ticks_per_second=$(getconf CLK_TCK)
 for name in "${cpu_names[@]}"; do
   echo "$name $(awk -v t="${cpu_ticks[$name]}" -v r="$rounds" -v hz="$ticks_per_second" 'BEGIN { printf "%.1f", t * 1000 / hz / r }')"
@@ -367,11 +381,15 @@ else:
     print("Skipped: python3-alembic and python3-psycopg2 are not installed.")
 print()
 cpu = dict((name, float(ms)) for name, ms in (line.split() for line in open(os.path.join(work, "cpu.txt"))))
+idle = cpu.pop("idle")
+cpu = {name: ms - idle for name, ms in cpu.items()}
 print(f"### The machine's CPU per 1-file no-op start (ms, all CPUs, mean of {rounds} interleaved rounds; no target)")
 print()
-print("Busy time of the whole machine (/proc/stat) while one start runs: the client, the kernel's work for it,")
-print("and the server's backend. A fleet on these 2 cores is bound by it: (e) cannot do much better than")
-print("this ratio, since the server's share is the same for both builds.")
+print("Busy time of the whole machine (/proc/stat, in ticks of 10 ms: about 1 ms of noise in each mean)")
+print("from 50 ms before one start to 50 ms after it: the client, the kernel's work for it, and the server's")
+print(f"backend; less the same interval without a start ({idle:.1f} ms). A fleet started at once on")
+print(f"{os.cpu_count()} cores spends about this much per replica, the server's share alike for both builds;")
+print("(e)'s first-to-last gap follows it loosely, as the scheduling of each trial allows.")
 print()
 print("| mi_static | mi_dyn | floor_static | floor_dyn | mi_static / mi_dyn | floor_static / floor_dyn |")
 print("|---|---|---|---|---|---|")
