@@ -122,6 +122,15 @@ void migrate_tenants(const Config& config, Session& session, const MigrationSet&
   }
 }
 
+// Every ledger of the run on `session`: each tenant's, or the one ledger.
+void migrate_ledgers(const Config& config, Session& session, const MigrationSet& files,
+                     const std::optional<std::optional<AlembicFiles>>& alembic_files, MigrateOutcome& outcome) {
+  if (has_tenants(config)) return migrate_tenants(config, session, files, alembic_files, outcome);
+  outcome.total = outcome.files;
+  const auto engine = make_engine(config, session, files, std::nullopt, alembic_files);
+  migrate_ledger(*engine, outcome);
+}
+
 } // namespace
 
 void migrate(const Config& config, MigrateOutcome& outcome) {
@@ -130,10 +139,7 @@ void migrate(const Config& config, MigrateOutcome& outcome) {
     MigrationListing listing = list_migrations(config.migrations_dir);
     outcome.files = listing.files.size();
     auto [files, session] = checksum_while_connecting(config, std::move(listing));
-    if (has_tenants(config)) return migrate_tenants(config, session, files, std::nullopt, outcome);
-    outcome.total = outcome.files;
-    const auto engine = make_engine(config, session, files, std::nullopt, std::nullopt);
-    return migrate_ledger(*engine, outcome);
+    return migrate_ledgers(config, session, files, std::nullopt, outcome);
   }
   // A migrator's directory holds its own files (.py, .js): only the .sql engine lists it.
   outcome.files = 1;
@@ -148,17 +154,13 @@ void migrate(const Config& config, MigrateOutcome& outcome) {
   } catch (const std::system_error& e) {
     spdlog::debug("reading the Alembic files after connecting: no thread ({})", e.what());
   }
-  const MigrationSet no_files;
   Session session(config, 0);
   std::optional<std::optional<AlembicFiles>> alembic_files; // unset: not read yet
   try {
     if (reading.valid()) alembic_files = reading.get();
   } catch (const std::exception&) {
   }
-  if (has_tenants(config)) return migrate_tenants(config, session, no_files, alembic_files, outcome);
-  outcome.total = outcome.files;
-  const auto engine = make_engine(config, session, no_files, std::nullopt, alembic_files);
-  migrate_ledger(*engine, outcome);
+  migrate_ledgers(config, session, MigrationSet{}, alembic_files, outcome);
 }
 
 } // namespace migrate_init
