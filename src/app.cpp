@@ -31,6 +31,7 @@
 
 #include <iostream>
 #include <sstream>
+#include <string_view>
 
 namespace migrate_init {
 namespace {
@@ -174,11 +175,14 @@ int migrate_then_run(const Config& config) {
 }
 
 // "migrate-init 0.1.0 (libpq 15.18, OpenSSL 3.0.19)": the libpq and OpenSSL this binary
-// runs with (for the static builds, the ones linked in: a security fix in either means a rebuild).
+// runs with (for the static builds, the ones linked in: a security fix in either means a
+// rebuild), and our patches on libpq if any ("; libpq patched: scram-hmac-key-reuse").
 std::string version_line() {
   const int libpq = PQlibVersion(); // 150018 for 15.18
-  return fmt::format("migrate-init {} (libpq {}.{}, OpenSSL {})", k_version, libpq / 10000, libpq % 10000,
-                     OpenSSL_version(OPENSSL_VERSION_STRING));
+  const std::string_view patches = k_libpq_patches;
+  return fmt::format("migrate-init {} (libpq {}.{}, OpenSSL {}{})", k_version, libpq / 10000, libpq % 10000,
+                     OpenSSL_version(OPENSSL_VERSION_STRING),
+                     patches.empty() ? "" : fmt::format("; libpq patched: {}", patches));
 }
 
 int dispatch(const Config& config) {

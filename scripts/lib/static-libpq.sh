@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds static libpq (libpq.a, libpgcommon.a, libpgport.a) from Debian's own PostgreSQL
 # source package, at exactly the version of the installed libpq-dev, without GSSAPI, LDAP,
-# ICU and readline (Debian's libpq.a needs GSSAPI and LDAP, which have no static libraries).
+# ICU and readline (Debian's libpq.a needs GSSAPI and LDAP, which have no static libraries),
+# with the patches of scripts/lib/libpq-patches/ on top of Debian's.
 # Cached under build-static/postgresql-<version>-<flags>/ (or $STATIC_LIBPQ_CACHE/...: the
 # image build keeps it in a cache mount): a second run only prints the path.
 #   bash scripts/lib/static-libpq.sh   # prints the directory holding include/ and lib/
@@ -16,10 +17,14 @@ version=$(dpkg-query -W -f='${Version}' libpq-dev)
 # (libpq5 reads pg_service.conf from /etc/postgresql-common), never the checkout's.
 configure_flags=(--prefix=/usr --sysconfdir=/etc/postgresql-common --without-gssapi --without-ldap --without-icu
   --without-readline --with-openssl --without-zlib)
-# Cached by version and flags: a second build, or another checkout's, does not redo it.
+# Our patches on top of Debian's (scripts/lib/libpq-patches/, each saying why), applied in
+# name order; their names are kept in patches.txt, for `--version` to show.
+patches=("$root"/scripts/lib/libpq-patches/*.patch)
+# Cached by version, flags and patches: a second build, or another checkout's, does not redo it.
 cache=${STATIC_LIBPQ_CACHE:-$root/build-static}
-out=$cache/postgresql-$version-$(echo "${configure_flags[*]}" | sha256sum | cut -c1-8)
-if [[ -f $out/lib/libpq.a && -f $out/lib/libpgcommon.a && -f $out/lib/libpgport.a && -f $out/include/libpq-fe.h ]]; then
+out=$cache/postgresql-$version-$({ echo "${configure_flags[*]}"; cat "${patches[@]}"; } | sha256sum | cut -c1-8)
+if [[ -f $out/lib/libpq.a && -f $out/lib/libpgcommon.a && -f $out/lib/libpgport.a && -f $out/include/libpq-fe.h &&
+      -f $out/patches.txt ]]; then
   echo "$out"
   exit 0
 fi
@@ -53,6 +58,7 @@ mkdir -p "$work"
   apt-get source -qq "postgresql-15=$version" >/dev/null
   src=$(find . -maxdepth 1 -type d -name 'postgresql-15-*' | head -1)
   cd "$src"
+  for patch in "${patches[@]}"; do patch -s -p1 --no-backup-if-mismatch <"$patch"; done
   # Reproducible: no build path in the objects.
   ./configure -q "${configure_flags[@]}" CFLAGS="-O2 -ffile-prefix-map=$PWD=." >/dev/null
   make -s -C src/include >/dev/null
@@ -63,6 +69,7 @@ mkdir -p "$work"
   cp src/interfaces/libpq/libpq.a src/common/libpgcommon.a src/port/libpgport.a "$out.tmp/lib/"
   cp src/interfaces/libpq/libpq-fe.h src/interfaces/libpq/libpq-events.h \
      src/include/postgres_ext.h src/include/pg_config_ext.h "$out.tmp/include/"
+  for patch in "${patches[@]}"; do basename "$patch" .patch; done >"$out.tmp/patches.txt"
 )
 rm -rf "$out"
 mv "$out.tmp" "$out"

@@ -150,11 +150,43 @@ for root in "$glibc_root" "$static_root" "$nss_root"; do
   printf 'nameserver %s\nsearch example.test\noptions timeout:1\n' "$dns_address" >"$root/etc/resolv.conf"
 done
 
+# SCRAM as the patched libpq computes it (scripts/lib/libpq-patches/scram-hmac-key-reuse.patch
+# keeps the HMAC key between PBKDF2's iterations): a role whose password is longer than
+# HMAC's 64-byte block (so hashed into the key) and whose verifier, computed here by
+# Python's hashlib, has 10000 iterations and a 24-byte salt. The right password logs in;
+# one character off is refused.
+scram_password=$(head -c 60 /dev/urandom | od -An -tx1 | tr -d ' \n')
+scram_verifier=$(/usr/bin/python3 - "$scram_password" <<'PY'
+import base64, hashlib, hmac, os, sys
+salt, iterations = os.urandom(24), 10000
+salted = hashlib.pbkdf2_hmac("sha256", sys.argv[1].encode(), salt, iterations)
+client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+b64 = lambda b: base64.b64encode(b).decode()
+print(f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(hashlib.sha256(client_key).digest())}:{b64(server_key)}")
+PY
+)
+pg_sql "CREATE ROLE scram_check LOGIN PASSWORD '$scram_verifier'" >/dev/null
+
 database=0
 for root in "$glibc_root" "$static_root" "$nss_root"; do
   name=$(basename "$root")
   run_in "$root" -- --version
   check_run "$name --version ($out)" 0
+  [[ $out == *"libpq patched: scram-hmac-key-reuse"* ]] && pass "$name --version names the libpq patch" ||
+    fail "$name --version does not name the libpq patch: $out"
+  database=$((database + 1))
+  pg_sql "CREATE DATABASE static_$database OWNER scram_check" >/dev/null
+  url="postgresql://scram_check:$scram_password@127.0.0.1:$PG_PORT/static_$database"
+  run_in "$root" "DATABASE_URL=$url" AUTO_MIGRATE_DIR=/migrations AUTO_MIGRATE_WAIT=5 -- migrate
+  check_run "$name SCRAM, ${#scram_password}-byte password, 10000 iterations, 24-byte salt" 0
+  run_in "$root" "DATABASE_URL=${url/:$scram_password@/:${scram_password%?}x@}" AUTO_MIGRATE_DIR=/migrations \
+    AUTO_MIGRATE_WAIT=1 -- migrate
+  if ((code != 0 && code < 128)) && [[ $err == *"password authentication failed"* ]]; then
+    pass "$name SCRAM, wrong password refused (exit $code)"
+  else
+    fail "$name SCRAM, wrong password: exit $code; stderr: $(tail -2 <<<"$err")"
+  fi
   for host in 127.0.0.1 localhost pg-by-name pg-by-dns; do
     database=$((database + 1))
     pg_sql "CREATE DATABASE static_$database" >/dev/null
