@@ -1,5 +1,9 @@
 #include "pg/pooler_probe.hpp"
 
+#include "pg/socket_end.hpp"
+
+#include <sys/socket.h>
+
 #include <spdlog/spdlog.h>
 
 #include <map>
@@ -21,8 +25,26 @@ bool behind_transaction_pooler(Connection& connection, const ConnectOptions& opt
   return first == second || first != again;
 }
 
-bool connected_to_backend_itself(Connection& connection) {
-  return backend_pid(connection) == std::to_string(PQbackendPID(connection.get()));
+BackendLink backend_link(Connection& connection) {
+  const Result seen = connection.exec("SELECT pg_catalog.pg_backend_pid(), pg_catalog.host(pg_catalog.inet_client_addr()),"
+                                      " pg_catalog.inet_client_port(), pg_catalog.host(pg_catalog.inet_server_addr()),"
+                                      " pg_catalog.inet_server_port()");
+  BackendLink link;
+  link.own_key = seen.value(0, 0) == std::to_string(PQbackendPID(connection.get()));
+  sockaddr_storage local{};
+  sockaddr_storage peer{};
+  socklen_t local_size = sizeof local;
+  socklen_t peer_size = sizeof peer;
+  const int fd = PQsocket(connection.get());
+  link.own_socket = link.own_key && fd >= 0 && !seen.is_null(0, 1) && !seen.is_null(0, 3) &&
+                    getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) == 0 &&
+                    getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) == 0 &&
+                    same_socket_end(local, seen.value(0, 1), seen.value(0, 2)) &&
+                    same_socket_end(peer, seen.value(0, 3), seen.value(0, 4));
+  spdlog::debug("backend link: pid {} ({} libpq's key), client {} port {}, server {} port {}: {}", seen.value(0, 0),
+                link.own_key ? "is" : "is not", seen.value(0, 1), seen.value(0, 2), seen.value(0, 3), seen.value(0, 4),
+                link.own_socket ? "this socket's own ends, connected directly" : "not shown to be this socket's own");
+  return link;
 }
 
 std::string startup_options_refusal(const ConnectOptions& options) {

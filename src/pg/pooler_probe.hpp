@@ -17,10 +17,21 @@ namespace migrate_init::pg {
 // client moved to another backend (pids differ).
 bool behind_transaction_pooler(Connection& connection, const ConnectOptions& options);
 
-// Whether `connection` talks to a PostgreSQL backend itself: the process id libpq got at
-// start-up (BackendKeyData) is the backend's. A pooler hands out its own key, so through
-// PgBouncer (either mode) and the like the two differ. One query.
-bool connected_to_backend_itself(Connection& connection);
+// What the backend serving `connection` says of it, in one query.
+struct BackendLink {
+  // The process id libpq got at start-up (BackendKeyData) is the backend's. A pooler hands
+  // out its own key, so through PgBouncer (either mode) and the like the two differ; a
+  // pooler that passes the backend's key on would not show here.
+  bool own_key = false;
+  // And the backend's client socket is this client's own, both ends: the address and port
+  // the server sees the client at are this socket's local ones, and the address and port
+  // it was reached at are this socket's peer's. Through any pooler or proxy the server's
+  // client is the pooler's socket, not this one, so the connection is direct: no second
+  // connection needs to probe for transaction pooling. Never over a Unix socket (no
+  // address to compare).
+  bool own_socket = false;
+};
+BackendLink backend_link(Connection& connection);
 
 // Why the path to the server refuses a connection with the startup parameter
 // `options.options` that it takes without it ("" when it takes it, or refuses both):

@@ -55,10 +55,16 @@ std::int64_t migration_lock_key(const Config& config, pg::Connection& connection
 std::unique_ptr<pg::AdvisoryLock> take_migration_lock(const Config& config, pg::Connection& connection,
                                                       std::int64_t key, const pg::AdvisoryLock::StillNeeded& still_needed) {
   spdlog::info("taking the migration lock (key {})", key);
+  // Through a pooler or proxy the backend's client socket is not this one: only then can a
+  // transaction-pooling pooler be in between, and only then is a second connection spent
+  // on probing for one (many replicas of a fleet starting at once can find the lock free
+  // together, each probing before the first takes it: a connection storm).
+  const pg::BackendLink link = pg::backend_link(connection);
   const auto before_taking = [&] {
     // A failing query here is not "waiting for the migration lock" (AdvisoryLock's context).
     pg::in_context("checking the connection before taking the migration lock", [&] {
-      if (pg::behind_transaction_pooler(connection, {config.migration_url(), config.migration_url_source(),
+      if (!link.own_socket &&
+          pg::behind_transaction_pooler(connection, {config.migration_url(), config.migration_url_source(),
                                                      config.wait, pg::default_application_name(), ""})) {
         throw Error(ExitCode::migration_failed,
                     "refusing to take the migration lock through a transaction-pooling connection pooler (two "
@@ -83,11 +89,10 @@ std::unique_ptr<pg::AdvisoryLock> take_migration_lock(const Config& config, pg::
   // second connection. Through anything else, at once: a transaction-pooling pooler is
   // refused before any wait, and no wait is spent on a pooled connection. Either way the
   // check comes before every attempt that can take the lock.
-  const bool direct = pg::connected_to_backend_itself(connection);
-  if (!direct) before_taking();
+  if (!link.own_key) before_taking();
   return std::make_unique<pg::AdvisoryLock>(connection, key, config.lock_timeout, still_needed,
-                                            direct ? pg::AdvisoryLock::BeforeTaking(before_taking)
-                                                   : pg::AdvisoryLock::BeforeTaking());
+                                            link.own_key ? pg::AdvisoryLock::BeforeTaking(before_taking)
+                                                         : pg::AdvisoryLock::BeforeTaking());
 }
 
 bool has_tenants(const Config& config) { return !config.schemas.empty() || !config.schemas_query.empty(); }

@@ -167,8 +167,9 @@ long settled_sessions(const std::string& db) {
 // A fleet starting at once: one replica migrates, the others wait and are told by its
 // release that the work is done. Before, every replica that found work pending opened a
 // second connection for the pooler probe before it asked for the lock: 2 per replica on a
-// fresh database, twice the connection storm. Only a replica that finds the lock free
-// probes now (the debug line "pooler probe" says which did).
+// fresh database, twice the connection storm. Then only a replica that found the lock free
+// probed (the debug line "pooler probe" says which did); now, over TCP straight to the
+// server, none does: the server sees each replica's own socket (pg::backend_link).
 TEST_CASE("Replicas that wait for the lock and are told the work is done open one connection each") {
   const std::string db = shared_server().create_database();
   test::TempDir dir;
@@ -200,12 +201,12 @@ TEST_CASE("Replicas that wait for the lock and are told the work is done open on
   INFO(held.err);
   CHECK(held.exit_code == 0);
   CHECK(test::contains(held.err, "applied 1 migration"));
-  CHECK(test::contains(held.err, "pooler probe"));
-  // One connection per replica, the gate's, and one per probe: the holder's and any
-  // waiter's. A waiter probes only when it finds the lock free without having heard the
-  // release (its poll fell between the holder's unlock and its NOTIFY, a fraction of a
-  // millisecond): rare, so at most one. The old code probed in all 6 waiters.
-  CHECK(waiters_probing <= 1);
-  CHECK(settled_sessions(db) - before == 7 + 1 + 1 + static_cast<long>(waiters_probing));
+  CHECK(test::contains(held.err, "this socket's own ends, connected directly"));
+  CHECK_FALSE(test::contains(held.err, "pooler probe"));
+  // One connection per replica and the gate's: no probe's. (Before the socket check, the
+  // holder probed, and a waiter did when it found the lock free between the holder's
+  // unlock and its NOTIFY; the code before that probed in all 6 waiters.)
+  CHECK(waiters_probing == 0);
+  CHECK(settled_sessions(db) - before == 7 + 1);
   CHECK(shared_server().scalar(db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == "0");
 }

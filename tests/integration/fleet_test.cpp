@@ -262,6 +262,27 @@ TEST_CASE("A transaction-pooling pooler is refused for the lock; a session-mode 
     CHECK(shared_server().scalar(db, "SELECT to_regclass('schema_migrations') IS NULL") == "t");
     CHECK(shared_server().scalar(db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == "1");
   }
+  SUBCASE("directly over TCP: the server sees this client's own socket, so no probe") {
+    const auto result = test::run({{"migrate"},
+                                   {{"DATABASE_URL", shared_server().url(db)},
+                                    {"AUTO_MIGRATE_DIR", test::example_migrations().string()},
+                                    {"AUTO_MIGRATE_LOG_LEVEL", "debug"}}});
+    INFO(result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(contains(result.err, "this socket's own ends, connected directly"));
+    CHECK_FALSE(contains(result.err, "pooler probe"));
+  }
+  SUBCASE("directly over a Unix socket: no address to compare, so the probe runs, and passes") {
+    const auto result = test::run({{"migrate"},
+                                   {{"DATABASE_URL", shared_server().socket_url(db)},
+                                    {"AUTO_MIGRATE_DIR", test::example_migrations().string()},
+                                    {"AUTO_MIGRATE_LOG_LEVEL", "debug"}}});
+    INFO(result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(contains(result.err, "not shown to be this socket's own"));
+    CHECK(contains(result.err, "pooler probe: backend pids"));
+    CHECK(ledger_count(db, "schema_migrations") == "5");
+  }
   SUBCASE("session mode") {
     PgBouncer bouncer("session");
     const auto result = test::run({{"migrate"},

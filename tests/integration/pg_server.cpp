@@ -91,6 +91,10 @@ std::string PgServer::url_via(const std::string& host, const std::string& databa
   return "postgresql://postgres:" + std::string(k_password) + "@" + host + ":" + std::to_string(m_port) + "/" + database;
 }
 
+std::string PgServer::socket_url(const std::string& database) const {
+  return "postgresql://postgres@/" + database + "?host=" + m_dir + "&port=" + std::to_string(m_port);
+}
+
 std::string PgServer::create_database() {
   const std::string name = "test_" + std::to_string(++m_databases);
   query("postgres", "CREATE DATABASE " + name);

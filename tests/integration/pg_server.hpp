@@ -30,6 +30,8 @@ public:
   std::string url(const std::string& database = "postgres") const;
   // The same through another of the addresses it listens on.
   std::string url_via(const std::string& host, const std::string& database) const;
+  // The same over the server's Unix socket (trust authentication, no password).
+  std::string socket_url(const std::string& database) const;
   // Creates a fresh database and returns its name (test_1, test_2, ...).
   std::string create_database();
 
