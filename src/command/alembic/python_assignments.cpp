@@ -10,7 +10,9 @@ namespace {
 struct PyToken {
   enum class Kind { name, string, number, op };
   Kind kind;
-  std::string text;       // a string's value without prefix and quotes
+  // Into the source text, which outlives the tokens (read_module_assignments' argument):
+  // a no-op start reads every revision file, and a copy per token was most of the lexing.
+  std::string_view text;  // a string's value without prefix and quotes
   std::size_t line = 0;
   bool plain = true;      // a string with no f/b prefix and no backslash: its text is its value
 };
@@ -80,7 +82,7 @@ private:
                                     m_text[m_at + 1] <= '9')) {
       const std::size_t from = m_at;
       while (m_at < m_text.size() && (is_name_char(m_text[m_at]) || m_text[m_at] == '.')) ++m_at;
-      push(PyToken::Kind::number, std::string(m_text.substr(from, m_at - from)));
+      push(PyToken::Kind::number, m_text.substr(from, m_at - from));
       return true;
     }
     return op(error);
@@ -108,7 +110,7 @@ private:
       return string(word.size(), error);
     }
     m_at = end;
-    push(PyToken::Kind::name, std::string(word));
+    push(PyToken::Kind::name, word);
     return true;
   }
 
@@ -144,7 +146,7 @@ private:
       ++at;
     }
     m_at = at + end_quotes.size();
-    PyToken token{PyToken::Kind::string, std::string(m_text.substr(from, at - from)), start_line};
+    PyToken token{PyToken::Kind::string, m_text.substr(from, at - from), start_line};
     token.plain = !escaped && prefix_text.find_first_of("bft") == std::string::npos;
     push(std::move(token));
     return true;
@@ -166,7 +168,7 @@ private:
         if (m_text.substr(m_at, 2) == candidate) size = 2;
       }
     }
-    const std::string text(m_text.substr(m_at, size));
+    const std::string_view text = m_text.substr(m_at, size);
     if (size == 1 && std::string_view("([{").find(text[0]) != std::string_view::npos) {
       if (m_depth++ == 0) m_open_line = m_line;
     } else if (size == 1 && std::string_view(")]}").find(text[0]) != std::string_view::npos) {
@@ -187,9 +189,10 @@ private:
     return out;
   }
 
-  void push(PyToken::Kind kind, std::string text) { push(PyToken{kind, std::move(text), m_line}); }
+  void push(PyToken::Kind kind, std::string_view text) { push(PyToken{kind, text, m_line}); }
   void push(PyToken token) {
     if (m_current.tokens.empty() && m_current.line == 0) m_current.line = token.line;
+    if (m_current.tokens.capacity() == 0) m_current.tokens.reserve(8); // most lines: one growth at most
     m_current.tokens.push_back(std::move(token));
   }
   void finish_line() {
@@ -290,23 +293,23 @@ using Assignments = std::map<std::string, Assignment>;
 // Why a module-level line makes the values of `names` uncertain, or empty when it does not.
 std::string check_module_line(const LogicalLine& line, std::span<const std::string_view> names, Assignments& found) {
   const auto& tokens = line.tokens;
-  const std::string at = "line " + std::to_string(line.line) + ": ";
+  // Built only for a line that has something to say: most lines have not.
+  const auto at = [&line] { return "line " + std::to_string(line.line) + ": "; };
   if (!line.indented && is_one_of(tokens[0], names)) {
     const std::size_t start = value_start(tokens);
-    if (start == 0) return at + tokens[0].text + " is not assigned a literal value";
+    const std::string name(tokens[0].text);
+    if (start == 0) return at() + name + " is not assigned a literal value";
     auto value = read_value(tokens, start);
-    if (!value) return at + tokens[0].text + " is not a string, a tuple or list of strings, or None";
-    if (!found.emplace(tokens[0].text, Assignment{std::move(*value), line.line}).second) {
-      return at + tokens[0].text + " is assigned twice";
-    }
+    if (!value) return at() + name + " is not a string, a tuple or list of strings, or None";
+    if (!found.emplace(name, Assignment{std::move(*value), line.line}).second) return at() + name + " is assigned twice";
     return {};
   }
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     const bool attribute = i > 0 && is_op(tokens[i - 1], ".");
     if (!attribute && is_one_of(tokens[i], names)) {
-      return at + tokens[i].text + (line.indented ? " set in a module-level block" : " used in code Alembic runs");
+      return at() + std::string(tokens[i].text) + (line.indented ? " set in a module-level block" : " used in code Alembic runs");
     }
-    if (is_one_of(tokens[i], k_dynamic)) return at + tokens[i].text + " at module level";
+    if (is_one_of(tokens[i], k_dynamic)) return at() + std::string(tokens[i].text) + " at module level";
   }
   return {};
 }
@@ -345,7 +348,8 @@ std::optional<std::map<std::string, Assignment>> read_module_assignments(std::st
       in_body = starts_body(line);
       if (in_body) {
         if (line.tokens.size() > 1 && is_one_of(line.tokens[1], names)) {
-          uncertain_reason = "line " + std::to_string(line.line) + ": " + line.tokens[1].text + " defined as a function or class";
+          uncertain_reason =
+              "line " + std::to_string(line.line) + ": " + std::string(line.tokens[1].text) + " defined as a function or class";
           return std::nullopt;
         }
         continue;
