@@ -307,7 +307,7 @@ binary_line mi_dyn "$dynamic_src" "$mi_dyn"
 binary_line floor_static "gcc -O2 -static -s bench/floor.c libpq.a libpgcommon.a libpgport.a -lssl -lcrypto -lpthread" "$floor_static"
 binary_line floor_dyn "gcc -O2 bench/floor.c -lpq -lcrypto" "$floor_dyn"
 echo
-echo "Static libpq (the release binaries' and the static floor's): \`$libpq\`, with our patches: $(paste -sd, "$libpq/patches.txt" 2>/dev/null || echo none)."
+echo "Static libpq (the release binaries' and the static floor's): \`$libpq\`, with our patches: $(p=$(paste -sd, "$libpq/patches.txt" 2>/dev/null); echo "${p:-none}")."
 echo
 python3 - "$work" "$rounds" "$d_done" "$revisions" "$fleet_files" "$replicas" <<'EOF'
 import json, os, statistics, sys

@@ -19,10 +19,17 @@ configure_flags=(--prefix=/usr --sysconfdir=/etc/postgresql-common --without-gss
   --without-readline --with-openssl --without-zlib)
 # Our patches on top of Debian's (scripts/lib/libpq-patches/, each saying why), applied in
 # name order; their names are kept in patches.txt, for `--version` to show.
+shopt -s nullglob
 patches=("$root"/scripts/lib/libpq-patches/*.patch)
-# Cached by version, flags and patches: a second build, or another checkout's, does not redo it.
+shopt -u nullglob
+# Cached by version, flags and patches (their names and contents): a second build, or
+# another checkout's, does not redo it.
 cache=${STATIC_LIBPQ_CACHE:-$root/build-static}
-out=$cache/postgresql-$version-$({ echo "${configure_flags[*]}"; cat "${patches[@]}"; } | sha256sum | cut -c1-8)
+key=$(
+  echo "${configure_flags[*]}"
+  for patch in "${patches[@]}"; do basename "$patch"; cat "$patch"; done
+)
+out=$cache/postgresql-$version-$(sha256sum <<<"$key" | cut -c1-8)
 if [[ -f $out/lib/libpq.a && -f $out/lib/libpgcommon.a && -f $out/lib/libpgport.a && -f $out/include/libpq-fe.h &&
       -f $out/patches.txt ]]; then
   echo "$out"
@@ -58,7 +65,9 @@ mkdir -p "$work"
   apt-get source -qq "postgresql-15=$version" >/dev/null
   src=$(find . -maxdepth 1 -type d -name 'postgresql-15-*' | head -1)
   cd "$src"
-  for patch in "${patches[@]}"; do patch -s -p1 --no-backup-if-mismatch <"$patch"; done
+  # No fuzz: a hunk that no longer applies exactly (a new Debian version) fails the build
+  # instead of landing elsewhere.
+  for patch in "${patches[@]}"; do patch -s -p1 --fuzz=0 --no-backup-if-mismatch <"$patch"; done
   # Reproducible: no build path in the objects.
   ./configure -q "${configure_flags[@]}" CFLAGS="-O2 -ffile-prefix-map=$PWD=." >/dev/null
   make -s -C src/include >/dev/null

@@ -53,7 +53,6 @@ TEST_CASE("same_socket_end matches a socket's address and port as PostgreSQL pri
     CHECK_FALSE(same_socket_end(v4("127.0.0.1", 54032), "127.0.0.1/32", "54032"));
     CHECK_FALSE(same_socket_end(v4("127.0.0.1", 54032), "127.0.0.1", "54032x"));
     CHECK_FALSE(same_socket_end(v4("127.0.0.1", 54032), "127.0.0.1", "-1"));
-    CHECK_FALSE(same_socket_end(v4("127.0.0.1", 0), "127.0.0.1", "65536"));
     sockaddr_storage unix_end{};
     unix_end.ss_family = AF_UNIX;
     std::strcpy(reinterpret_cast<sockaddr_un&>(unix_end).sun_path, "/run/postgresql/.s.PGSQL.5432");
