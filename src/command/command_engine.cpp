@@ -110,12 +110,20 @@ LedgerName version_table_for(const LedgerName& configured, const std::optional<s
 
 } // namespace
 
-std::optional<AlembicFiles> read_alembic_files(const Config& config) {
+std::optional<alembic::Project> find_alembic_project(const Config& config) {
   if (!config.fast_path || config.django_manifest) return std::nullopt;
-  auto project = alembic::find_project(config.migrations_dir, config.alembic_ini);
+  return alembic::find_project(config.migrations_dir, config.alembic_ini);
+}
+
+AlembicFiles read_alembic_files(alembic::Project project) {
+  auto graph = alembic::read_graph(project);
+  return AlembicFiles{std::move(project), std::move(graph)};
+}
+
+std::optional<AlembicFiles> read_alembic_files(const Config& config) {
+  auto project = find_alembic_project(config);
   if (!project) return std::nullopt;
-  auto graph = alembic::read_graph(*project);
-  return AlembicFiles{std::move(*project), std::move(graph)};
+  return read_alembic_files(std::move(*project));
 }
 
 CommandEngine::CommandEngine(const Config& config, Session& session, const std::optional<std::string>& tenant,

@@ -20,9 +20,13 @@ struct AlembicFiles {
   alembic::Project project;
   alembic::Graph graph;
 };
-// The files the command engine for `config` will compare with alembic_version; nullopt when
-// it compares none (not an Alembic project, AUTO_MIGRATE_FAST_PATH=off, a Django manifest).
-// Reads files only: safe on another thread.
+// The Alembic project whose files the command engine for `config` will compare with
+// alembic_version; nullopt when it compares none (not an Alembic project,
+// AUTO_MIGRATE_FAST_PATH=off, a Django manifest). Reads alembic.ini and the like.
+std::optional<alembic::Project> find_alembic_project(const Config& config);
+// The project's revision files, read. Reads files only: safe on another thread.
+AlembicFiles read_alembic_files(alembic::Project project);
+// Both: what the engine reads itself when the caller did not.
 std::optional<AlembicFiles> read_alembic_files(const Config& config);
 
 // Command mode (AUTO_MIGRATE_COMMAND): the project's own migrator (Alembic, Flask-Migrate,

@@ -165,6 +165,39 @@ TEST_CASE("Alembic on a fresh database: every revision applied, alembic_version 
     CHECK(project.starts().size() == 2);
     CHECK(alembic_version(db) == k_alembic_head);
   }
+  SUBCASE("240 revisions more, read on a thread while connecting: applied once, then the fast path; one more "
+          "is pending again") {
+    // Enough files for the thread (k_alembic_files_worth_a_thread); each does nothing.
+    const auto revision_file = [&project](int number, const std::string& down) {
+      const std::string id = "r" + std::to_string(10000 + number);
+      project.write("migrations/versions/" + id + "_noop.py",
+                    "revision = '" + id + "'\ndown_revision = '" + down + "'\nbranch_labels = None\n"
+                    "depends_on = None\n\nfrom alembic import op\n\n\ndef upgrade() -> None:\n"
+                    "    op.execute(\"SELECT 1\")\n\n\ndef downgrade() -> None:\n    pass\n");
+      return id;
+    };
+    std::string head = k_alembic_head;
+    for (int number = 1; number <= 240; ++number) head = revision_file(number, head);
+    const auto env = alembic_env(project, db, {{"AUTO_MIGRATE_LOG_LEVEL", "debug"}});
+    const auto applied = test::run(service(project, env));
+    INFO(applied.err);
+    CHECK(applied.exit_code == 0);
+    CHECK(contains(applied.err, "Alembic revision files on a thread while connecting"));
+    CHECK(alembic_version(db) == head);
+    CHECK(project.starts().size() == 2);
+    const auto fast = test::run(service(project, env));
+    INFO(fast.err);
+    CHECK(fast.exit_code == 0);
+    CHECK(fast.out == "started\n");
+    CHECK(contains(fast.err, "database is up to date (Alembic at head " + head + ")"));
+    CHECK(project.starts().size() == 2);
+    head = revision_file(241, head);
+    const auto pending = test::run(service(project, env));
+    INFO(pending.err);
+    CHECK(pending.exit_code == 0);
+    CHECK(project.starts().size() == 3);
+    CHECK(alembic_version(db) == head);
+  }
   SUBCASE("a new revision in the files is pending again: the migrator runs") {
     project.write("migrations/versions/7b5f0d7c3a69_accounts_note.py",
                   "revision = '7b5f0d7c3a69'\ndown_revision = '6f3d8b5a1e47'\nbranch_labels = None\n"

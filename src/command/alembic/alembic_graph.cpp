@@ -296,6 +296,17 @@ std::vector<fs::path> list_revision_files(const Project& project, Graph& graph) 
   return files;
 }
 
+std::size_t count_revision_file_names(const Project& project) {
+  std::size_t count = 0;
+  for (const auto& dir : project.version_dirs) {
+    std::error_code error;
+    for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+      if (is_revision_file_name(it->path().filename().string())) ++count;
+    }
+  }
+  return count;
+}
+
 Graph read_graph(const Project& project) {
   Graph files;
   if (!project.uncertain_reason.empty()) {
