@@ -115,15 +115,16 @@ std::optional<alembic::Project> find_alembic_project(const Config& config) {
   return alembic::find_project(config.migrations_dir, config.alembic_ini);
 }
 
-AlembicFiles read_alembic_files(alembic::Project project) {
-  auto graph = alembic::read_graph(project);
+AlembicFiles read_alembic_files(alembic::Project project, alembic::RevisionListing listing) {
+  auto graph = alembic::read_graph(std::move(listing));
   return AlembicFiles{std::move(project), std::move(graph)};
 }
 
 std::optional<AlembicFiles> read_alembic_files(const Config& config) {
   auto project = find_alembic_project(config);
   if (!project) return std::nullopt;
-  return read_alembic_files(std::move(*project));
+  auto listing = alembic::list_revisions(*project);
+  return read_alembic_files(std::move(*project), std::move(listing));
 }
 
 CommandEngine::CommandEngine(const Config& config, Session& session, const std::optional<std::string>& tenant,

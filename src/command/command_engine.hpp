@@ -24,8 +24,8 @@ struct AlembicFiles {
 // alembic_version; nullopt when it compares none (not an Alembic project,
 // AUTO_MIGRATE_FAST_PATH=off, a Django manifest). Reads alembic.ini and the like.
 std::optional<alembic::Project> find_alembic_project(const Config& config);
-// The project's revision files, read. Reads files only: safe on another thread.
-AlembicFiles read_alembic_files(alembic::Project project);
+// The project's listed revision files, read. Reads files only: safe on another thread.
+AlembicFiles read_alembic_files(alembic::Project project, alembic::RevisionListing listing);
 // Both: what the engine reads itself when the caller did not.
 std::optional<AlembicFiles> read_alembic_files(const Config& config);
 

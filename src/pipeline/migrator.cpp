@@ -159,15 +159,14 @@ void migrate(const Config& config, MigrateOutcome& outcome) {
   std::future<AlembicFiles> reading;
   try {
     std::optional<alembic::Project> project = find_alembic_project(config);
-    const std::size_t count = project ? alembic::count_revision_file_names(*project) : 0;
     if (!project) {
       alembic_files.emplace(); // read: nothing to compare
-    } else if (count < k_alembic_files_worth_a_thread) {
-      alembic_files = read_alembic_files(std::move(*project));
+    } else if (auto listing = alembic::list_revisions(*project); listing.files.size() < k_alembic_files_worth_a_thread) {
+      alembic_files = read_alembic_files(std::move(*project), std::move(listing));
     } else {
-      spdlog::debug("reading {} Alembic revision files on a thread while connecting", count);
-      reading = std::async(std::launch::async, [project = std::move(*project)]() mutable {
-        return read_alembic_files(std::move(project));
+      spdlog::debug("reading {} Alembic revision files on a thread while connecting", listing.files.size());
+      reading = std::async(std::launch::async, [project = std::move(*project), listing = std::move(listing)]() mutable {
+        return read_alembic_files(std::move(project), std::move(listing));
       });
     }
   } catch (const std::system_error& e) {

@@ -296,24 +296,19 @@ std::vector<fs::path> list_revision_files(const Project& project, Graph& graph) 
   return files;
 }
 
-std::size_t count_revision_file_names(const Project& project) {
-  std::size_t count = 0;
-  for (const auto& dir : project.version_dirs) {
-    std::error_code error;
-    for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
-      if (is_revision_file_name(it->path().filename().string())) ++count;
-    }
+RevisionListing list_revisions(const Project& project) {
+  RevisionListing listing;
+  if (!project.uncertain_reason.empty()) {
+    mark_uncertain(listing.doubts, shown(project.ini.value_or(project.script_dir)), project.uncertain_reason);
   }
-  return count;
+  listing.files = list_revision_files(project, listing.doubts);
+  return listing;
 }
 
-Graph read_graph(const Project& project) {
-  Graph files;
-  if (!project.uncertain_reason.empty()) {
-    mark_uncertain(files, shown(project.ini.value_or(project.script_dir)), project.uncertain_reason);
-  }
+Graph read_graph(RevisionListing listing) {
+  Graph& files = listing.doubts;
   std::vector<Revision> revisions;
-  for (const auto& file : list_revision_files(project, files)) {
+  for (const auto& file : listing.files) {
     const auto text = read_text(file);
     std::string why = "cannot be read";
     auto revision = text ? parse_revision_source(*text, why) : std::nullopt;
@@ -333,6 +328,8 @@ Graph read_graph(const Project& project) {
   }
   return graph;
 }
+
+Graph read_graph(const Project& project) { return read_graph(list_revisions(project)); }
 
 bool database_at_heads(const Graph& graph, const std::vector<std::string>& version_rows) {
   if (!graph.certain) return false;

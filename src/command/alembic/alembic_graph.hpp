@@ -67,13 +67,18 @@ Graph build_graph(std::vector<Revision> revisions);
 // read is a doubt in `graph`. Reads directories.
 std::vector<std::filesystem::path> list_revision_files(const Project& project, Graph& graph);
 
-// How many entries of the project's version directories (their top level) are named as
-// revision files: what reading them will cost, roughly, for choosing how to read them
-// (one directory read each; nothing about the graph). Reads directories.
-std::size_t count_revision_file_names(const Project& project);
+// The project's revision files (list_revision_files), with the doubts found before any is
+// read: the project's own and those of the listing. Reads directories.
+struct RevisionListing {
+  std::vector<std::filesystem::path> files;
+  Graph doubts;
+};
+RevisionListing list_revisions(const Project& project);
 
-// Reads the project's revision files as Alembic lists them and builds the graph. A file
-// that cannot be read with certainty makes the graph uncertain. Reads files.
+// Reads the listed revision files and builds the graph. A file that cannot be read with
+// certainty, or a doubt of the listing, makes the graph uncertain. Reads files.
+Graph read_graph(RevisionListing listing);
+// Both: the project's revision files as Alembic lists them, read into the graph.
 Graph read_graph(const Project& project);
 
 // Whether the database needs no upgrade: the graph is certain and the rows of
